@@ -1,0 +1,349 @@
+"""The clearance token: issued by the server, verified by the server and by offline lanes.
+
+A compact JWS, ``ES256``, header ``{"alg": "ES256", "kid": ..., "typ": "gl-clearance+jwt"}``.
+Claims, all required except ``vbh``:
+
+- ``iss`` issuer, ``aud`` audience, ``sub`` the clearance id (UUID), ``jti`` the token id
+  (12 random bytes, base64url): strings;
+- ``iat``, ``nbf``, ``exp``: integers, Unix seconds;
+- ``prt`` the port codes (list of strings), ``ent`` ``"s"`` (single) or ``"m"`` (multiple
+  entry), ``cat`` the category's code (:data:`CATEGORY_CODES`), ``nat`` the nationality
+  (ISO 3166 alpha-3);
+- ``dbh`` the document binding and ``vbh`` the vehicle binding, when there is a vehicle.
+
+The token has to fit a QR code that a lane camera reads, so it must stay under 600 characters.
+A JWT spends about 210 of them on the header and signature alone, which is why the claims are
+compact: the category is a short code, random values are 96 bits (16 characters), and the
+``jti`` doubles as the salt of the bindings instead of a separate salt claim.
+
+A binding is ``base64url(SHA-256(P("document") ‖ P(jti) ‖ P(issuing_state) ‖ P(number))[:12])``
+and ``base64url(SHA-256(P("vehicle") ‖ P(jti) ‖ P(registration_country) ‖ P(plate))[:12])``,
+where ``P(s)`` is the UTF-8 bytes of ``s`` behind their length as 4 bytes big-endian and the
+values are canonical (see ``documents.py``). The jti is unpredictable until the token is issued
+and unique to it, so bindings of one document in two tokens cannot be linked and no table can be
+built in advance; 96 bits leave a second preimage out of reach, which is all a lane relies on.
+
+Verification pins everything the token could otherwise choose for itself: the algorithm is
+ES256 whatever the header says, ``jku``, ``x5u`` and ``jwk`` headers are never looked at, and
+only keys the caller passes are used. It returns a :class:`TokenFailure` carrying the contract's
+decision code rather than raising, because a failing token is an ordinary answer on a lane.
+"""
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Literal
+
+import jwt
+import msgspec
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from greenlane.domain.crypto import base64url, encode_parts
+
+ALGORITHM = "ES256"
+# The `typ` header (RFC 7515 §4.1.9): tells a clearance apart from any other JWT we sign.
+MEDIA_TYPE = "gl-clearance+jwt"
+# Issued tokens are shorter than this, so that they fit a QR code.
+QR_LIMIT = 600
+# Verification refuses anything longer before parsing it: far above what we issue, far below
+# what could cost a lane noticeable work.
+MAX_TOKEN_CHARS = 2048
+MAX_KID_CHARS = 64
+TOKEN_ID_BYTES = 12
+BINDING_BYTES = 12
+
+Entries = Literal["single", "multiple"]
+FailureCode = Literal[
+    "token_malformed",
+    "signature_invalid",
+    "key_unknown",
+    "token_expired",
+    "token_not_yet_valid",
+]
+
+CATEGORY_CODES: Mapping[str, str] = MappingProxyType(
+    {
+        "business_visitor": "bv",
+        "intra_corporate_transferee": "ict",
+        "installer_servicer": "is",
+        "contractual_service_supplier": "css",
+        "investor": "inv",
+        "accompanying_family": "af",
+        "commercial_driver": "cd",
+    }
+)
+_CATEGORY_NAMES = {code: name for name, code in CATEGORY_CODES.items()}
+_ENTRY_CODES: Mapping[Entries, Literal["s", "m"]] = {"single": "s", "multiple": "m"}
+_ENTRY_NAMES: Mapping[str, Entries] = {code: name for name, code in _ENTRY_CODES.items()}
+
+_COMPACT_JWS = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
+_SCALAR_BYTES = 32
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+
+
+class ClaimsError(ValueError):
+    """Claims that cannot be put into a token."""
+
+    def __init__(self, field: str, message: str, code: str = "invalid_claims") -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class ClearanceClaims:
+    issuer: str
+    clearance_id: str
+    audience: str
+    issued_at: int
+    not_before: int
+    expires_at: int
+    token_id: str
+    ports: tuple[str, ...]
+    entries: Entries
+    category: str
+    nationality: str
+    document_binding: str
+    vehicle_binding: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    kid: str
+    claims: ClearanceClaims
+
+
+@dataclass(frozen=True, slots=True)
+class TokenFailure:
+    """Why a token was refused; ``message`` never quotes the token."""
+
+    code: FailureCode
+    message: str
+
+
+def new_token_id() -> str:
+    """A fresh ``jti``; it is also the bindings' salt, so it must come from here."""
+    return base64url(secrets.token_bytes(TOKEN_ID_BYTES))
+
+
+def document_binding(token_id: str, issuing_state: str, number: str) -> str:
+    """The ``dbh`` claim for a canonical issuing state and document number."""
+    return _binding("document", token_id, issuing_state, number)
+
+
+def vehicle_binding(token_id: str, country: str, plate: str) -> str:
+    """The ``vbh`` claim for a canonical registration country and plate."""
+    return _binding("vehicle", token_id, country, plate)
+
+
+def _binding(label: str, token_id: str, *values: str) -> str:
+    digest = hashlib.sha256(encode_parts(label, token_id, *values)).digest()
+    return base64url(digest[:BINDING_BYTES])
+
+
+def issue_token(claims: ClearanceClaims, private_key: ec.EllipticCurvePrivateKey, kid: str) -> str:
+    """The signed token; :class:`ClaimsError` if it would not fit under :data:`QR_LIMIT`."""
+    token = jwt.encode(
+        _payload(claims),
+        private_key,
+        algorithm=ALGORITHM,
+        headers={"kid": kid, "typ": MEDIA_TYPE},
+    )
+    if len(token) >= QR_LIMIT:
+        raise ClaimsError(
+            "ports",
+            f"the token would be {len(token)} characters, over the QR limit of {QR_LIMIT}",
+            code="token_too_long",
+        )
+    return token
+
+
+def _payload(claims: ClearanceClaims) -> dict[str, Any]:
+    category = CATEGORY_CODES.get(claims.category)
+    if category is None:
+        raise ClaimsError("category", "is not a clearance category")
+    payload: dict[str, Any] = {
+        "iss": claims.issuer,
+        "sub": claims.clearance_id,
+        "aud": claims.audience,
+        "iat": claims.issued_at,
+        "nbf": claims.not_before,
+        "exp": claims.expires_at,
+        "jti": claims.token_id,
+        "prt": list(claims.ports),
+        "ent": _ENTRY_CODES[claims.entries],
+        "cat": category,
+        "nat": claims.nationality,
+        "dbh": claims.document_binding,
+    }
+    if claims.vehicle_binding is not None:
+        payload["vbh"] = claims.vehicle_binding
+    return payload
+
+
+class _Payload(msgspec.Struct):
+    """The claims as they must be typed on the wire; unknown claims are ignored."""
+
+    iss: str
+    sub: str
+    aud: str
+    iat: int
+    nbf: int
+    exp: int
+    jti: str
+    prt: list[str]
+    ent: Literal["s", "m"]
+    cat: str
+    nat: str
+    dbh: str
+    vbh: str | None = None
+
+
+_PAYLOAD_DECODER = msgspec.json.Decoder(_Payload)
+_HEADER_DECODER = msgspec.json.Decoder(dict[str, Any])
+
+
+def verify_token(
+    token: str,
+    *,
+    keys: Mapping[str, ec.EllipticCurvePublicKey],
+    issuer: str,
+    audience: str,
+    now: int,
+    leeway: int = 30,
+) -> VerifiedToken | TokenFailure:
+    """Check a token cheapest test first: size, shape, header, signature, then claims."""
+    if len(token) > MAX_TOKEN_CHARS:
+        return TokenFailure("token_malformed", f"longer than {MAX_TOKEN_CHARS} characters")
+    parts = _COMPACT_JWS.fullmatch(token)
+    if parts is None:
+        return TokenFailure("token_malformed", "not a compact JWS")
+    header = _decode_header(parts.group(1))
+    if header is None:
+        return TokenFailure("token_malformed", "the header is not a JSON object")
+    header_problem = _header_problem(header)
+    if header_problem is not None:
+        return TokenFailure("token_malformed", header_problem)
+    kid: str = header["kid"]
+    key = keys.get(kid)
+    if key is None or not isinstance(key.curve, ec.SECP256R1):
+        return TokenFailure("key_unknown", "the token names a key that is not in the key set")
+    signing_input = token[: parts.end(2)].encode("ascii")
+    if not _signature_valid(key, _b64decode(parts.group(3)), signing_input):
+        return TokenFailure("signature_invalid", "the signature does not verify")
+    payload = _decode_payload(parts.group(2))
+    if payload is None:
+        return TokenFailure("token_malformed", "required claims are missing or mistyped")
+    return _check_claims(payload, kid, issuer=issuer, audience=audience, now=now, leeway=leeway)
+
+
+def _b64decode(part: str) -> bytes | None:
+    """Strict base64url: one spelling per value, so a token string cannot be varied."""
+    if len(part) % 4 == 1:
+        return None
+    data = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    return data if base64url(data) == part else None
+
+
+def _decode_header(part: str) -> dict[str, Any] | None:
+    raw = _b64decode(part)
+    if raw is None:
+        return None
+    try:
+        return _HEADER_DECODER.decode(raw)
+    except msgspec.DecodeError:
+        return None
+
+
+def _header_problem(header: Mapping[str, Any]) -> str | None:
+    if header.get("alg") != ALGORITHM:
+        return f"the algorithm must be {ALGORITHM}"
+    if header.get("typ") != MEDIA_TYPE:
+        return f"the type must be {MEDIA_TYPE}"
+    # RFC 7515 §4.1.11: a verifier must refuse extensions it does not understand; we know none.
+    if "crit" in header:
+        return "critical header extensions are not supported"
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_CHARS:
+        return f"the kid must be a string of 1 to {MAX_KID_CHARS} characters"
+    return None
+
+
+def _signature_valid(
+    key: ec.EllipticCurvePublicKey, signature: bytes | None, signing_input: bytes
+) -> bool:
+    """JWS carries ECDSA signatures as fixed-width ``r ‖ s`` (RFC 7518 §3.4), not DER."""
+    if signature is None or len(signature) != 2 * _SCALAR_BYTES:
+        return False
+    r = int.from_bytes(signature[:_SCALAR_BYTES], "big")
+    s = int.from_bytes(signature[_SCALAR_BYTES:], "big")
+    try:
+        key.verify(encode_dss_signature(r, s), signing_input, _ECDSA_SHA256)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def _decode_payload(part: str) -> _Payload | None:
+    raw = _b64decode(part)
+    if raw is None:
+        return None
+    try:
+        return _PAYLOAD_DECODER.decode(raw)
+    except msgspec.DecodeError:
+        return None
+
+
+def _check_claims(
+    payload: _Payload, kid: str, *, issuer: str, audience: str, now: int, leeway: int
+) -> VerifiedToken | TokenFailure:
+    if payload.iss != issuer or payload.aud != audience:
+        return TokenFailure("token_malformed", "the token is not for this issuer and audience")
+    category = _CATEGORY_NAMES.get(payload.cat)
+    if category is None:
+        return TokenFailure("token_malformed", "unknown category code")
+    if payload.exp <= now - leeway:
+        return TokenFailure("token_expired", "the token has expired")
+    if payload.nbf > now + leeway:
+        return TokenFailure("token_not_yet_valid", "the token is not valid yet")
+    claims = ClearanceClaims(
+        issuer=payload.iss,
+        clearance_id=payload.sub,
+        audience=payload.aud,
+        issued_at=payload.iat,
+        not_before=payload.nbf,
+        expires_at=payload.exp,
+        token_id=payload.jti,
+        ports=tuple(payload.prt),
+        entries=_ENTRY_NAMES[payload.ent],
+        category=category,
+        nationality=payload.nat,
+        document_binding=payload.dbh,
+        vehicle_binding=payload.vbh,
+    )
+    return VerifiedToken(kid=kid, claims=claims)
+
+
+def binding_matches(verified: VerifiedToken, *, issuing_state: str, number: str) -> bool:
+    """Whether a canonical scanned document is the one the token was issued for."""
+    claims = verified.claims
+    expected = document_binding(claims.token_id, issuing_state, number)
+    return hmac.compare_digest(expected.encode(), claims.document_binding.encode())
+
+
+def plate_matches(verified: VerifiedToken, *, country: str, plate: str) -> bool:
+    """Whether a canonical plate is the token's vehicle; False if the token has no vehicle."""
+    claims = verified.claims
+    if claims.vehicle_binding is None:
+        return False
+    expected = vehicle_binding(claims.token_id, country, plate)
+    return hmac.compare_digest(expected.encode(), claims.vehicle_binding.encode())

@@ -1,0 +1,216 @@
+"""Deciding an application: run every applicable rule and combine what they say.
+
+A rule's condition must hold for the application to pass. One that does not hold contributes
+the rule's effect; one that cannot be evaluated (an error, or a value that is not a bool)
+contributes a referral, because an engine that cannot decide must leave it to a person rather
+than approve or reject silently. Any deny rejects; otherwise any referral refers.
+"""
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+import cel
+
+from greenlane.domain.rules.condition import CompiledCondition, compile_condition
+
+Effect = Literal["deny", "refer"]
+Status = Literal["approved", "referred", "rejected"]
+
+RULE_ERROR = "rule_error"
+WATCHLIST_HIT = "watchlist_hit"
+_WATCHLIST_MESSAGE = "The traveller or vehicle matches a watchlist entry; an officer will review."
+
+# What went wrong, by exception type, in words that cannot carry the data being evaluated
+# (cel's own messages may quote a key or a value from the context).
+_ERROR_KINDS: Mapping[type[Exception], str] = {
+    ZeroDivisionError: "division by zero",
+    OverflowError: "arithmetic overflow",
+    KeyError: "no such key",
+    IndexError: "index out of range",
+    TypeError: "no matching overload for the operand types",
+}
+
+
+class InvalidRuleError(ValueError):
+    """A rule whose parts do not fit together; ``field`` names the part."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One version of an enabled rule, its condition compiled.
+
+    ``categories`` and ``ports`` are the rule's ``applies_to``: None means every category or
+    port. An empty set is refused rather than read as "applies to nothing", which would
+    disable a rule without saying so.
+    """
+
+    id: str
+    version: int
+    name: str
+    condition: str
+    effect: Effect
+    reason_code: str
+    message: str
+    categories: frozenset[str] | None
+    ports: frozenset[str] | None
+    compiled: CompiledCondition
+
+    def __post_init__(self) -> None:
+        if self.effect not in get_args(Effect):
+            raise InvalidRuleError("effect", "effect must be 'deny' or 'refer'")
+        if self.compiled.source != self.condition:
+            raise InvalidRuleError("condition", "the compiled condition is of another expression")
+        if self.categories is not None and not self.categories:
+            raise InvalidRuleError("applies_to.categories", "leave out categories to mean all")
+        if self.ports is not None and not self.ports:
+            raise InvalidRuleError("applies_to.ports", "leave out ports to mean all")
+
+
+def compile_rule(
+    *,
+    id: str,
+    version: int,
+    name: str,
+    condition: str,
+    effect: Effect,
+    reason_code: str,
+    message: str,
+    categories: frozenset[str] | None = None,
+    ports: frozenset[str] | None = None,
+) -> Rule:
+    """Build a rule from its stored definition; raises ``RuleCompileError`` for the condition."""
+    return Rule(
+        id=id,
+        version=version,
+        name=name,
+        condition=condition,
+        effect=effect,
+        reason_code=reason_code,
+        message=message,
+        categories=categories,
+        ports=ports,
+        compiled=compile_condition(condition),
+    )
+
+
+def applies(rule: Rule, *, category: str, ports: Sequence[str]) -> bool:
+    """Whether the rule judges a traveller of ``category`` asking for ``ports``."""
+    if rule.categories is not None and category not in rule.categories:
+        return False
+    return rule.ports is None or not rule.ports.isdisjoint(ports)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleResult:
+    """What one rule said. For ``error``, effect is ``refer`` and reason_code ``rule_error``;
+    ``error`` then says what kind of failure it was, never with data from the context."""
+
+    rule_id: str
+    version: int
+    name: str
+    effect: Effect
+    reason_code: str
+    message: str
+    result: Literal["pass", "fail", "error"]
+    elapsed_us: int
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why an application was not approved, as the applicant is told."""
+
+    rule_id: str | None  # None for a watchlist hit, which no rule produced
+    reason_code: str
+    message: str
+    effect: Effect
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    results: tuple[RuleResult, ...]
+    reasons: tuple[Reason, ...]
+
+    @property
+    def status(self) -> Status:
+        effects = {reason.effect for reason in self.reasons}
+        if "deny" in effects:
+            return "rejected"
+        return "referred" if effects else "approved"
+
+
+def evaluate(
+    rules: Sequence[Rule],
+    context: Mapping[str, Any],
+    *,
+    category: str,
+    ports: Sequence[str],
+    watchlist_hit: bool = False,
+) -> Outcome:
+    """Run the rules that apply, in order, against a context from ``build_context``.
+
+    The context is converted to CEL values once for all the rules: that conversion costs far
+    more than evaluating a compiled condition. ``watchlist_hit`` adds a ``watchlist_hit``
+    referral, so that dry runs and real applications decide the same way.
+    """
+    prepared = cel.Context(dict(context))
+    results = tuple(
+        _run(rule, prepared) for rule in rules if applies(rule, category=category, ports=ports)
+    )
+    reasons = [
+        Reason(result.rule_id, result.reason_code, result.message, result.effect)
+        for result in results
+        if result.result != "pass"
+    ]
+    if watchlist_hit:
+        reasons.append(Reason(None, WATCHLIST_HIT, _WATCHLIST_MESSAGE, "refer"))
+    return Outcome(results, tuple(reasons))
+
+
+def _run(rule: Rule, context: cel.Context) -> RuleResult:
+    started = time.perf_counter_ns()
+    try:
+        value = rule.compiled.execute(context)
+    except Exception as error:  # every evaluation failure is a referral, whatever cel raises
+        problem = _ERROR_KINDS.get(type(error), "evaluation failed")
+    else:
+        if value is True:
+            return _result(rule, "pass", started)
+        if value is False:
+            return _result(rule, "fail", started)
+        problem = f"the condition gave a {type(value).__name__}, not a bool"
+    return RuleResult(
+        rule_id=rule.id,
+        version=rule.version,
+        name=rule.name,
+        effect="refer",
+        reason_code=RULE_ERROR,
+        message=f"The rule '{rule.name}' could not be evaluated; an officer will review.",
+        result="error",
+        elapsed_us=_elapsed_us(started),
+        error=problem,
+    )
+
+
+def _result(rule: Rule, result: Literal["pass", "fail"], started: int) -> RuleResult:
+    return RuleResult(
+        rule_id=rule.id,
+        version=rule.version,
+        name=rule.name,
+        effect=rule.effect,
+        reason_code=rule.reason_code,
+        message=rule.message,
+        result=result,
+        elapsed_us=_elapsed_us(started),
+    )
+
+
+def _elapsed_us(started: int) -> int:
+    return (time.perf_counter_ns() - started) // 1000
