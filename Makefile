@@ -1,0 +1,37 @@
+# greenlane: `make run` serves the API, `make test` runs every check. Both bootstrap .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+LINTED := src tests migrations loadtests bench
+
+.PHONY: run test lint typecheck unit openapi bench loadtest clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/greenlane serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict src
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+# pytest exits 5 when it collects nothing, so an empty run fails here too.
+test: lint typecheck
+	$(BIN)/pytest
+
+openapi: $(STAMP)
+	$(BIN)/greenlane openapi
+
+clean:
+	rm -rf $(VENV) .greenlane .pytest_cache .mypy_cache .ruff_cache

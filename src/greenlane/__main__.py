@@ -1,0 +1,5 @@
+import sys
+
+from greenlane.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Thin Litestar controllers: decode, authorise, call a service, encode."""

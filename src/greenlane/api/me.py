@@ -1,0 +1,24 @@
+"""``GET /v1/me``: what the server knows of the calling client (any role)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get
+
+from greenlane.api.security import SECURITY, caller
+from greenlane.domain.access_tokens import SCOPES
+from greenlane.wire.identity import Me
+
+
+@get("/v1/me", tags=["auth"], summary="The calling client's identity", security=SECURITY)
+async def me(request: Request[Any, Any, Any]) -> Me:
+    identity = caller(request)
+    return Me(
+        client_id=identity.client_id,
+        role=identity.role,
+        scope=SCOPES[identity.role],
+        partner_id=identity.partner_id,
+        port_code=identity.port_code,
+        lane_code=identity.lane_code,
+    )

@@ -1,0 +1,17 @@
+"""Query parameters shared by every list route."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar.params import QueryParameter
+
+from greenlane.db.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+__all__ = ["DEFAULT_LIMIT", "CursorParam", "Limit"]
+
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size (1..200)")]
+CursorParam = Annotated[
+    str | None,
+    QueryParameter(max_length=200, description="`next_cursor` of the previous page"),
+]

@@ -1,0 +1,252 @@
+"""RFC 9457 problem details for every error the API can return.
+
+Each problem has a stable ``type`` (``urn:greenlane:problem:<slug>``) that clients may switch on.
+Bodies say what was wrong with the request, never why the server failed: a 500 is logged with its
+exception type and the request id and answered with nothing more than that id.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.openapi.spec import (
+    Components,
+    OpenAPI,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Reference,
+    Schema,
+)
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
+
+from greenlane.errors import (
+    BadRequest,
+    Conflict,
+    FieldProblem,
+    GreenlaneError,
+    RateLimited,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_PREFIX = "urn:greenlane:problem:"
+_logger = logging.getLogger("greenlane.errors")
+
+
+class FieldError(msgspec.Struct):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """An RFC 9457 problem; ``errors`` lists each invalid field of a 422."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = None
+    existing_id: str | None = None
+    request_id: str | None = None
+
+
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(
+        content=problem,
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _problem(error: GreenlaneError) -> Problem:
+    return Problem(
+        type=TYPE_PREFIX + error.slug,
+        title=error.title,
+        status=error.status,
+        detail=error.detail,
+    )
+
+
+def handle_domain_error(request: Request[Any, Any, Any], exc: GreenlaneError) -> Response[Any]:
+    problem = _problem(exc)
+    headers: dict[str, str] = {}
+    if isinstance(exc, ValidationFailed):
+        problem.errors = [FieldError(e.field, e.message) for e in exc.errors]
+    if isinstance(exc, Conflict) and exc.existing_id:
+        problem.existing_id = exc.existing_id
+    if isinstance(exc, RateLimited | ServiceUnavailable):
+        headers["Retry-After"] = str(exc.retry_after)
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="greenlane"'
+    return problem_response(problem, headers)
+
+
+# Litestar's own messages quote msgspec paths like `$.document.number`; clients want field paths.
+_MSGSPEC_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
+_NAMED_FIELD = re.compile(r"(?:unknown|required) field `([^`]+)`")
+
+
+def _field_problems(exc: ValidationException) -> list[FieldProblem]:
+    problems: list[FieldProblem] = []
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "invalid value"))
+        match = _MSGSPEC_PATH.search(message)
+        path = match.group(1) if match else ""
+        named = _NAMED_FIELD.search(message)
+        if named:
+            path = f"{path}.{named.group(1)}" if path else named.group(1)
+        if not path and item.get("key") not in (None, "data"):
+            path = str(item["key"])
+        problems.append(FieldProblem(path or "body", _MSGSPEC_PATH.sub("", message)))
+    return problems
+
+
+def handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    problems = _field_problems(exc)
+    if not problems and "malformed" in exc.detail.lower():
+        return handle_domain_error(request, BadRequest("The request body is not valid JSON."))
+    if not problems:
+        problems = [FieldProblem("body", exc.detail)]
+    return handle_domain_error(request, ValidationFailed(problems))
+
+
+_FRAMEWORK_ERRORS: dict[int, tuple[str, str, str]] = {
+    400: ("bad-request", "Malformed request", "The request could not be read."),
+    401: ("unauthorized", "Missing or invalid credentials", "Send a valid bearer token."),
+    403: ("forbidden", "Not allowed for this client", "This client may not call this route."),
+    404: ("not-found", "Not found", "No such resource."),
+    405: ("method-not-allowed", "Method not allowed", "This route does not accept that method."),
+    413: ("body-too-large", "Request body too large", "Request bodies are limited to 64 KiB."),
+    429: ("rate-limited", "Too many requests", "Slow down."),
+}
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, ValidationException):
+        return handle_validation(request, exc)
+    status = exc.status_code
+    if status >= 500:
+        return handle_unexpected(request, exc)
+    slug, title, detail = _FRAMEWORK_ERRORS.get(
+        status, ("client-error", "Client error", exc.detail)
+    )
+    if status == 400 and exc.detail and "malformed" not in exc.detail.lower():
+        detail = exc.detail
+    headers = dict(exc.headers or {})
+    if isinstance(exc, NotAuthorizedException):
+        headers["WWW-Authenticate"] = 'Bearer realm="greenlane"'
+    problem = Problem(type=TYPE_PREFIX + slug, title=title, status=status, detail=detail)
+    return problem_response(problem, headers)
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    request_id = request.scope.get("state", {}).get("request_id")
+    _logger.error(
+        "unhandled error",
+        exc_info=(type(exc), exc, None),
+        extra={"fields": {"request_id": request_id, "route": request.scope.get("path_template")}},
+    )
+    problem = Problem(
+        type=TYPE_PREFIX + "internal-error",
+        title="Internal server error",
+        status=HTTP_500_INTERNAL_SERVER_ERROR,
+        detail="The server failed to answer; quote the request id when reporting it.",
+        request_id=request_id,
+    )
+    return problem_response(problem)
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    GreenlaneError: handle_domain_error,
+    HTTPException: handle_http_exception,
+    NotFoundException: handle_http_exception,
+    MethodNotAllowedException: handle_http_exception,
+    PermissionDeniedException: handle_http_exception,
+    Exception: handle_unexpected,
+}
+
+
+_PROBLEM_SCHEMA = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["type", "title", "status", "detail"],
+    properties={
+        "type": Schema(type=OpenAPIType.STRING, description="Stable problem type URI"),
+        "title": Schema(type=OpenAPIType.STRING),
+        "status": Schema(type=OpenAPIType.INTEGER),
+        "detail": Schema(type=OpenAPIType.STRING),
+        "errors": Schema(
+            type=OpenAPIType.ARRAY,
+            items=Schema(
+                type=OpenAPIType.OBJECT,
+                required=["field", "message"],
+                properties={
+                    "field": Schema(type=OpenAPIType.STRING),
+                    "message": Schema(type=OpenAPIType.STRING),
+                },
+            ),
+        ),
+        "existing_id": Schema(type=OpenAPIType.STRING),
+        "request_id": Schema(type=OpenAPIType.STRING),
+    },
+)
+_DESCRIPTIONS = {
+    "400": "Malformed request",
+    "401": "Missing or invalid credentials",
+    "403": "Not allowed for this client",
+    "404": "Not found, or not yours",
+    "409": "Conflict",
+    "412": "If-Match does not match",
+    "413": "Body over 64 KiB",
+    "422": "Validation failed",
+    "428": "If-Match required",
+    "429": "Rate limited",
+    "500": "Internal error",
+    "503": "Temporarily unavailable",
+}
+
+
+# RFC 6749 §5.2 prescribes this endpoint's error bodies; they stay as declared.
+OAUTH_PATHS = frozenset({"/oauth/token"})
+
+
+def document_problems(openapi: OpenAPI) -> None:
+    """Describe every error response as the problem+json it really is.
+
+    Litestar documents its own errors as ``application/json``; the handlers above answer with
+    ``application/problem+json``, and the document must say what clients will receive.
+    """
+    components = openapi.components
+    assert isinstance(components, Components)
+    components.schemas = {**(components.schemas or {}), "Problem": _PROBLEM_SCHEMA}
+    content = {PROBLEM_JSON: OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))}
+    for path, path_item in (openapi.paths or {}).items():
+        if path in OAUTH_PATHS:
+            continue
+        for method in ("get", "put", "post", "delete", "patch"):
+            operation: Operation | None = getattr(path_item, method)
+            if operation is None or operation.responses is None:
+                continue
+            for status, response in operation.responses.items():
+                if status[0] in "45" and isinstance(response, OpenAPIResponse):
+                    response.content = dict(content)
+                    response.description = _DESCRIPTIONS.get(status, response.description)

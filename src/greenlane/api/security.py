@@ -1,0 +1,79 @@
+"""Who is calling: bearer access tokens, role guards and per-client rate limits.
+
+The caller's identity (role, partner, port, lane) comes only from its access token and the
+in-memory client registry, never from a body or a query. A disabled client's next request fails
+as soon as its worker has heard of the change (milliseconds, by LISTEN/NOTIFY).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.middleware.base import DefineMiddleware
+
+from greenlane.api.deps import runtime_of
+from greenlane.domain.access_tokens import InvalidAccessToken, Role, decode_access_token
+from greenlane.errors import Forbidden, RateLimited, Unauthorized
+from greenlane.services.client_registry import ClientIdentity
+
+PUBLIC_PATHS = ["^/health/", "^/metrics$", "^/oauth/token$", "^/.well-known/", "^/schema"]
+SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+class BearerAuthentication(AbstractAuthenticationMiddleware):
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        runtime = runtime_of(connection.app.state)
+        header = connection.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("Send an access token: Authorization: Bearer <token>.")
+        try:
+            claims = decode_access_token(
+                token.strip(),
+                key=runtime.settings.access_token_key.reveal(),
+                issuer=runtime.settings.issuer,
+                now=int(time.time()),
+            )
+        except InvalidAccessToken:
+            raise Unauthorized("The access token is invalid or has expired.") from None
+        identity = await runtime.clients.get(uuid.UUID(claims.client_id))
+        if identity is None or not identity.enabled or identity.role != claims.role:
+            raise Unauthorized("The access token is invalid or has expired.")
+        retry_after = runtime.rate_limiter.retry_after(identity.client_id, identity.role)
+        if retry_after is not None:
+            raise RateLimited(retry_after)
+        return AuthenticationResult(user=identity, auth=claims)
+
+
+def authentication() -> DefineMiddleware:
+    return DefineMiddleware(BearerAuthentication, exclude=PUBLIC_PATHS)
+
+
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+
+
+def allow(*roles: Role) -> Guard:
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        identity: ClientIdentity = connection.user
+        if identity.role not in roles:
+            raise Forbidden(f"This route is for {' or '.join(roles)} clients.")
+
+    return guard
+
+
+def caller(connection: ASGIConnection[Any, Any, Any, Any]) -> ClientIdentity:
+    identity: ClientIdentity = connection.user
+    return identity
+
+
+def actor(identity: ClientIdentity) -> str:
+    """How the audit log and ``created_by`` name a client."""
+    return f"client:{identity.client_id}"

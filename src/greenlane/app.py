@@ -1,0 +1,109 @@
+"""The one module that wires greenlane together: settings, lifespan, routes, errors, OpenAPI."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from greenlane.api.admin_audit import AuditController
+from greenlane.api.admin_identity import ClientsController, PartnersController, PortsController
+from greenlane.api.me import me
+from greenlane.api.oauth import token
+from greenlane.api.operations import OperationsController
+from greenlane.api.problems import EXCEPTION_HANDLERS, document_problems
+from greenlane.api.security import authentication
+from greenlane.db.pool import Database, asyncpg_dsn, create_pool
+from greenlane.errors import SettingsError
+from greenlane.observability import RequestObserver, configure_logging
+from greenlane.runtime import Runtime
+from greenlane.services.client_registry import ClientRegistry
+from greenlane.services.live_state import LiveState
+from greenlane.services.rate_limit import RateLimiter
+from greenlane.settings import Settings, load_settings
+
+MAX_BODY_BYTES = 64 * 1024
+API_VERSION = "1.0.0"
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the ASGI application; the database pool opens when the lifespan starts."""
+    settings = settings or load_settings()
+    if settings.database_url is None:
+        raise SettingsError("GREENLANE_DATABASE_URL: required to serve (greenlane serve sets it)")
+    database_url = settings.database_url
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        configure_logging(settings.log_level)
+        pool = await create_pool(settings, database_url)
+        db = Database(pool, settings.db_acquire_timeout)
+        clients = ClientRegistry(db)
+        live = LiveState(
+            asyncpg_dsn(database_url),
+            reload_all=clients.reload_all,
+            on_change={"clients": clients.reload_one},
+            connect_timeout=settings.db_connect_timeout,
+        )
+        app.state.runtime = Runtime(
+            settings=settings,
+            db=db,
+            clients=clients,
+            rate_limiter=RateLimiter(
+                {
+                    "admin": settings.rate_limit_admin,
+                    "partner": settings.rate_limit_partner,
+                    "lane": settings.rate_limit_lane,
+                }
+            ),
+            live=live,
+        )
+        await live.start()
+        try:
+            yield
+        finally:
+            await live.stop()
+            await pool.close()
+
+    app = Litestar(
+        route_handlers=[
+            OperationsController,
+            token,
+            me,
+            PartnersController,
+            PortsController,
+            ClientsController,
+            AuditController,
+        ],
+        middleware=[authentication()],
+        lifespan=[lifespan],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=MAX_BODY_BYTES,
+        logging_config=None,
+        openapi_config=openapi_config(),
+        debug=False,
+    )
+    app.asgi_handler = RequestObserver(app.asgi_handler)
+    document_problems(app.openapi_schema)
+    return app
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="greenlane",
+        version=API_VERSION,
+        description=(
+            "A border-crossing green channel: partner registration, eligibility rules, "
+            "signed clearance tokens and lane verification."
+        ),
+        path="/schema",
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+            }
+        ),
+        create_examples=False,
+    )

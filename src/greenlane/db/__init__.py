@@ -1,0 +1,1 @@
+"""Hand-written SQL, one module per aggregate. Nothing here decides; it only reads and writes."""

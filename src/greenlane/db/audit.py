@@ -1,0 +1,73 @@
+"""The audit log table: append under a lock so that concurrent writers extend one chain."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from greenlane.domain.audit_chain import GENESIS, AuditEntry, chain_hash
+
+# pg_advisory_xact_lock key: taken by every appender until its transaction ends.
+_CHAIN_LOCK = 0x61756469  # "audi"
+
+
+async def append(
+    conn: Any, *, actor: str, action: str, subject: str | None, details: Mapping[str, Any]
+) -> AuditEntry:
+    """Add one entry inside the caller's transaction; it commits or rolls back with the change."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _CHAIN_LOCK)
+    last = await conn.fetchrow("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
+    previous_id, previous_hash = (last["id"], bytes(last["hash"])) if last else (0, GENESIS)
+    entry = AuditEntry(
+        id=previous_id + 1,
+        at=datetime.now(UTC),
+        actor=actor,
+        action=action,
+        subject=subject,
+        details=dict(details),
+    )
+    await conn.execute(
+        "INSERT INTO audit_log (id, at, actor, action, subject, details, hash)"
+        " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)",
+        entry.id,
+        entry.at,
+        entry.actor,
+        entry.action,
+        entry.subject,
+        json.dumps(entry.details),
+        chain_hash(previous_hash, entry),
+    )
+    return entry
+
+
+def _entry(row: asyncpg.Record) -> AuditEntry:
+    return AuditEntry(
+        id=row["id"],
+        at=row["at"],
+        actor=row["actor"],
+        action=row["action"],
+        subject=row["subject"],
+        details=json.loads(row["details"]),
+    )
+
+
+async def page(conn: Any, *, after_id: int, limit: int) -> list[AuditEntry]:
+    rows = await conn.fetch(
+        "SELECT id, at, actor, action, subject, details FROM audit_log"
+        " WHERE id > $1 ORDER BY id LIMIT $2",
+        after_id,
+        limit,
+    )
+    return [_entry(row) for row in rows]
+
+
+async def everything(conn: Any) -> list[tuple[AuditEntry, bytes]]:
+    """Every entry in id order with its stored hash, for verification of the whole chain."""
+    rows = await conn.fetch(
+        "SELECT id, at, actor, action, subject, details, hash FROM audit_log ORDER BY id"
+    )
+    return [(_entry(row), bytes(row["hash"])) for row in rows]

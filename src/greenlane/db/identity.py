@@ -1,0 +1,183 @@
+"""Partners, ports and API clients: the records that say who may call what."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from greenlane.db.pagination import Cursor, keyset_condition
+
+PARTNER_COLUMNS = "id, name, country, contact_email, created_at, created_by, updated_at, updated_by"
+PORT_COLUMNS = "code, name, country, kinds, created_at, created_by, updated_at, updated_by"
+CLIENT_COLUMNS = (
+    "id, role, name, partner_id, port_code, lane_code, disabled_at,"
+    " created_at, created_by, updated_at, updated_by"
+)
+
+
+async def insert_partner(
+    conn: Any, *, partner_id: uuid.UUID, name: str, country: str, contact_email: str, actor: str
+) -> asyncpg.Record:
+    row: asyncpg.Record = await conn.fetchrow(
+        f"INSERT INTO partners (id, name, country, contact_email, created_by, updated_by)"
+        f" VALUES ($1, $2, $3, $4, $5, $5) RETURNING {PARTNER_COLUMNS}",
+        partner_id,
+        name,
+        country,
+        contact_email,
+        actor,
+    )
+    return row
+
+
+async def list_partners(conn: Any, *, after: Cursor | None, limit: int) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"SELECT {PARTNER_COLUMNS} FROM partners WHERE {keyset_condition(1)}"
+        " ORDER BY created_at, id LIMIT $3",
+        after.created_at if after else None,
+        after.id if after else None,
+        limit,
+    )
+    return rows
+
+
+async def partner_exists(conn: Any, partner_id: uuid.UUID) -> bool:
+    return bool(await conn.fetchval("SELECT 1 FROM partners WHERE id = $1", partner_id))
+
+
+async def insert_port(
+    conn: Any, *, code: str, name: str, country: str, kinds: Sequence[str], actor: str
+) -> asyncpg.Record | None:
+    """The new port, or None when the code is taken."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"INSERT INTO ports (code, name, country, kinds, created_by, updated_by)"
+        f" VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (code) DO NOTHING RETURNING {PORT_COLUMNS}",
+        code,
+        name,
+        country,
+        list(kinds),
+        actor,
+    )
+    return row
+
+
+async def list_ports(conn: Any, *, after_code: str | None, limit: int) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"SELECT {PORT_COLUMNS} FROM ports WHERE $1::text IS NULL OR code > $1"
+        " ORDER BY code LIMIT $2",
+        after_code,
+        limit,
+    )
+    return rows
+
+
+async def port_exists(conn: Any, code: str) -> bool:
+    return bool(await conn.fetchval("SELECT 1 FROM ports WHERE code = $1", code))
+
+
+async def insert_client(
+    conn: Any,
+    *,
+    client_id: uuid.UUID,
+    role: str,
+    name: str,
+    partner_id: uuid.UUID | None,
+    port_code: str | None,
+    lane_code: str | None,
+    secret_hash: bytes,
+    actor: str,
+) -> asyncpg.Record:
+    row: asyncpg.Record = await conn.fetchrow(
+        f"INSERT INTO clients (id, role, name, partner_id, port_code, lane_code, secret_hash,"
+        f" created_by, updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)"
+        f" RETURNING {CLIENT_COLUMNS}",
+        client_id,
+        role,
+        name,
+        partner_id,
+        port_code,
+        lane_code,
+        secret_hash,
+        actor,
+    )
+    return row
+
+
+async def list_clients(conn: Any, *, after: Cursor | None, limit: int) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"SELECT {CLIENT_COLUMNS} FROM clients WHERE {keyset_condition(1)}"
+        " ORDER BY created_at, id LIMIT $3",
+        after.created_at if after else None,
+        after.id if after else None,
+        limit,
+    )
+    return rows
+
+
+async def all_clients(conn: Any) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(f"SELECT {CLIENT_COLUMNS} FROM clients")
+    return rows
+
+
+async def get_client(conn: Any, client_id: uuid.UUID) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"SELECT {CLIENT_COLUMNS} FROM clients WHERE id = $1", client_id
+    )
+    return row
+
+
+async def client_secret_hash(conn: Any, client_id: uuid.UUID) -> tuple[bytes, bool] | None:
+    """The stored secret hash and whether the client is enabled."""
+    row = await conn.fetchrow(
+        "SELECT secret_hash, disabled_at IS NULL AS enabled FROM clients WHERE id = $1", client_id
+    )
+    return (bytes(row["secret_hash"]), row["enabled"]) if row else None
+
+
+async def disable_client(
+    conn: Any, client_id: uuid.UUID, *, actor: str, at: datetime
+) -> asyncpg.Record | None:
+    """Disable the client (idempotently); None when it does not exist."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"UPDATE clients SET disabled_at = coalesce(disabled_at, $2), updated_at = $2,"
+        f" updated_by = $3 WHERE id = $1 RETURNING {CLIENT_COLUMNS}",
+        client_id,
+        at,
+        actor,
+    )
+    return row
+
+
+async def record_signin_failure(conn: Any, client_id: str, *, at: datetime) -> int:
+    """Count a failed sign-in in the current one-minute window; returns the count so far."""
+    failures: int = await conn.fetchval(
+        "INSERT INTO signin_failures AS f (client_id, window_start, failures) VALUES ($1, $2, 1)"
+        " ON CONFLICT (client_id) DO UPDATE SET"
+        "   failures = CASE WHEN f.window_start > $2::timestamptz - interval '1 minute'"
+        "                   THEN f.failures + 1 ELSE 1 END,"
+        "   window_start = CASE WHEN f.window_start > $2::timestamptz - interval '1 minute'"
+        "                       THEN f.window_start ELSE $2 END"
+        " RETURNING failures",
+        client_id,
+        at,
+    )
+    return failures
+
+
+async def signin_failures(conn: Any, client_id: str, *, at: datetime) -> tuple[int, datetime]:
+    """Failures in the window that is still open at ``at``, and when that window started."""
+    row = await conn.fetchrow(
+        "SELECT failures, window_start FROM signin_failures"
+        " WHERE client_id = $1 AND window_start > $2::timestamptz - interval '1 minute'",
+        client_id,
+        at,
+    )
+    return (row["failures"], row["window_start"]) if row else (0, at)
+
+
+async def clear_signin_failures(conn: Any, client_id: str) -> None:
+    await conn.execute("DELETE FROM signin_failures WHERE client_id = $1", client_id)

@@ -1,0 +1,65 @@
+"""The asyncpg connection pool, opened and closed by the application's lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+from greenlane.settings import Settings
+
+if TYPE_CHECKING:
+    Pool = asyncpg.Pool[asyncpg.Record]
+
+
+def asyncpg_dsn(url: str) -> str:
+    """asyncpg accepts only ``postgresql://``; SQLAlchemy-style driver suffixes are dropped."""
+    scheme, sep, rest = url.partition("://")
+    return "postgresql://" + rest if sep and scheme.startswith("postgres") else url
+
+
+def server_settings(settings: Settings) -> dict[str, str]:
+    """Bounds that keep one slow query or forgotten transaction from holding the pool."""
+    return {
+        "application_name": "greenlane",
+        "statement_timeout": str(settings.db_statement_timeout_ms),
+        "lock_timeout": str(settings.db_lock_timeout_ms),
+        "idle_in_transaction_session_timeout": str(settings.db_idle_in_transaction_timeout_ms),
+        "timezone": "UTC",
+    }
+
+
+async def create_pool(settings: Settings, dsn: str) -> Pool:
+    pool = await asyncpg.create_pool(
+        asyncpg_dsn(dsn),
+        min_size=min(settings.db_pool_min, settings.db_pool_max),
+        max_size=settings.db_pool_max,
+        timeout=settings.db_connect_timeout,
+        command_timeout=settings.db_command_timeout,
+        server_settings=server_settings(settings),
+    )
+    assert pool is not None
+    return pool
+
+
+class Database:
+    """The pool, and the acquire timeout every caller respects (asyncpg waits forever)."""
+
+    def __init__(self, pool: Pool, acquire_timeout: float) -> None:
+        self.pool = pool
+        self.acquire_timeout = acquire_timeout
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Any]:
+        async with self.pool.acquire(timeout=self.acquire_timeout) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Any]:
+        async with self.pool.acquire(timeout=self.acquire_timeout) as conn, conn.transaction():
+            yield conn
+
+    def in_use(self) -> int:
+        return self.pool.get_size() - self.pool.get_idle_size()

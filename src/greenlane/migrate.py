@@ -1,0 +1,53 @@
+"""Schema migrations: alembic driven from Python, with the revisions in ``migrations/``.
+
+Alembic's async ``env.py`` runs its own event loop, so these functions must be called from
+synchronous code (the command line, a thread, or a synchronous test fixture).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def downgrade(database_url: str, revision: str = "base") -> None:
+    command.downgrade(alembic_config(database_url), revision)
+
+
+@cache
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
+    assert head is not None, "migrations/ holds no revision"
+    return head
+
+
+def execute_script(sql: str) -> None:
+    """Run a multi-statement SQL script inside the current migration's transaction.
+
+    SQLAlchemy sends each statement to asyncpg as a prepared statement, which may hold only one
+    command; asyncpg's own ``execute`` without arguments uses the simple query protocol, which
+    takes a whole script. Revisions call this instead of ``op.execute``.
+    """
+    from alembic import op
+    from sqlalchemy.util import await_only
+
+    driver_connection = op.get_bind().connection.driver_connection
+    assert driver_connection is not None
+    await_only(driver_connection.execute(sql))

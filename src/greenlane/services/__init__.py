@@ -1,0 +1,1 @@
+"""Use cases: each public function does one thing a client asked for, in one transaction."""

@@ -1,0 +1,112 @@
+"""In-memory state that follows the database: LISTEN/NOTIFY plus a periodic full refresh.
+
+Hot paths (authentication, and later verify) read from memory. A writer calls :func:`notify`
+inside its transaction; PostgreSQL delivers the notification on commit to every listening
+worker, which reloads what changed within milliseconds. A LISTEN connection does not survive a
+database restart, so the listener reconnects with backoff and reloads everything each time it
+(re)connects; the periodic refresh covers a notification lost in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import asyncpg
+
+CHANNEL = "greenlane_state"
+_logger = logging.getLogger("greenlane.live_state")
+
+Reload = Callable[[], Awaitable[None]]
+OnChange = Callable[[str], Awaitable[None]]
+
+
+async def notify(conn: Any, topic: str, key: str = "") -> None:
+    """Tell every worker that ``topic`` changed (delivered when the transaction commits)."""
+    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, f"{topic}:{key}")
+
+
+class LiveState:
+    """Runs one listener task per worker and dispatches notifications by topic."""
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        reload_all: Reload,
+        on_change: Mapping[str, OnChange],
+        refresh_interval: float = 30.0,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        self._dsn = dsn
+        self._reload_all = reload_all
+        self._on_change = dict(on_change)
+        self._refresh_interval = refresh_interval
+        self._connect_timeout = connect_timeout
+        self._task: asyncio.Task[None] | None = None
+        self._changes: asyncio.Queue[str] = asyncio.Queue()
+        self.last_refresh = 0.0
+        self.connected = False
+
+    def age(self) -> float:
+        """Seconds since the state was last known to be current."""
+        return 0.0 if self.connected else time.monotonic() - self.last_refresh
+
+    async def start(self) -> None:
+        await self._reload_all()
+        self.last_refresh = time.monotonic()
+        self._task = asyncio.create_task(self._run(), name="greenlane-live-state")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                await self._listen()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database went away: reconnect, whatever the cause
+                self.connected = False
+                _logger.warning("live state listener lost", exc_info=(type(exc), exc, None))
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            else:
+                backoff = 0.1
+
+    async def _listen(self) -> None:
+        conn = await asyncpg.connect(self._dsn, timeout=self._connect_timeout)
+        lost = asyncio.Event()
+        try:
+            conn.add_termination_listener(lambda _conn: lost.set())
+            await conn.add_listener(CHANNEL, self._enqueue)
+            self.connected = True
+            await self._reload_all()
+            self.last_refresh = time.monotonic()
+            while not lost.is_set():
+                try:
+                    payload = await asyncio.wait_for(self._changes.get(), self._refresh_interval)
+                except TimeoutError:
+                    await conn.execute("SELECT 1")  # notices a dead connection
+                    await self._reload_all()
+                    self.last_refresh = time.monotonic()
+                    continue
+                topic, _, key = payload.partition(":")
+                handler = self._on_change.get(topic)
+                if handler is not None:
+                    await handler(key)
+        finally:
+            self.connected = False
+            with contextlib.suppress(Exception):
+                await conn.close(timeout=1)
+
+    def _enqueue(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        self._changes.put_nowait(str(payload))

@@ -1,0 +1,24 @@
+"""Shapes shared by every part of the API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Generic, TypeVar
+
+import msgspec
+
+T = TypeVar("T")
+
+Alpha3 = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$", description="ISO 3166-1 alpha-3")]
+PortCode = Annotated[
+    str, msgspec.Meta(pattern="^[A-Z]{2}[A-Z0-9]{3}$", description="UN/LOCODE-shaped port code")
+]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class Request(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of request bodies: an unknown field is an error, so typos never pass silently."""
+
+
+class Page(msgspec.Struct, Generic[T]):
+    items: list[T]
+    next_cursor: str | None

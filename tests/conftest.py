@@ -1,0 +1,155 @@
+"""Test fixtures: one fresh PostgreSQL database per session, emptied after every test.
+
+The database is ``GREENLANE_TEST_DATABASE_URL`` when set, else the embedded server under
+``.greenlane/`` (the same one ``make run`` uses, with a database of its own). The app under test
+is built by the production factory and opens its pool in its own lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from greenlane.app import create_app
+from greenlane.migrate import upgrade
+from greenlane.settings import Settings, load_settings, new_key_text
+
+from .api.actors import Admin, make_admin_credentials
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Tables whose rows a migration ships; everything else is emptied after each test.
+SEEDED_TABLES = {"alembic_version"}
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def run(coro: object) -> object:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """A PostgreSQL server's maintenance database, where tests may create databases."""
+    external = os.environ.get("GREENLANE_TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    from greenlane.embedded_db import EmbeddedPostgres
+
+    server = EmbeddedPostgres(ROOT / ".greenlane")
+    try:
+        yield server.url("postgres")
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    name = f"greenlane_test_{uuid.uuid4().hex[:12]}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(server_url)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(server_url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    run(create())
+    url = with_database(server_url, name)
+    upgrade(url)
+    try:
+        yield url
+    finally:
+        run(drop())
+
+
+def environment_for(database_url: str, **overrides: str) -> dict[str, str]:
+    env = {
+        "GREENLANE_DATABASE_URL": database_url,
+        "GREENLANE_ACCESS_TOKEN_KEY": new_key_text(),
+        "GREENLANE_SECRET_PEPPER": new_key_text(),
+        "GREENLANE_DATA_KEYS": "1:" + new_key_text(),
+        "GREENLANE_INDEX_KEY": new_key_text(),
+        "GREENLANE_KEY_ENCRYPTION_KEY": new_key_text(),
+        "GREENLANE_LOG_LEVEL": "WARNING",
+    }
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture(scope="session")
+def environment(database_url: str) -> dict[str, str]:
+    """The ``GREENLANE_*`` variables of the app under test (also handed to CLI subprocesses)."""
+    return environment_for(database_url)
+
+
+@pytest.fixture(scope="session")
+def settings(environment: dict[str, str]) -> Settings:
+    return load_settings(environment)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture
+def clean_database(database_url: str) -> Iterator[str]:
+    """The test database, emptied (but for migration-shipped rows) after the test."""
+    yield database_url
+    run(empty_tables(database_url))
+
+
+@pytest.fixture
+def client(app: Litestar, clean_database: str) -> Iterator[TestClient[Litestar]]:
+    with TestClient(app=app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def admin(client: TestClient[Litestar], settings: Settings) -> Admin:
+    client_id, secret = make_admin_credentials(settings)
+    return Admin(client, client_id, secret)
+
+
+async def empty_tables(database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        tables = [
+            row["tablename"]
+            for row in await conn.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            )
+            if row["tablename"] not in SEEDED_TABLES
+        ]
+        if tables:
+            # Replica mode skips the append-only triggers: only test cleanup may empty the log.
+            await conn.execute("SET session_replication_role = replica")
+            await conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
+    finally:
+        await conn.close()
