@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-LINTED := src tests migrations loadtests bench
+LINTED := src tests migrations $(wildcard loadtests bench)
 
 .PHONY: run test lint typecheck unit openapi bench loadtest clean
 
