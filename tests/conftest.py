@@ -20,15 +20,22 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from greenlane.app import create_app
+from greenlane.db.pool import Database, create_pool
+from greenlane.db.rules import CONTENT_COLUMNS
+from greenlane.domain.default_rules import DEFAULT_RULES
 from greenlane.migrate import upgrade
+from greenlane.services.keyring import ensure_signing_key
 from greenlane.settings import Settings, load_settings, new_key_text
 
 from .api.actors import Admin, make_admin_credentials
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Tables whose rows a migration ships; everything else is emptied after each test.
-SEEDED_TABLES = {"alembic_version"}
+# Tables whose rows a migration (or the session's first start) ships; everything else is emptied
+# after each test, and the rules are put back as the migration left them (``reset_rules``).
+# Signing keys are made once per session, so that no test sees another test's key rotation in
+# its audit log.
+SEEDED_TABLES = {"alembic_version", "rules", "rule_versions", "signing_keys"}
 
 
 def with_database(url: str, name: str) -> str:
@@ -105,7 +112,20 @@ def environment(database_url: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def settings(environment: dict[str, str]) -> Settings:
-    return load_settings(environment)
+    loaded = load_settings(environment)
+    assert loaded.database_url is not None
+    url = loaded.database_url
+
+    async def first_keys() -> None:
+        pool = await create_pool(loaded, url)
+        try:
+            await ensure_signing_key(Database(pool, 5.0), loaded.key_encryption_key.reveal())
+        finally:
+            await pool.close()
+        await empty_tables(url)
+
+    run(first_keys())
+    return loaded
 
 
 @pytest.fixture
@@ -151,5 +171,22 @@ async def empty_tables(database_url: str) -> None:
             # Replica mode skips the append-only triggers: only test cleanup may empty the log.
             await conn.execute("SET session_replication_role = replica")
             await conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
+        await reset_rules(conn)
     finally:
         await conn.close()
+
+
+async def reset_rules(conn: asyncpg.Connection) -> None:
+    """Drop the rules tests wrote and restore each default rule from its version 1."""
+    defaults = [uuid.UUID(rule.id) for rule in DEFAULT_RULES]
+    first_version = ", ".join(f"v.{column.strip()}" for column in CONTENT_COLUMNS.split(","))
+    async with conn.transaction():
+        await conn.execute(
+            "DELETE FROM rule_versions WHERE version > 1 OR NOT rule_id = ANY($1)", defaults
+        )
+        await conn.execute("DELETE FROM rules WHERE NOT id = ANY($1)", defaults)
+        await conn.execute(
+            f"UPDATE rules SET version = 1, deleted_at = NULL, updated_at = v.written_at,"
+            f" updated_by = v.written_by, ({CONTENT_COLUMNS}) = ({first_version})"
+            f" FROM rule_versions v WHERE v.rule_id = rules.id AND v.version = 1"
+        )

@@ -9,20 +9,22 @@ from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from greenlane import runtime
 from greenlane.api.admin_audit import AuditController
+from greenlane.api.admin_decisions import DecisionsController
 from greenlane.api.admin_identity import ClientsController, PartnersController, PortsController
+from greenlane.api.admin_rules import RulesController
+from greenlane.api.admin_watchlist import WatchlistController
+from greenlane.api.applications import ApplicationsController, ClearancesController
+from greenlane.api.lanes import jwks, revocations
 from greenlane.api.me import me
 from greenlane.api.oauth import token
 from greenlane.api.operations import OperationsController
 from greenlane.api.problems import EXCEPTION_HANDLERS, document_problems
+from greenlane.api.registration import TravellersController, VehiclesController
 from greenlane.api.security import authentication
-from greenlane.db.pool import Database, asyncpg_dsn, create_pool
 from greenlane.errors import SettingsError
 from greenlane.observability import RequestObserver, configure_logging
-from greenlane.runtime import Runtime
-from greenlane.services.client_registry import ClientRegistry
-from greenlane.services.live_state import LiveState
-from greenlane.services.rate_limit import RateLimiter
 from greenlane.settings import Settings, load_settings
 
 MAX_BODY_BYTES = 64 * 1024
@@ -39,34 +41,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
-        pool = await create_pool(settings, database_url)
-        db = Database(pool, settings.db_acquire_timeout)
-        clients = ClientRegistry(db)
-        live = LiveState(
-            asyncpg_dsn(database_url),
-            reload_all=clients.reload_all,
-            on_change={"clients": clients.reload_one},
-            connect_timeout=settings.db_connect_timeout,
-        )
-        app.state.runtime = Runtime(
-            settings=settings,
-            db=db,
-            clients=clients,
-            rate_limiter=RateLimiter(
-                {
-                    "admin": settings.rate_limit_admin,
-                    "partner": settings.rate_limit_partner,
-                    "lane": settings.rate_limit_lane,
-                }
-            ),
-            live=live,
-        )
-        await live.start()
+        app.state.runtime = await runtime.start(settings, database_url)
         try:
             yield
         finally:
-            await live.stop()
-            await pool.close()
+            await app.state.runtime.stop()
 
     app = Litestar(
         route_handlers=[
@@ -77,6 +56,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PortsController,
             ClientsController,
             AuditController,
+            RulesController,
+            WatchlistController,
+            TravellersController,
+            VehiclesController,
+            ApplicationsController,
+            ClearancesController,
+            DecisionsController,
+            jwks,
+            revocations,
         ],
         middleware=[authentication()],
         lifespan=[lifespan],

@@ -192,6 +192,17 @@ def cmd_clients_disable(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_rewrap(settings: Settings, args: argparse.Namespace) -> int:
+    from greenlane.runtime import data_protection
+    from greenlane.services.data_keys import rewrap
+
+    cipher, _index = data_protection(settings)
+    with database(settings) as url:
+        counts = asyncio.run(_with_database(settings, url, lambda db: rewrap(db, cipher)))
+    _print_json({"rewrapped": counts})
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="greenlane",
@@ -232,6 +243,13 @@ def build_parser() -> argparse.ArgumentParser:
     disable = client_commands.add_parser("disable", help="disable a client at once")
     disable.add_argument("client_id", metavar="CLIENT_ID")
     disable.set_defaults(handler=cmd_clients_disable)
+
+    data = commands.add_parser("data", help="maintain the encrypted personal data")
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    rewrap = data_commands.add_parser(
+        "rewrap", help="re-encrypt values written under an older GREENLANE_DATA_KEYS version"
+    )
+    rewrap.set_defaults(handler=cmd_data_rewrap)
     return parser
 
 

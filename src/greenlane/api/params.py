@@ -8,7 +8,7 @@ from litestar.params import QueryParameter
 
 from greenlane.db.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
-__all__ = ["DEFAULT_LIMIT", "CursorParam", "Limit"]
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "CursorParam", "Limit"]
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size (1..200)")]
 CursorParam = Annotated[

@@ -111,12 +111,11 @@ def _field_problems(exc: ValidationException) -> list[FieldProblem]:
             continue
         message = str(item.get("message", "invalid value"))
         match = _MSGSPEC_PATH.search(message)
-        path = match.group(1) if match else ""
+        key = str(item.get("key") or "")
+        path = match.group(1) if match else ("" if key in ("", "data") else key)
         named = _NAMED_FIELD.search(message)
         if named:
             path = f"{path}.{named.group(1)}" if path else named.group(1)
-        if not path and item.get("key") not in (None, "data"):
-            path = str(item["key"])
         problems.append(FieldProblem(path or "body", _MSGSPEC_PATH.sub("", message)))
     return problems
 
@@ -159,6 +158,11 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     return problem_response(problem, headers)
 
 
+def handle_too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    """msgspec stops at a fixed nesting depth; a body that deep is malformed, not a bug."""
+    return handle_domain_error(request, BadRequest("The JSON body is nested too deeply."))
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     request_id = request.scope.get("state", {}).get("request_id")
     _logger.error(
@@ -182,6 +186,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     NotFoundException: handle_http_exception,
     MethodNotAllowedException: handle_http_exception,
     PermissionDeniedException: handle_http_exception,
+    RecursionError: handle_too_deep,
     Exception: handle_unexpected,
 }
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import asyncpg
 import msgspec
 
 from greenlane.errors import ValidationFailed
@@ -32,6 +34,13 @@ def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def next_cursor(rows: Sequence[asyncpg.Record], limit: int) -> str | None:
+    """The cursor after a full page of rows ordered by (created_at, id); None after the last."""
+    if len(rows) < limit or not rows:
+        return None
+    return encode_cursor(rows[-1]["created_at"], rows[-1]["id"])
+
+
 def decode_cursor(text: str | None) -> Cursor | None:
     if text is None:
         return None
@@ -49,9 +58,11 @@ def check_limit(limit: int) -> int:
     return limit
 
 
-# The keyset condition every list query uses after its own filters (parameters $n and $n+1).
-def keyset_condition(first_param: int) -> str:
+def keyset_condition(first_param: int, alias: str = "") -> str:
+    """The condition every list query adds to its filters: rows after the cursor held in
+    parameters ``$first_param`` (created_at) and ``$first_param + 1`` (id)."""
+    prefix = f"{alias}." if alias else ""
     return (
-        f"(${first_param}::timestamptz IS NULL "
-        f"OR (created_at, id) > (${first_param}::timestamptz, ${first_param + 1}::uuid))"
+        f"(${first_param}::timestamptz IS NULL OR ({prefix}created_at, {prefix}id)"
+        f" > (${first_param}::timestamptz, ${first_param + 1}::uuid))"
     )

@@ -10,7 +10,7 @@ import asyncpg
 import msgspec
 
 from greenlane.db import identity as identity_db
-from greenlane.db.pagination import Cursor, encode_cursor
+from greenlane.db.pagination import Cursor, next_cursor
 from greenlane.db.pool import Database
 from greenlane.domain.countries import alpha2, is_country
 from greenlane.domain.crypto import hash_client_secret, new_secret
@@ -76,12 +76,6 @@ def client_from_row(row: asyncpg.Record) -> Client:
     )
 
 
-def _next_cursor(rows: list[asyncpg.Record], limit: int) -> str | None:
-    if len(rows) < limit:
-        return None
-    return encode_cursor(rows[-1]["created_at"], rows[-1]["id"])
-
-
 async def create_partner(db: Database, data: PartnerCreate, *, actor: str) -> Partner:
     _check_country("country", data.country)
     async with db.transaction() as conn:
@@ -100,7 +94,7 @@ async def create_partner(db: Database, data: PartnerCreate, *, actor: str) -> Pa
 async def list_partners(db: Database, *, after: Cursor | None, limit: int) -> Page[Partner]:
     async with db.connection() as conn:
         rows = await identity_db.list_partners(conn, after=after, limit=limit)
-    return Page([partner_from_row(r) for r in rows], _next_cursor(rows, limit))
+    return Page([partner_from_row(r) for r in rows], next_cursor(rows, limit))
 
 
 async def create_port(db: Database, data: PortCreate, *, actor: str) -> Port:
@@ -185,7 +179,7 @@ def _binding(row: asyncpg.Record) -> dict[str, Any]:
 async def list_clients(db: Database, *, after: Cursor | None, limit: int) -> Page[Client]:
     async with db.connection() as conn:
         rows = await identity_db.list_clients(conn, after=after, limit=limit)
-    return Page([client_from_row(r) for r in rows], _next_cursor(rows, limit))
+    return Page([client_from_row(r) for r in rows], next_cursor(rows, limit))
 
 
 async def disable_client(db: Database, client_id: uuid.UUID, *, actor: str) -> Client:

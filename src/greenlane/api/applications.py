@@ -1,0 +1,134 @@
+"""Partner routes for applications and clearances."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.params import Body, PathParameter, QueryParameter
+
+from greenlane.api.deps import deciding, runtime_of
+from greenlane.api.params import DEFAULT_LIMIT, CursorParam, Limit
+from greenlane.api.registration import IdempotencyKey, created, key_of, partner_caller
+from greenlane.api.security import SECURITY, allow
+from greenlane.db.pagination import decode_cursor
+from greenlane.services import applications, clearances
+from greenlane.wire.applications import Application, ApplicationCreate
+from greenlane.wire.clearances import Clearance, RevokeRequest
+from greenlane.wire.common import Page
+
+ApplicationId = Annotated[uuid.UUID, PathParameter(description="An application of yours")]
+ClearanceId = Annotated[uuid.UUID, PathParameter(description="A clearance of yours")]
+StatusFilter = Annotated[
+    Literal["approved", "referred", "rejected"] | None,
+    QueryParameter(description="Only applications with this status"),
+]
+QrFormat = Annotated[
+    Literal["svg", "png"], QueryParameter(name="format", description="svg (default) or png")
+]
+
+
+class ApplicationsController(Controller):
+    path = "/v1/applications"
+    tags = ["applications"]
+    guards = [allow("partner")]
+    security = SECURITY
+
+    @post("/", summary="File an application; approval issues the clearance at once")
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        data: Annotated[ApplicationCreate, Body()],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[Application]:
+        who = partner_caller(request)
+        answer, replayed = await applications.file(
+            deciding(state),
+            data,
+            partner_id=who.partner_id,
+            actor=who.actor,
+            idempotency_key=key_of(idempotency_key),
+        )
+        return created(answer, replayed)
+
+    @get("/", summary="Your applications")
+    async def list(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        status: StatusFilter = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: CursorParam = None,
+    ) -> Page[Application]:
+        return await applications.page(
+            runtime_of(state).db,
+            partner_id=partner_caller(request).partner_id,
+            status=status,
+            after=decode_cursor(cursor),
+            limit=limit,
+        )
+
+    @get("/{application_id:uuid}", summary="One of your applications")
+    async def read(
+        self, request: Request[Any, Any, Any], state: State, application_id: ApplicationId
+    ) -> Application:
+        return await applications.get(
+            runtime_of(state).db, application_id, partner_caller(request).partner_id
+        )
+
+
+class ClearancesController(Controller):
+    path = "/v1/clearances"
+    tags = ["applications"]
+    guards = [allow("partner")]
+    security = SECURITY
+
+    @get("/{clearance_id:uuid}", summary="One of your clearances, with its crossings")
+    async def read(
+        self, request: Request[Any, Any, Any], state: State, clearance_id: ClearanceId
+    ) -> Clearance:
+        return await clearances.get(
+            runtime_of(state).db, clearance_id, partner_caller(request).partner_id
+        )
+
+    @get(
+        "/{clearance_id:uuid}/qr",
+        summary="The clearance token as a QR code (SVG, or PNG with ?format=png)",
+        media_type="image/svg+xml",
+    )
+    async def qr(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        clearance_id: ClearanceId,
+        image_format: QrFormat = "svg",
+    ) -> Response[bytes]:
+        clearance = await clearances.get(
+            runtime_of(state).db, clearance_id, partner_caller(request).partner_id
+        )
+        media_type = "image/png" if image_format == "png" else "image/svg+xml"
+        return Response(
+            clearances.qr_code(clearance.token, image_format),
+            media_type=media_type,
+            headers={"Cache-Control": "private, no-store"},
+        )
+
+    @post("/{clearance_id:uuid}/revoke", summary="Withdraw your clearance", status_code=200)
+    async def revoke(
+        self,
+        request: Request[Any, Any, Any],
+        state: State,
+        clearance_id: ClearanceId,
+        data: Annotated[RevokeRequest | None, Body()] = None,
+    ) -> Clearance:
+        who = partner_caller(request)
+        return await clearances.revoke(
+            runtime_of(state).db,
+            clearance_id,
+            partner_id=who.partner_id,
+            actor=who.actor,
+            reason=data.reason if data else "withdrawn by the partner",
+        )

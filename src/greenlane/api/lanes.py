@@ -1,0 +1,48 @@
+"""What lanes read besides verify: the key set (public) and the revocation feed."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Response, get
+from litestar.datastructures import State
+from litestar.params import QueryParameter
+
+from greenlane.api.deps import runtime_of
+from greenlane.api.params import MAX_LIMIT, Limit
+from greenlane.api.security import SECURITY, allow
+from greenlane.services import clearances
+from greenlane.services.keyring import JWKS_CONTENT_TYPE
+from greenlane.wire.clearances import RevocationPage
+
+Since = Annotated[
+    str,
+    QueryParameter(
+        pattern="^[0-9]{1,18}$", description="`next_cursor` of the last call (0 at first)"
+    ),
+]
+
+
+@get(
+    "/.well-known/jwks.json",
+    tags=["lanes"],
+    summary="The clearance signing keys (RFC 7517), public and cacheable",
+    media_type=JWKS_CONTENT_TYPE,
+)
+async def jwks(state: State) -> Response[bytes]:
+    return Response(
+        runtime_of(state).keyring.jwks,
+        media_type=JWKS_CONTENT_TYPE,
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+@get(
+    "/v1/revocations",
+    tags=["lanes"],
+    summary="Revoked clearance token ids, as a feed to poll with `since`",
+    guards=[allow("lane", "admin")],
+    security=SECURITY,
+)
+async def revocations(state: State, since: Since = "0", limit: Limit = MAX_LIMIT) -> RevocationPage:
+    return await clearances.revocations(runtime_of(state).db, since=int(since), limit=limit)

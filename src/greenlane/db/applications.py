@@ -1,0 +1,111 @@
+"""Applications: filed by partners, decided by the rules or by an administrator's review."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+from greenlane.db.pagination import Cursor, keyset_condition
+
+COLUMNS = (
+    "a.id, a.partner_id, a.traveller_id, a.vehicle_id, a.ports, a.valid_from, a.valid_until,"
+    " a.entries, a.purpose, a.status, a.reasons, a.decided_by, a.decision_note, a.decided_at,"
+    " a.created_at, a.updated_at, c.id AS clearance_id, c.token, c.expires_at"
+)
+FROM = "applications a LEFT JOIN clearances c ON c.application_id = a.id"
+
+
+async def insert(
+    conn: Any,
+    *,
+    application_id: uuid.UUID,
+    partner_id: uuid.UUID,
+    traveller_id: uuid.UUID,
+    vehicle_id: uuid.UUID | None,
+    ports: Sequence[str],
+    valid_from: date,
+    valid_until: date,
+    entries: str,
+    purpose: str,
+    status: str,
+    reasons: list[dict[str, Any]],
+    actor: str,
+) -> None:
+    await conn.execute(
+        "INSERT INTO applications (id, partner_id, traveller_id, vehicle_id, ports, valid_from,"
+        " valid_until, entries, purpose, status, reasons, created_by, updated_by)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $12)",
+        application_id,
+        partner_id,
+        traveller_id,
+        vehicle_id,
+        list(ports),
+        valid_from,
+        valid_until,
+        entries,
+        purpose,
+        status,
+        json.dumps(reasons),
+        actor,
+    )
+
+
+async def get(
+    conn: Any, application_id: uuid.UUID, partner_id: uuid.UUID | None
+) -> asyncpg.Record | None:
+    """A partner's application, or (``partner_id`` None, for administrators) anyone's."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"SELECT {COLUMNS} FROM {FROM} WHERE a.id = $1 AND ($2::uuid IS NULL OR a.partner_id = $2)",
+        application_id,
+        partner_id,
+    )
+    return row
+
+
+async def lock_referred(conn: Any, application_id: uuid.UUID) -> str | None:
+    """Lock the application for a decision; returns its status (None when it does not exist)."""
+    status: str | None = await conn.fetchval(
+        "SELECT status FROM applications WHERE id = $1 FOR UPDATE", application_id
+    )
+    return status
+
+
+async def decide(
+    conn: Any, application_id: uuid.UUID, *, status: str, note: str, actor: str, at: datetime
+) -> None:
+    await conn.execute(
+        "UPDATE applications SET status = $2, decision_note = $3, decided_by = $4,"
+        " decided_at = $5, updated_at = $5, updated_by = $4 WHERE id = $1",
+        application_id,
+        status,
+        note,
+        actor,
+        at,
+    )
+
+
+async def page(
+    conn: Any,
+    *,
+    partner_id: uuid.UUID | None,
+    status: str | None,
+    after: Cursor | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"SELECT {COLUMNS} FROM {FROM}"
+        " WHERE ($1::uuid IS NULL OR a.partner_id = $1) AND ($2::text IS NULL OR a.status = $2)"
+        f" AND {keyset_condition(3, 'a')}"
+        " ORDER BY a.created_at, a.id LIMIT $5",
+        partner_id,
+        status,
+        after.created_at if after else None,
+        after.id if after else None,
+        limit,
+    )
+    return rows

@@ -1,0 +1,107 @@
+"""Clearances and their revocations."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+COLUMNS = (
+    "id, application_id, partner_id, traveller_id, vehicle_id, jti, kid, token, ports, entries,"
+    " not_before, expires_at, created_at, revoked_at, revoked_by, revocation_reason"
+)
+# Revocations take numbers from a sequence in commit order, so a lane paging by number never
+# skips one that committed late: writers hold this lock from nextval() to commit.
+_REVOCATION_LOCK = 0x7265766B  # "revk"
+
+
+async def insert(
+    conn: Any,
+    *,
+    clearance_id: uuid.UUID,
+    application_id: uuid.UUID,
+    partner_id: uuid.UUID,
+    traveller_id: uuid.UUID,
+    vehicle_id: uuid.UUID | None,
+    jti: str,
+    kid: str,
+    token: str,
+    ports: Sequence[str],
+    entries: str,
+    not_before: datetime,
+    expires_at: datetime,
+    actor: str,
+) -> None:
+    await conn.execute(
+        "INSERT INTO clearances (id, application_id, partner_id, traveller_id, vehicle_id, jti,"
+        " kid, token, ports, entries, not_before, expires_at, created_by)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        clearance_id,
+        application_id,
+        partner_id,
+        traveller_id,
+        vehicle_id,
+        jti,
+        kid,
+        token,
+        list(ports),
+        entries,
+        not_before,
+        expires_at,
+        actor,
+    )
+
+
+async def get(
+    conn: Any, clearance_id: uuid.UUID, partner_id: uuid.UUID | None
+) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"SELECT {COLUMNS} FROM clearances WHERE id = $1 AND ($2::uuid IS NULL OR partner_id = $2)",
+        clearance_id,
+        partner_id,
+    )
+    return row
+
+
+async def revoke(
+    conn: Any, clearance_ids: Sequence[uuid.UUID], *, actor: str, reason: str, at: datetime
+) -> list[str]:
+    """Revoke those not yet revoked (revoking twice changes nothing); returns their jtis."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", _REVOCATION_LOCK)
+    rows = await conn.fetch(
+        "UPDATE clearances SET revoked_at = $2, revoked_by = $3, revocation_reason = $4,"
+        " revocation_seq = nextval('revocation_seq')"
+        " WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL RETURNING jti",
+        list(clearance_ids),
+        at,
+        actor,
+        reason,
+    )
+    return [row["jti"] for row in rows]
+
+
+async def of_traveller(conn: Any, traveller_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await conn.fetch("SELECT id FROM clearances WHERE traveller_id = $1", traveller_id)
+    return [row["id"] for row in rows]
+
+
+async def revocations(conn: Any, *, after_seq: int, limit: int) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT jti, revoked_at, revocation_seq FROM clearances"
+        " WHERE revocation_seq > $1 ORDER BY revocation_seq LIMIT $2",
+        after_seq,
+        limit,
+    )
+    return rows
+
+
+async def revoked_jtis(conn: Any, *, not_expired_at: datetime) -> list[str]:
+    """Revoked tokens that could still be presented (not yet expired)."""
+    rows = await conn.fetch(
+        "SELECT jti FROM clearances WHERE revoked_at IS NOT NULL AND expires_at > $1",
+        not_expired_at,
+    )
+    return [row["jti"] for row in rows]

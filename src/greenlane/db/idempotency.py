@@ -1,0 +1,58 @@
+"""Idempotency keys: the first answer to each (partner, key), kept for 24 hours."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+TTL = "24 hours"
+
+
+async def claim(conn: Any, partner_id: uuid.UUID, key: str, fingerprint: bytes) -> bool:
+    """Take the key for this request, or learn that an earlier request holds it.
+
+    A concurrent request with the same key blocks on the row until the first one's transaction
+    ends: if it committed, this returns False and the caller replays its answer; if it rolled
+    back, this request takes the key. An expired key is taken over as if it were new.
+    """
+    claimed = await conn.fetchval(
+        "INSERT INTO idempotency_keys AS k (partner_id, key, fingerprint) VALUES ($1, $2, $3)"
+        " ON CONFLICT (partner_id, key) DO UPDATE"
+        f"   SET fingerprint = EXCLUDED.fingerprint, status = NULL, body_enc = NULL,"
+        "        created_at = now()"
+        f"   WHERE k.created_at < now() - interval '{TTL}'"
+        " RETURNING true",
+        partner_id,
+        key,
+        fingerprint,
+    )
+    return bool(claimed)
+
+
+async def store(conn: Any, partner_id: uuid.UUID, key: str, status: int, body_enc: bytes) -> None:
+    await conn.execute(
+        "UPDATE idempotency_keys SET status = $3, body_enc = $4 WHERE partner_id = $1 AND key = $2",
+        partner_id,
+        key,
+        status,
+        body_enc,
+    )
+
+
+async def stored(conn: Any, partner_id: uuid.UUID, key: str) -> asyncpg.Record | None:
+    record: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT fingerprint, status, body_enc FROM idempotency_keys"
+        " WHERE partner_id = $1 AND key = $2",
+        partner_id,
+        key,
+    )
+    return record
+
+
+async def purge_expired(conn: Any) -> int:
+    status: str = await conn.execute(
+        f"DELETE FROM idempotency_keys WHERE created_at < now() - interval '{TTL}'"
+    )
+    return int(status.rsplit(" ", 1)[-1])

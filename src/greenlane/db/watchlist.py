@@ -1,0 +1,70 @@
+"""Watchlist entries: a blind index per document or vehicle, never the number or plate."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from greenlane.db.pagination import Cursor, keyset_condition
+
+ENTRY_COLUMNS = "id, kind, issuing_state_or_country, hint, reason, created_at, created_by"
+
+
+async def insert_entry(
+    conn: Any,
+    *,
+    entry_id: uuid.UUID,
+    kind: str,
+    lookup: bytes,
+    issuing_state_or_country: str,
+    hint: str,
+    reason: str,
+    actor: str,
+) -> asyncpg.Record | None:
+    """The new entry, or None when the document or vehicle is already listed."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"INSERT INTO watchlist (id, kind, lookup, issuing_state_or_country, hint, reason,"
+        f" created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        f" ON CONFLICT (kind, lookup) DO NOTHING RETURNING {ENTRY_COLUMNS}",
+        entry_id,
+        kind,
+        lookup,
+        issuing_state_or_country,
+        hint,
+        reason,
+        actor,
+    )
+    return row
+
+
+async def find_id(conn: Any, *, kind: str, lookup: bytes) -> uuid.UUID | None:
+    found: uuid.UUID | None = await conn.fetchval(
+        "SELECT id FROM watchlist WHERE kind = $1 AND lookup = $2", kind, lookup
+    )
+    return found
+
+
+async def list_entries(conn: Any, *, after: Cursor | None, limit: int) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"SELECT {ENTRY_COLUMNS} FROM watchlist WHERE {keyset_condition(1)}"
+        " ORDER BY created_at, id LIMIT $3",
+        after.created_at if after else None,
+        after.id if after else None,
+        limit,
+    )
+    return rows
+
+
+async def delete_entry(conn: Any, entry_id: uuid.UUID) -> str | None:
+    """The deleted entry's kind, or None when there was no such entry."""
+    kind: str | None = await conn.fetchval(
+        "DELETE FROM watchlist WHERE id = $1 RETURNING kind", entry_id
+    )
+    return kind
+
+
+async def all_lookups(conn: Any) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch("SELECT kind, lookup FROM watchlist")
+    return rows

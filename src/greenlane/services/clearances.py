@@ -1,0 +1,227 @@
+"""Clearances: issued on approval, read and withdrawn by their partner, revoked by admins.
+
+Each worker keeps the revoked token ids in memory (lanes verify against it on the hot path);
+a revocation is NOTIFYed at commit, so every worker knows of it within milliseconds.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Literal
+
+import asyncpg
+import segno
+
+from greenlane.db import clearances as clearances_db
+from greenlane.db import crossings as crossings_db
+from greenlane.db.pool import Database
+from greenlane.domain.clearance_token import (
+    ClearanceClaims,
+    document_binding,
+    issue_token,
+    new_token_id,
+    vehicle_binding,
+)
+from greenlane.domain.crypto import FieldCipher
+from greenlane.errors import NotFound, ServiceUnavailable
+from greenlane.services import audit
+from greenlane.services.keyring import KeyRing
+from greenlane.services.live_state import notify
+from greenlane.wire.applications import ApplicationCreate, IssuedClearance
+from greenlane.wire.clearances import Clearance, Crossing, Revocation, RevocationPage
+
+AUDIENCE = "greenlane-lanes"
+QR_ERROR_CORRECTION = "m"
+
+
+def window(data: ApplicationCreate) -> tuple[datetime, datetime]:
+    """A clearance is valid from 00:00 UTC of its first day to 24:00 UTC of its last."""
+    start = datetime.combine(data.valid_from, time.min, tzinfo=UTC)
+    end = datetime.combine(data.valid_until + timedelta(days=1), time.min, tzinfo=UTC)
+    return start, end
+
+
+async def issue(
+    conn: Any,
+    *,
+    application_id: uuid.UUID,
+    partner_id: uuid.UUID,
+    data: ApplicationCreate,
+    traveller: asyncpg.Record,
+    vehicle: asyncpg.Record | None,
+    keyring: KeyRing,
+    cipher: FieldCipher,
+    issuer: str,
+    actor: str,
+) -> IssuedClearance:
+    """Sign and store the clearance of an approved application, in the caller's transaction."""
+    signer = keyring.signer
+    if signer is None:
+        raise ServiceUnavailable(retry_after=1, detail="No signing key is loaded yet.")
+    clearance_id = uuid.uuid4()
+    jti = new_token_id()
+    not_before, expires_at = window(data)
+    number = cipher.decrypt(
+        bytes(traveller["document_number_enc"]),
+        table="travellers",
+        column="document_number_enc",
+        row_id=str(traveller["id"]),
+    )
+    claims = ClearanceClaims(
+        issuer=issuer,
+        clearance_id=str(clearance_id),
+        audience=AUDIENCE,
+        issued_at=int(datetime.now(UTC).timestamp()),
+        not_before=int(not_before.timestamp()),
+        expires_at=int(expires_at.timestamp()),
+        token_id=jti,
+        ports=tuple(data.ports),
+        entries=data.entries,
+        category=traveller["category"],
+        nationality=traveller["nationality"],
+        document_binding=document_binding(jti, traveller["document_issuing_state"], number),
+        vehicle_binding=(
+            vehicle_binding(jti, vehicle["registration_country"], vehicle["plate"])
+            if vehicle is not None
+            else None
+        ),
+    )
+    token = issue_token(claims, signer.private_key, signer.kid)
+    await clearances_db.insert(
+        conn,
+        clearance_id=clearance_id,
+        application_id=application_id,
+        partner_id=partner_id,
+        traveller_id=traveller["id"],
+        vehicle_id=vehicle["id"] if vehicle is not None else None,
+        jti=jti,
+        kid=signer.kid,
+        token=token,
+        ports=data.ports,
+        entries=data.entries,
+        not_before=not_before,
+        expires_at=expires_at,
+        actor=actor,
+    )
+    await audit.record(
+        conn,
+        actor,
+        "clearance.issue",
+        str(clearance_id),
+        {"application_id": str(application_id), "kid": signer.kid},
+    )
+    return IssuedClearance(id=clearance_id, token=token, expires_at=expires_at)
+
+
+def _status(row: asyncpg.Record, now: datetime) -> Literal["active", "revoked", "expired"]:
+    if row["revoked_at"] is not None:
+        return "revoked"
+    return "expired" if row["expires_at"] <= now else "active"
+
+
+async def get(db: Database, clearance_id: uuid.UUID, partner_id: uuid.UUID | None) -> Clearance:
+    async with db.connection() as conn:
+        row = await clearances_db.get(conn, clearance_id, partner_id)
+        if row is None:
+            raise NotFound("no such clearance")
+        crossings = [
+            Crossing(
+                id=c["id"],
+                direction=c["direction"],
+                port_code=c["port_code"],
+                lane_code=c["lane_code"],
+                crossed_at=c["crossed_at"],
+                mode=c["mode"],
+            )
+            for c in await crossings_db.of_clearance(conn, clearance_id)
+        ]
+    return Clearance(
+        id=row["id"],
+        application_id=row["application_id"],
+        status=_status(row, datetime.now(UTC)),
+        token=row["token"],
+        not_before=row["not_before"],
+        expires_at=row["expires_at"],
+        ports=list(row["ports"]),
+        entries=row["entries"],
+        crossings=crossings,
+        revoked_at=row["revoked_at"],
+        revocation_reason=row["revocation_reason"],
+    )
+
+
+def qr_code(token: str, image_format: Literal["svg", "png"]) -> bytes:
+    """The token as a QR symbol (error correction M), for a phone screen or a print."""
+    import io
+
+    symbol = segno.make_qr(token, error=QR_ERROR_CORRECTION, boost_error=False)
+    out = io.BytesIO()
+    if image_format == "png":
+        symbol.save(out, kind="png", scale=6, border=4)
+    else:
+        symbol.save(out, kind="svg", scale=6, border=4, xmldecl=True, svgns=True)
+    return out.getvalue()
+
+
+async def revoke(
+    db: Database,
+    clearance_id: uuid.UUID,
+    *,
+    partner_id: uuid.UUID | None,
+    actor: str,
+    reason: str,
+) -> Clearance:
+    """Revoke a clearance (a partner its own, an admin any); revoking twice changes nothing."""
+    async with db.transaction() as conn:
+        row = await clearances_db.get(conn, clearance_id, partner_id)
+        if row is None:
+            raise NotFound("no such clearance")
+        await revoke_in(conn, [clearance_id], actor=actor, reason=reason)
+    return await get(db, clearance_id, partner_id)
+
+
+async def revoke_in(
+    conn: Any, clearance_ids: list[uuid.UUID], *, actor: str, reason: str
+) -> list[str]:
+    """Revoke inside the caller's transaction; audited and announced to every worker."""
+    jtis = await clearances_db.revoke(
+        conn, clearance_ids, actor=actor, reason=reason, at=datetime.now(UTC)
+    )
+    for clearance_id in clearance_ids:
+        await audit.record(conn, actor, "clearance.revoke", str(clearance_id), {})
+    for jti in jtis:
+        await notify(conn, "revocations", jti)
+    return jtis
+
+
+async def revoke_all_of_traveller(conn: Any, traveller_id: uuid.UUID, *, actor: str) -> None:
+    clearance_ids = await clearances_db.of_traveller(conn, traveller_id)
+    if clearance_ids:
+        await revoke_in(conn, clearance_ids, actor=actor, reason="traveller erased")
+
+
+async def revocations(db: Database, *, since: int, limit: int) -> RevocationPage:
+    async with db.connection() as conn:
+        rows = await clearances_db.revocations(conn, after_seq=since, limit=limit)
+    items = [Revocation(jti=row["jti"], revoked_at=row["revoked_at"]) for row in rows]
+    # A feed, not a finite list: the cursor is always where to poll from next, and an empty
+    # page means the lane is up to date.
+    next_cursor = str(rows[-1]["revocation_seq"] if rows else since)
+    return RevocationPage(items=items, next_cursor=next_cursor)
+
+
+class RevocationList:
+    """The revoked token ids that could still be presented, in this worker's memory."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self.revoked: frozenset[str] = frozenset()
+
+    async def reload_all(self) -> None:
+        async with self._db.connection() as conn:
+            jtis = await clearances_db.revoked_jtis(conn, not_expired_at=datetime.now(UTC))
+        self.revoked = frozenset(jtis)
+
+    async def on_change(self, jti: str) -> None:
+        self.revoked = self.revoked | {jti}

@@ -1,0 +1,63 @@
+"""Clearances, revocations and signing keys on the wire."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from greenlane.wire.common import Request
+
+
+class Crossing(msgspec.Struct):
+    id: uuid.UUID
+    direction: Literal["entry", "exit"]
+    port_code: str
+    lane_code: str
+    crossed_at: datetime
+    mode: Literal["online", "degraded"]
+
+
+class Clearance(msgspec.Struct, kw_only=True, omit_defaults=True):
+    id: uuid.UUID
+    application_id: uuid.UUID
+    status: Literal["active", "revoked", "expired"]
+    token: str
+    not_before: datetime
+    expires_at: datetime
+    ports: list[str]
+    entries: Literal["single", "multiple"]
+    crossings: list[Crossing]
+    revoked_at: datetime | None = None
+    revocation_reason: str | None = None
+
+
+class RevokeRequest(Request):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+class Revocation(msgspec.Struct):
+    jti: str
+    revoked_at: datetime
+
+
+class RevocationPage(msgspec.Struct):
+    items: list[Revocation]
+    next_cursor: str | None
+
+
+class SigningKey(msgspec.Struct, omit_defaults=True):
+    kid: str
+    state: Literal["next", "active", "retiring", "retired"]
+    created_at: datetime
+    activated_at: datetime | None = None
+    retiring_at: datetime | None = None
+    retire_after: datetime | None = None
+    retired_at: datetime | None = None
+
+
+class Rotation(msgspec.Struct):
+    active: str
+    next: str
