@@ -142,9 +142,14 @@ def _log_level(raw: str) -> str:
     return level
 
 
+MAX_ISSUER_LENGTH = 32  # the issuer is in every clearance token, which must fit a QR code
+
+
 def _url(raw: str) -> str:
     if not raw.startswith(("https://", "http://")):
         raise ValueError("expected an http(s) URL")
+    if len(raw.rstrip("/")) > MAX_ISSUER_LENGTH:
+        raise ValueError(f"at most {MAX_ISSUER_LENGTH} characters (it is in every token)")
     return raw.rstrip("/")
 
 

@@ -76,7 +76,7 @@ def verify(client: TestClient[Litestar], settings: Settings, token: str) -> Veri
         token,
         keys=jwks_keys(client),
         issuer=settings.issuer,
-        audience="greenlane-lanes",
+        audience="gl-lanes",
         now=int(time.time()) + 2 * 86400,  # inside the window, which starts tomorrow
     )
     assert isinstance(verified, VerifiedToken), verified
@@ -413,7 +413,7 @@ def test_rotation_keeps_old_tokens_valid_until_their_key_retires(
         before["clearance"]["token"],
         keys=jwks_keys(partner.http),
         issuer=settings.issuer,
-        audience="greenlane-lanes",
+        audience="gl-lanes",
         now=int(time.time()) + 2 * 86400,
     )
     assert not isinstance(refused, VerifiedToken)

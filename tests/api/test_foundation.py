@@ -59,6 +59,7 @@ def test_liveness_and_readiness(client: TestClient[Litestar]) -> None:
     assert ready.status_code == 200
     assert ready.json()["checks"]["database"] == "ok"
     assert ready.json()["checks"]["schema"] == "ok"
+    assert ready.json()["checks"]["signing_key"] == "ok"
 
 
 def test_every_request_gets_a_request_id(client: TestClient[Litestar]) -> None:

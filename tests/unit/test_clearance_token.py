@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from greenlane.domain.clearance_token import (
     CATEGORY_CODES,
+    LANE_AUDIENCE,
     MAX_TOKEN_CHARS,
     QR_LIMIT,
     ClaimsError,
@@ -29,9 +30,10 @@ from greenlane.domain.clearance_token import (
     verify_token,
 )
 from greenlane.domain.signing_keys import new_signing_key, public_jwk, thumbprint_kid
+from greenlane.settings import MAX_ISSUER_LENGTH
 
 ISSUER = "https://greenlane.example"
-AUDIENCE = "greenlane-lanes"
+AUDIENCE = LANE_AUDIENCE
 NOW = 1_790_000_000
 KEY = new_signing_key()
 KID = thumbprint_kid(KEY.public_key())
@@ -55,6 +57,7 @@ def _claims(**changes: Any) -> ClearanceClaims:
         nationality="CHN",
         document_binding=document_binding(token_id, "CHN", "E12345678"),
         vehicle_binding=vehicle_binding(token_id, "CHN", "A12345"),
+        vehicle_country="CHN",
     )
     return replace(claims, **changes)
 
@@ -114,7 +117,9 @@ def test_round_trip() -> None:
 
 
 def test_round_trip_without_a_vehicle() -> None:
-    claims = _claims(vehicle_binding=None, entries="single", category="investor")
+    claims = _claims(
+        vehicle_binding=None, vehicle_country=None, entries="single", category="investor"
+    )
     token = issue_token(claims, KEY, KID)
     assert "vbh" not in _payload(token)
     assert _verify(token) == VerifiedToken(kid=KID, claims=claims)
@@ -128,10 +133,11 @@ def test_wire_format() -> None:
     payload = _payload(token)
     assert set(payload) == {
         "iss", "sub", "aud", "iat", "nbf", "exp", "jti",
-        "prt", "ent", "cat", "nat", "dbh", "vbh",
+        "prt", "ent", "cat", "nat", "dbh", "vbh", "vrc",
     }  # fmt: skip
     assert payload["sub"] == claims.clearance_id
-    assert payload["prt"] == ["CNPXG", "THBKK"]
+    assert payload["prt"] == "CNPXG THBKK"
+    assert payload["vrc"] == "CHN"
     assert payload["ent"] == "s"
     assert payload["cat"] == "ict"
 
@@ -152,9 +158,11 @@ def test_a_standard_jwt_library_verifies_the_token() -> None:
 
 @pytest.mark.parametrize("category", sorted(CATEGORY_CODES))
 def test_five_ports_and_a_vehicle_fit_a_qr_code(category: str) -> None:
-    token = issue_token(_claims(ports=FIVE_PORTS, category=category), KEY, KID)
+    longest_issuer = "https://" + "g" * (MAX_ISSUER_LENGTH - len("https://"))
+    claims = _claims(ports=FIVE_PORTS, category=category, issuer=longest_issuer)
+    token = issue_token(claims, KEY, KID)
     assert len(token) < QR_LIMIT == 600
-    assert isinstance(_verify(token), VerifiedToken)
+    assert isinstance(_verify(token, issuer=longest_issuer), VerifiedToken)
 
 
 def test_a_token_too_long_for_a_qr_code_is_refused() -> None:
@@ -212,20 +220,22 @@ def test_binding_matches_only_the_issued_document() -> None:
 def test_plate_matches_only_the_issued_vehicle() -> None:
     verified = _verify(issue_token(_claims(), KEY, KID))
     assert isinstance(verified, VerifiedToken)
-    assert plate_matches(verified, country="CHN", plate="A12345")
-    assert not plate_matches(verified, country="CHN", plate="A12346")
-    assert not plate_matches(verified, country="VNM", plate="A12345")
+    assert plate_matches(verified, plate="A12345")
+    assert not plate_matches(verified, plate="A12346")
+    assert isinstance(verified, VerifiedToken)
+    other_country = VerifiedToken(kid=KID, claims=replace(verified.claims, vehicle_country="VNM"))
+    assert not plate_matches(other_country, plate="A12345")
 
 
 def test_no_plate_matches_a_token_without_a_vehicle() -> None:
-    verified = _verify(issue_token(_claims(vehicle_binding=None), KEY, KID))
+    verified = _verify(issue_token(_claims(vehicle_binding=None, vehicle_country=None), KEY, KID))
     assert isinstance(verified, VerifiedToken)
-    assert not plate_matches(verified, country="CHN", plate="A12345")
+    assert not plate_matches(verified, plate="A12345")
 
 
 def test_tampered_payload_is_refused() -> None:
     header, _, signature = issue_token(_claims(), KEY, KID).split(".")
-    payload = {**_payload(issue_token(_claims(), KEY, KID)), "prt": ["CNPXG", "MYKUL"]}
+    payload = {**_payload(issue_token(_claims(), KEY, KID)), "prt": "CNPXG MYKUL"}
     assert _failure_code(_verify(f"{header}.{_b64_json(payload)}.{signature}")) == (
         "signature_invalid"
     )
@@ -409,13 +419,14 @@ def test_missing_claim_is_refused(claim: str) -> None:
         ("sub", 12345),
         ("jti", None),
         ("iss", ["https://greenlane.example"]),
-        ("aud", ["greenlane-lanes"]),
+        ("aud", [LANE_AUDIENCE]),
         ("exp", str(NOW + 86_400)),
         ("exp", float(NOW + 86_400)),
         ("iat", True),
         ("nbf", None),
-        ("prt", "CNPXG"),
-        ("prt", ["CNPXG", 7]),
+        ("prt", ["CNPXG"]),
+        ("prt", ""),
+        ("prt", "CNPXG  THBKK"),
         ("ent", "single"),
         ("ent", "x"),
         ("cat", "business_visitor"),

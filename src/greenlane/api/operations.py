@@ -34,7 +34,7 @@ class OperationsController(Controller):
 
     @get(
         "/health/ready",
-        summary="Ready to serve: database answers, schema at head",
+        summary="Ready to serve: database answers, schema at head, signing key loaded",
         responses={},
     )
     async def ready(self, state: State) -> Response[Health]:
@@ -49,6 +49,7 @@ class OperationsController(Controller):
         except Exception as exc:  # any failure to answer means "not ready", whatever its kind
             _logger.warning("readiness: database check failed", exc_info=(type(exc), exc, None))
             checks["database"] = "unavailable"
+        checks["signing_key"] = "ok" if runtime.keyring.signer is not None else "missing"
         ok = all(value == "ok" for value in checks.values()) and "schema" in checks
         return Response(
             Health(status="ok" if ok else "unavailable", checks=checks),

@@ -49,6 +49,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from greenlane.domain.crypto import base64url, encode_parts
 
 ALGORITHM = "ES256"
+LANE_AUDIENCE = "gl-lanes"
 # The `typ` header (RFC 7515 §4.1.9): tells a clearance apart from any other JWT we sign.
 MEDIA_TYPE = "gl-clearance+jwt"
 # Issued tokens are shorter than this, so that they fit a QR code.
@@ -114,6 +115,7 @@ class ClearanceClaims:
     nationality: str
     document_binding: str
     vehicle_binding: str | None = None
+    vehicle_country: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,14 +181,21 @@ def _payload(claims: ClearanceClaims) -> dict[str, Any]:
         "nbf": claims.not_before,
         "exp": claims.expires_at,
         "jti": claims.token_id,
-        "prt": list(claims.ports),
+        # One space-separated string, as OAuth writes scopes: a JSON list costs 2 characters
+        # a port more, and the token must stay small enough for a QR code.
+        "prt": " ".join(claims.ports),
         "ent": _ENTRY_CODES[claims.entries],
         "cat": category,
         "nat": claims.nationality,
         "dbh": claims.document_binding,
     }
     if claims.vehicle_binding is not None:
+        if claims.vehicle_country is None:
+            raise ClaimsError("vehicle_country", "is required with a vehicle binding")
+        # The lane reads only the plate; the registration country rides along so that the
+        # lane can recompute the binding, which covers country and plate.
         payload["vbh"] = claims.vehicle_binding
+        payload["vrc"] = claims.vehicle_country
     return payload
 
 
@@ -200,12 +209,13 @@ class _Payload(msgspec.Struct):
     nbf: int
     exp: int
     jti: str
-    prt: list[str]
+    prt: str
     ent: Literal["s", "m"]
     cat: str
     nat: str
     dbh: str
     vbh: str | None = None
+    vrc: str | None = None
 
 
 _PAYLOAD_DECODER = msgspec.json.Decoder(_Payload)
@@ -311,6 +321,9 @@ def _check_claims(
     category = _CATEGORY_NAMES.get(payload.cat)
     if category is None:
         return TokenFailure("token_malformed", "unknown category code")
+    ports = tuple(payload.prt.split(" "))
+    if not all(ports) or (payload.vbh is None) != (payload.vrc is None):
+        return TokenFailure("token_malformed", "required claims are missing or mistyped")
     if payload.exp <= now - leeway:
         return TokenFailure("token_expired", "the token has expired")
     if payload.nbf > now + leeway:
@@ -323,12 +336,13 @@ def _check_claims(
         not_before=payload.nbf,
         expires_at=payload.exp,
         token_id=payload.jti,
-        ports=tuple(payload.prt),
+        ports=ports,
         entries=_ENTRY_NAMES[payload.ent],
         category=category,
         nationality=payload.nat,
         document_binding=payload.dbh,
         vehicle_binding=payload.vbh,
+        vehicle_country=payload.vrc,
     )
     return VerifiedToken(kid=kid, claims=claims)
 
@@ -340,10 +354,10 @@ def binding_matches(verified: VerifiedToken, *, issuing_state: str, number: str)
     return hmac.compare_digest(expected.encode(), claims.document_binding.encode())
 
 
-def plate_matches(verified: VerifiedToken, *, country: str, plate: str) -> bool:
+def plate_matches(verified: VerifiedToken, *, plate: str) -> bool:
     """Whether a canonical plate is the token's vehicle; False if the token has no vehicle."""
     claims = verified.claims
-    if claims.vehicle_binding is None:
+    if claims.vehicle_binding is None or claims.vehicle_country is None:
         return False
-    expected = vehicle_binding(claims.token_id, country, plate)
+    expected = vehicle_binding(claims.token_id, claims.vehicle_country, plate)
     return hmac.compare_digest(expected.encode(), claims.vehicle_binding.encode())

@@ -17,6 +17,7 @@ from greenlane.db import clearances as clearances_db
 from greenlane.db import crossings as crossings_db
 from greenlane.db.pool import Database
 from greenlane.domain.clearance_token import (
+    LANE_AUDIENCE,
     ClearanceClaims,
     document_binding,
     issue_token,
@@ -31,7 +32,6 @@ from greenlane.services.live_state import notify
 from greenlane.wire.applications import ApplicationCreate, IssuedClearance
 from greenlane.wire.clearances import Clearance, Crossing, Revocation, RevocationPage
 
-AUDIENCE = "greenlane-lanes"
 QR_ERROR_CORRECTION = "m"
 
 
@@ -71,7 +71,7 @@ async def issue(
     claims = ClearanceClaims(
         issuer=issuer,
         clearance_id=str(clearance_id),
-        audience=AUDIENCE,
+        audience=LANE_AUDIENCE,
         issued_at=int(datetime.now(UTC).timestamp()),
         not_before=int(not_before.timestamp()),
         expires_at=int(expires_at.timestamp()),
@@ -86,6 +86,7 @@ async def issue(
             if vehicle is not None
             else None
         ),
+        vehicle_country=vehicle["registration_country"] if vehicle is not None else None,
     )
     token = issue_token(claims, signer.private_key, signer.kid)
     await clearances_db.insert(
