@@ -66,7 +66,7 @@ def upgrade() -> None:
         lane_client uuid NOT NULL,
         event_id    uuid NOT NULL,
         request_sha bytea NOT NULL,
-        reply       bytea NOT NULL,
+        reply       jsonb NOT NULL,
         created_at  timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (lane_client, event_id)
     );

@@ -23,6 +23,7 @@ from greenlane.api.operations import OperationsController
 from greenlane.api.problems import EXCEPTION_HANDLERS, document_problems
 from greenlane.api.registration import TravellersController, VehiclesController
 from greenlane.api.security import authentication
+from greenlane.api.verify import lane_router
 from greenlane.errors import SettingsError
 from greenlane.observability import RequestObserver, configure_logging
 from greenlane.settings import Settings, load_settings
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DecisionsController,
             jwks,
             revocations,
+            lane_router,
         ],
         middleware=[authentication()],
         lifespan=[lifespan],

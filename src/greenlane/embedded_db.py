@@ -38,14 +38,9 @@ class EmbeddedPostgres:
             data_dir / "pgdata", cleanup_mode="stop"
         )
         self._bin = POSTGRES_BIN_PATH
-
-    @property
-    def socket_dir(self) -> str:
-        return str(self._server.get_postmaster_info().socket_dir)
-
-    @property
-    def port(self) -> int:
-        return int(self._server.get_postmaster_info().port or 5432)
+        info = self._server.get_postmaster_info()
+        self.socket_dir = str(info.socket_dir)
+        self.port = int(info.port or 5432)
 
     def url(self, database: str = DATABASE_NAME) -> str:
         return f"postgresql://postgres@/{database}?host={self.socket_dir}&port={self.port}"
@@ -56,6 +51,15 @@ class EmbeddedPostgres:
         subprocess.run(  # noqa: S603 - fixed binary path, fixed arguments
             cmd, check=True, capture_output=True, user=self._server.system_user, timeout=60
         )
+
+    def halt(self, mode: str = "fast") -> None:
+        """Stop the server but keep this handle (tests take the database away with it)."""
+        self.pg_ctl("stop", "-m", mode, "-w")
+
+    def resume(self) -> None:
+        """Start a halted server again on the same socket."""
+        log = str(self._server.pgdata / "log")
+        self.pg_ctl("start", "-w", "-l", log, "-o", f'-h "" -k {self.socket_dir}')
 
     def stop(self) -> None:
         """Stop the server unless another live process still uses it.

@@ -6,18 +6,30 @@ event loop that serves), loads every in-memory view and subscribes them to LISTE
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from greenlane.db.pool import Database, asyncpg_dsn, create_pool
 from greenlane.domain.crypto import BlindIndex, FieldCipher
+from greenlane.services import maintenance
 from greenlane.services.clearances import RevocationList
 from greenlane.services.client_registry import ClientRegistry
 from greenlane.services.keyring import KeyRing, ensure_signing_key
 from greenlane.services.live_state import LiveState
 from greenlane.services.rate_limit import RateLimiter
 from greenlane.services.rules import RuleBook
+from greenlane.services.spool import Spool
+from greenlane.services.verify import LaneVerifier
 from greenlane.services.watchlist import Watchlist
 from greenlane.settings import Settings
+
+SPOOL_DRAIN_INTERVAL = 0.5
+MAINTENANCE_INTERVAL = 3600.0
+_logger = logging.getLogger("greenlane.runtime")
 
 
 @dataclass(slots=True)
@@ -33,6 +45,8 @@ class Runtime:
     watchlist: Watchlist
     keyring: KeyRing
     revocations: RevocationList
+    verifier: LaneVerifier
+    housekeeping: asyncio.Task[None] | None = None
 
     async def reload_all(self) -> None:
         await self.clients.reload_all()
@@ -42,8 +56,31 @@ class Runtime:
         await self.revocations.reload_all()
 
     async def stop(self) -> None:
+        if self.housekeeping is not None:
+            self.housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.housekeeping
+        await self.verifier.committer.close()
         await self.live.stop()
         await self.db.pool.close()
+
+    async def _housekeep(self) -> None:
+        """Drain the verify spool when PostgreSQL is back; partitions and retention hourly."""
+        next_maintenance = 0.0
+        while True:
+            try:
+                if self.verifier.spool_has_work():
+                    await self.verifier.drain_spool()
+                if time.monotonic() >= next_maintenance:
+                    await maintenance.run_once(
+                        self.db, datetime.now(UTC).date(), self.settings.retention_months
+                    )
+                    next_maintenance = time.monotonic() + MAINTENANCE_INTERVAL
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database is away: try again on the next round
+                _logger.warning("housekeeping failed", exc_info=(type(exc), exc, None))
+            await asyncio.sleep(SPOOL_DRAIN_INTERVAL)
 
 
 def data_protection(settings: Settings) -> tuple[FieldCipher, BlindIndex]:
@@ -99,6 +136,18 @@ async def start(settings: Settings, database_url: str) -> Runtime:
         watchlist=watchlist,
         keyring=keyring,
         revocations=revocations,
+        verifier=LaneVerifier(
+            db=db,
+            keyring=keyring,
+            revocations=revocations,
+            watchlist=watchlist,
+            index=index,
+            spool=Spool(settings.data_dir / "spool"),
+            issuer=settings.issuer,
+            commit_budget=settings.verify_commit_budget_ms / 1000,
+        ),
     )
+    await maintenance.run_once(db, datetime.now(UTC).date(), settings.retention_months)
     await runtime.live.start()
+    runtime.housekeeping = asyncio.create_task(runtime._housekeep(), name="greenlane-housekeeping")
     return runtime

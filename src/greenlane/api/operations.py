@@ -18,9 +18,11 @@ _logger = logging.getLogger("greenlane.health")
 READINESS_TIMEOUT = 2.0
 
 
-class Health(msgspec.Struct):
+class Health(msgspec.Struct, omit_defaults=True):
     status: str
     checks: dict[str, str]
+    verify_mode: str | None = None  # "degraded" while verifications go to the local spool
+    spool_depth: int | None = None
 
 
 class OperationsController(Controller):
@@ -51,8 +53,14 @@ class OperationsController(Controller):
             checks["database"] = "unavailable"
         checks["signing_key"] = "ok" if runtime.keyring.signer is not None else "missing"
         ok = all(value == "ok" for value in checks.values()) and "schema" in checks
+        verifier = runtime.verifier
         return Response(
-            Health(status="ok" if ok else "unavailable", checks=checks),
+            Health(
+                status="ok" if ok else "unavailable",
+                checks=checks,
+                verify_mode="online" if verifier.degraded_since is None else "degraded",
+                spool_depth=verifier.spool_depth,
+            ),
             status_code=200 if ok else 503,
             headers={"Cache-Control": "no-store"},
         )

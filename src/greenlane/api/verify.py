@@ -1,0 +1,34 @@
+"""``POST /v1/verify``: the lane hot path, kept apart so that it stays this small."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Router, post
+from litestar.datastructures import State
+from litestar.params import Body
+
+from greenlane.api.deps import runtime_of
+from greenlane.api.security import SECURITY, allow, caller
+from greenlane.wire.verify import VerifyAnswer, VerifyRequest
+
+
+@post(
+    "/verify",
+    summary="Decide a clearance token at a lane and record the crossing",
+    description=(
+        "A token that fails is answered 200 with decision `deny` (the lane asked a valid "
+        "question); 4xx is only for a malformed request. A `green` answer is sent only after "
+        "its crossing is committed (mode `online`) or fsynced to the local spool (`degraded`)."
+    ),
+    status_code=200,
+    guards=[allow("lane")],
+    security=SECURITY,
+)
+async def verify(
+    request: Request[Any, Any, Any], state: State, data: Annotated[VerifyRequest, Body()]
+) -> VerifyAnswer:
+    return await runtime_of(state).verifier.verify(caller(request), data)
+
+
+lane_router = Router(path="/v1", route_handlers=[verify], tags=["lanes"])

@@ -1,0 +1,22 @@
+"""Lane verifications: one call records a whole group-commit batch (see migration 0006)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import msgspec
+
+_ENCODE = msgspec.json.Encoder()
+
+
+async def record(conn: Any, items: list[dict[str, Any]]) -> list[asyncpg.Record]:
+    """One statement, one transaction, one commit for every item, in order.
+
+    The caller bounds the time (asyncio.timeout): asyncpg then cancels the statement.
+    """
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT item_index, replayed, differs, reply FROM gl_record_verifications($1::jsonb)",
+        _ENCODE.encode(items).decode(),
+    )
+    return rows

@@ -1,0 +1,157 @@
+"""What a lane decides about a clearance token: the checks the server and an offline lane share.
+
+Cheapest first: the token (size, header, signature, window, issuer and audience), then the
+port, the revocation list, the document and vehicle bindings and the watchlist. Only the token
+checks stop early (nothing in a token that failed them can be trusted); after them every
+applicable reason is collected, so an officer sees all that is wrong at once. Single-entry use
+is checked where the crossings are known: by the database on the server, by the lane's own
+record offline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Container, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from greenlane.domain.clearance_token import (
+    ClearanceClaims,
+    TokenFailure,
+    binding_matches,
+    plate_matches,
+    verify_token,
+)
+from greenlane.domain.countries import normalise_state_code
+from greenlane.domain.documents import (
+    DocumentFieldError,
+    canonical_document_number,
+    canonical_plate,
+)
+from greenlane.domain.mrz import MrzError, parse_mrz
+
+Decision = Literal["green", "refer", "deny"]
+
+REASONS: Mapping[str, tuple[Decision, str]] = {
+    "token_malformed": ("deny", "The token is not a readable clearance."),
+    "signature_invalid": ("deny", "The token's signature does not verify."),
+    "key_unknown": ("deny", "The token was signed by a key that is not trusted."),
+    "token_expired": ("deny", "The clearance has expired."),
+    "token_not_yet_valid": ("deny", "The clearance is not valid yet."),
+    "token_revoked": ("deny", "The clearance has been revoked."),
+    "wrong_port": ("deny", "The clearance is not valid at this port."),
+    "document_mismatch": ("deny", "The document is not the one the clearance was issued for."),
+    "vehicle_mismatch": ("deny", "The vehicle is not the one the clearance was issued for."),
+    "already_used": ("deny", "This single-entry clearance was already used in this direction."),
+    "document_not_presented": ("refer", "Scan the traveller's travel document."),
+    "plate_not_presented": ("refer", "Read the vehicle's registration plate."),
+    "watchlist_hit": ("refer", "Refer the traveller to an officer."),
+    "single_entry_unconfirmed": (
+        "refer",
+        "Single entry cannot be confirmed while the central record is unreachable.",
+    ),
+    "lane_data_stale": ("refer", "The lane's keys or revocation list are out of date."),
+}
+
+
+_ORDER = {code: position for position, code in enumerate(REASONS)}
+
+
+def ordered(codes: Iterable[str]) -> tuple[str, ...]:
+    """Codes in one fixed order (the order of REASONS), wherever they were found."""
+    return tuple(sorted(codes, key=_ORDER.__getitem__))
+
+
+def decision_of(codes: tuple[str, ...]) -> Decision:
+    effects = {REASONS[code][0] for code in codes}
+    if "deny" in effects:
+        return "deny"
+    return "refer" if effects else "green"
+
+
+@dataclass(frozen=True, slots=True)
+class Presented:
+    """What the lane read: a document (typed or from its MRZ) and a plate, each optional."""
+
+    document_number: str | None = None
+    issuing_state: str | None = None
+    mrz: str | None = None
+    plate: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LaneCheck:
+    decision: Decision
+    codes: tuple[str, ...]
+    claims: ClearanceClaims | None
+    document: tuple[str, str] | None  # canonical (issuing state, number) actually presented
+    plate: str | None  # canonical plate actually presented
+
+
+Watchlisted = Callable[[tuple[str, str] | None, str | None, str | None], bool]
+
+
+def _document(presented: Presented, today: date) -> tuple[str, str] | None:
+    """The canonical document the lane presented, or None if none could be read."""
+    try:
+        if presented.document_number is not None and presented.issuing_state is not None:
+            return (
+                normalise_state_code(presented.issuing_state),
+                canonical_document_number(presented.document_number),
+            )
+        if presented.mrz is not None:
+            zone = parse_mrz(presented.mrz, today=today)
+            return zone.issuing_state, canonical_document_number(zone.document_number)
+    except (DocumentFieldError, MrzError):
+        return None
+    return None
+
+
+def _plate(presented: Presented) -> str | None:
+    if presented.plate is None:
+        return None
+    try:
+        return canonical_plate(presented.plate)
+    except DocumentFieldError:
+        return None
+
+
+def check(
+    token: str,
+    *,
+    lane_port: str,
+    presented: Presented,
+    keys: Mapping[str, ec.EllipticCurvePublicKey],
+    issuer: str,
+    audience: str,
+    revoked: Container[str],
+    now: int,
+    today: date,
+    watchlisted: Watchlisted | None = None,
+) -> LaneCheck:
+    verified = verify_token(token, keys=keys, issuer=issuer, audience=audience, now=now)
+    if isinstance(verified, TokenFailure):
+        return LaneCheck("deny", (verified.code,), None, None, None)
+    claims = verified.claims
+    codes: list[str] = []
+    if lane_port not in claims.ports:
+        codes.append("wrong_port")
+    if claims.token_id in revoked:
+        codes.append("token_revoked")
+    document = _document(presented, today)
+    if document is None:
+        codes.append("document_not_presented")
+    elif not binding_matches(verified, issuing_state=document[0], number=document[1]):
+        codes.append("document_mismatch")
+    plate = _plate(presented)
+    if claims.vehicle_binding is not None:
+        if plate is None:
+            codes.append("plate_not_presented")
+        elif not plate_matches(verified, plate=plate):
+            codes.append("vehicle_mismatch")
+    if watchlisted is not None and watchlisted(document, plate, claims.vehicle_country):
+        codes.append("watchlist_hit")
+    found = ordered(codes)
+    return LaneCheck(decision_of(found), found, claims, document, plate)

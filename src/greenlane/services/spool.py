@@ -1,0 +1,122 @@
+"""The degraded-mode spool: verifications that could not reach PostgreSQL, kept on local disk.
+
+An answer given in degraded mode is sent only after its record is written to an append-only
+file and fsynced (appends that arrive together share one fsync). A background task drains the
+spool into PostgreSQL once it answers again; the database ignores an event it already has, so
+a drain that is interrupted and repeated records nothing twice. Each worker writes its own
+file; a file left by a worker that died is drained by whichever worker finds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from prometheus_client import Gauge
+
+SPOOL_DEPTH = Gauge(
+    "greenlane_verify_spool_depth",
+    "Verifications in the local spool, waiting for PostgreSQL",
+    multiprocess_mode="livesum",
+)
+_logger = logging.getLogger("greenlane.spool")
+_ENCODE = msgspec.json.Encoder()
+DRAIN_BATCH = 256
+
+
+class SpoolUnavailable(Exception):
+    """The spool file could not be written: the answer must not be given."""
+
+
+class Spool:
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self._path = directory / f"spool-{os.getpid()}.jsonl"
+        self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._depth = 0
+        # Held while a group is written and while this worker's file is claimed for draining,
+        # so that a write lands either wholly before the claim or in the fresh file after it.
+        self._file_lock = asyncio.Lock()
+
+    @property
+    def depth(self) -> int:
+        return self._depth
+
+    async def append(self, record: dict[str, Any]) -> None:
+        """Return only once ``record`` is on disk (fsynced); SpoolUnavailable otherwise."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((_ENCODE.encode(record) + b"\n", future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_pending())
+        await future
+
+    async def _write_pending(self) -> None:
+        while self._pending:
+            group, self._pending = self._pending, []
+            try:
+                async with self._file_lock:
+                    await asyncio.to_thread(self._write, b"".join(line for line, _ in group))
+            except OSError as exc:
+                _logger.error("spool write failed", exc_info=(type(exc), exc, None))
+                for _, future in group:
+                    future.set_exception(SpoolUnavailable())
+                continue
+            self._depth += len(group)
+            SPOOL_DEPTH.set(self._depth)
+            for _, future in group:
+                future.set_result(None)
+
+    def _write(self, data: bytes) -> None:
+        self._directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    async def drain(self, write: Callable[[Sequence[dict[str, Any]]], Awaitable[object]]) -> int:
+        """Send every spooled record to ``write`` in batches; returns how many were sent.
+
+        A file is first renamed (claimed), so new appends go to a fresh file and two workers
+        never drain the same one; it is deleted only after all of it was written.
+        """
+        sent = 0
+        for path in sorted(self._directory.glob("spool-*.jsonl")):
+            claimed = path.with_suffix(f".draining-{os.getpid()}")
+            try:
+                async with self._file_lock:
+                    path.rename(claimed)
+            except FileNotFoundError:
+                continue  # another worker claimed it first
+            sent += await self._send(claimed, write)
+        for claimed in sorted(self._directory.glob(f"spool-*.draining-{os.getpid()}")):
+            sent += await self._send(claimed, write)
+        return sent
+
+    async def _send(
+        self, path: Path, write: Callable[[Sequence[dict[str, Any]]], Awaitable[object]]
+    ) -> int:
+        lines = (await asyncio.to_thread(path.read_bytes)).splitlines()
+        # A torn last line (a crash mid-write) was never acknowledged to a lane: skip it.
+        records = []
+        for line in lines:
+            with contextlib.suppress(msgspec.DecodeError):
+                records.append(msgspec.json.decode(line))
+        for start in range(0, len(records), DRAIN_BATCH):
+            await write(records[start : start + DRAIN_BATCH])
+        await asyncio.to_thread(path.unlink)
+        if path.name.startswith(f"spool-{os.getpid()}."):
+            self._depth = max(0, self._depth - len(records))
+            SPOOL_DEPTH.set(self._depth)
+        return len(records)
+
+    def has_work(self) -> bool:
+        return self._depth > 0 or any(self._directory.glob("spool-*"))

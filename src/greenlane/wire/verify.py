@@ -1,0 +1,59 @@
+"""``POST /v1/verify`` on the wire: what a lane asks and what it is told."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from greenlane.wire.common import Alpha3, Request
+
+Decision = Literal["green", "refer", "deny"]
+Mode = Literal["online", "degraded"]
+
+
+class PresentedDocument(Request):
+    number: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    issuing_state: Alpha3
+
+
+class VerifyRequest(Request, kw_only=True):
+    # No length bound here: an oversized token is a valid question with the answer
+    # "deny token_malformed"; the 64 KiB body limit still applies.
+    token: str
+    direction: Literal["entry", "exit"]
+    event_id: uuid.UUID
+    document: PresentedDocument | None = None
+    mrz: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    plate: Annotated[str, msgspec.Meta(max_length=20)] | None = None
+    observed_at: datetime | None = None
+
+
+class VerifyReason(msgspec.Struct):
+    code: str
+    message: str
+
+
+class Holder(msgspec.Struct, omit_defaults=True):
+    given_names: str | None = None
+    surname: str | None = None
+    nationality: str | None = None
+    category: str | None = None
+
+
+class VehicleSeen(msgspec.Struct):
+    plate: str
+    kind: str
+
+
+class VerifyAnswer(msgspec.Struct, omit_defaults=True):
+    decision: Decision
+    reasons: list[VerifyReason]
+    mode: Mode
+    checked_at: datetime
+    clearance_id: uuid.UUID | None = None
+    crossing_id: uuid.UUID | None = None
+    holder: Holder | None = None
+    vehicle: VehicleSeen | None = None
