@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 LINTED := src tests migrations $(wildcard loadtests bench)
 
-.PHONY: run test lint typecheck unit openapi bench loadtest clean
+.PHONY: run test lint typecheck unit openapi bench bench-eligibility loadtest clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: lint typecheck
 
 openapi: $(STAMP)
 	$(BIN)/greenlane openapi
+
+# Dry-run evaluations per second for one worker, median of 5 runs (see bench/eligibility.py).
+bench-eligibility: $(STAMP)
+	$(BIN)/python bench/eligibility.py
 
 clean:
 	rm -rf $(VENV) .greenlane .pytest_cache .mypy_cache .ruff_cache

@@ -152,8 +152,12 @@ async def register(runtime: Runtime, travellers: int) -> list[DryRunRequest]:
     partner = await identity.create_partner(
         db, PartnerCreate("Bench Logistics", "THA", "ops@bench.example"), actor=ACTOR
     )
-    for code, kinds in ((VEHICLE_PORT, ["passenger", "vehicle"]), (PASSENGER_PORT, ["passenger"])):
-        await identity.create_port(db, PortCreate(code, code, "THA", kinds), actor=ACTOR)
+    await identity.create_port(
+        db, PortCreate(VEHICLE_PORT, "Bangkok", "THA", ["passenger", "vehicle"]), actor=ACTOR
+    )
+    await identity.create_port(
+        db, PortCreate(PASSENGER_PORT, "Don Mueang", "THA", ["passenger"]), actor=ACTOR
+    )
     caller = registration.Caller(partner.id, ACTOR)
     protection = registration.Protection(runtime.cipher, runtime.index)
     requests = []
@@ -208,6 +212,7 @@ async def in_memory_cost(
             data = request.application
             assert data is not None
             traveller = await travellers_db.TABLE.get_any(conn, data.traveller_id)
+            assert traveller is not None
             vehicle = None
             if data.vehicle_id is not None:
                 vehicle = await vehicles_db.TABLE.get_any(conn, data.vehicle_id)

@@ -1,0 +1,302 @@
+"""What the benchmarks and the load test share: a fresh database, a real server, seeded data.
+
+The server is the ``greenlane serve`` command, started as a subprocess exactly as an operator
+would, with a chosen number of workers; nothing is measured in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+
+from greenlane.migrate import upgrade
+from greenlane.settings import PREFIX, SECRET_NAMES, new_key_text
+
+ROOT = Path(__file__).resolve().parents[1]
+PORT_CODE = "THBKK"
+OTHER_PORT = "THLCH"
+
+
+def _with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+async def _admin(url: str, sql: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def fresh_database(prefix: str = "bench") -> Iterator[str]:
+    """A new database on GREENLANE_BENCH_DATABASE_URL's server, or on the embedded one."""
+    server_url = os.environ.get("GREENLANE_BENCH_DATABASE_URL")
+    embedded = None
+    if server_url is None:
+        from greenlane.embedded_db import EmbeddedPostgres
+
+        embedded = EmbeddedPostgres(ROOT / ".greenlane")
+        server_url = embedded.url("postgres")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    url = _with_database(server_url, name)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if embedded is not None:
+            embedded.stop()
+
+
+def environment(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX)}
+    env.update({PREFIX + name: new_key_text() for name in SECRET_NAMES})
+    env[PREFIX + "DATA_KEYS"] = "1:" + env[PREFIX + "DATA_KEYS"]
+    env.update(
+        {
+            PREFIX + "DATABASE_URL": database_url,
+            PREFIX + "DATA_DIR": str(data_dir),
+            PREFIX + "LOG_LEVEL": "WARNING",
+            PREFIX + "RATE_LIMIT_LANE": "100000000",
+            PREFIX + "RATE_LIMIT_PARTNER": "100000000",
+            PREFIX + "RATE_LIMIT_ADMIN": "100000000",
+            PREFIX + "DB_POOL_MAX": "8",
+        }
+    )
+    env.update({PREFIX + k: v for k, v in extra.items()})
+    return env
+
+
+def greenlane(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "greenlane", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return done.stdout
+
+
+@contextmanager
+def server(env: dict[str, str], *, workers: int, port: int) -> Iterator[str]:
+    """``greenlane serve`` in a subprocess; yields its base URL once it is ready."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "greenlane",
+            "serve",
+            "--workers",
+            str(workers),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the server did not become ready")
+            time.sleep(0.2)
+        yield base_url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@dataclass(frozen=True)
+class Pass:
+    token: str
+    number: str
+    issuing_state: str
+    single: bool
+
+
+@dataclass(frozen=True)
+class Seeded:
+    base_url: str
+    lane_id: str
+    lane_secret: str
+    partner_id: str
+    partner_secret: str
+    passes: list[Pass]
+    revoked: list[Pass]
+    elsewhere: list[Pass]  # valid at another port only
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self)))
+
+    @classmethod
+    def load(cls, path: Path) -> Seeded:
+        raw = json.loads(path.read_text())
+        for key in ("passes", "revoked", "elsewhere"):
+            raw[key] = [Pass(**p) for p in raw[key]]
+        return cls(**raw)
+
+
+def _token(client: httpx.Client, client_id: str, secret: str) -> dict[str, str]:
+    answer = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+    )
+    answer.raise_for_status()
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def seed(base_url: str, env: dict[str, str], count: int) -> Seeded:
+    """A port, a lane, a partner and ``count`` approved clearances (plus a few bad ones)."""
+    admin = json.loads(greenlane(env, "clients", "create", "--role", "admin", "--name", "bench"))
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        as_admin = _token(client, admin["client_id"], admin["client_secret"])
+        for code in (PORT_CODE, OTHER_PORT):
+            client.post(
+                "/v1/admin/ports",
+                headers=as_admin,
+                json={"code": code, "name": code, "country": "THA", "kinds": ["passenger"]},
+            ).raise_for_status()
+        partner = client.post(
+            "/v1/admin/partners",
+            headers=as_admin,
+            json={"name": "Bench Co", "country": "THA", "contact_email": "b@bench.th"},
+        ).json()
+        partner_client = client.post(
+            "/v1/admin/clients",
+            headers=as_admin,
+            json={"role": "partner", "name": "bench", "partner_id": partner["id"]},
+        ).json()
+        lane = client.post(
+            "/v1/admin/clients",
+            headers=as_admin,
+            json={"role": "lane", "name": "lane", "port_code": PORT_CODE, "lane_code": "L1"},
+        ).json()
+    passes = asyncio.run(
+        _issue_all(base_url, partner_client["client_id"], partner_client["client_secret"], count)
+    )
+    plain = [p for p, kind in passes if kind == "plain"]
+    revoked = [p for p, kind in passes if kind == "revoked"]
+    elsewhere = [p for p, kind in passes if kind == "elsewhere"]
+    return Seeded(
+        base_url=base_url,
+        lane_id=lane["client_id"],
+        lane_secret=lane["client_secret"],
+        partner_id=partner_client["client_id"],
+        partner_secret=partner_client["client_secret"],
+        passes=plain,
+        revoked=revoked,
+        elsewhere=elsewhere,
+    )
+
+
+async def _issue_all(
+    base_url: str, client_id: str, secret: str, count: int
+) -> list[tuple[Pass, str]]:
+    extra = max(2, count // 50)
+    kinds = ["plain"] * count + ["revoked"] * extra + ["elsewhere"] * extra
+    limit = asyncio.Semaphore(16)
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+        answer = await client.post(
+            "/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client_id,
+                "client_secret": secret,
+            },
+        )
+        headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+        async def one(n: int, kind: str) -> tuple[Pass, str]:
+            async with limit:
+                return await _issue(client, headers, n, kind), kind
+
+        return list(await asyncio.gather(*(one(n, k) for n, k in enumerate(kinds))))
+
+
+async def _issue(client: httpx.AsyncClient, headers: dict[str, str], n: int, kind: str) -> Pass:
+    number = f"B{n:08d}"
+    today = date.today()
+    traveller = await client.post(
+        "/v1/travellers",
+        headers=headers,
+        json={
+            "given_names": "Bench",
+            "surname": "Traveller",
+            "date_of_birth": "1980-01-01",
+            "sex": "F",
+            "nationality": "THA",
+            "document": {
+                "type": "P",
+                "number": number,
+                "issuing_state": "THA",
+                "expiry_date": (today + timedelta(days=3 * 365)).isoformat(),
+            },
+            "category": "business_visitor",
+            "employer": {"name": "Bench Co", "country": "THA"},
+        },
+    )
+    traveller.raise_for_status()
+    single = n % 10 == 9
+    filed = await client.post(
+        "/v1/applications",
+        headers=headers,
+        json={
+            "traveller_id": traveller.json()["id"],
+            "ports": [OTHER_PORT if kind == "elsewhere" else PORT_CODE],
+            "valid_from": today.isoformat(),
+            "valid_until": (today + timedelta(days=30)).isoformat(),
+            "entries": "single" if single and kind == "plain" else "multiple",
+            "purpose": "bench",
+        },
+    )
+    filed.raise_for_status()
+    clearance = filed.json()["clearance"]
+    if kind == "revoked":
+        await client.post(
+            f"/v1/clearances/{clearance['id']}/revoke", headers=headers, json={"reason": "bench"}
+        )
+    return Pass(clearance["token"], number, "THA", single and kind == "plain")
+
+
+async def count_rows(database_url: str, sql: str) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        value: int = await conn.fetchval(sql)
+        return value
+    finally:
+        await conn.close()
+
+
+def scratch_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="greenlane-bench-"))
