@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -18,12 +18,30 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.middleware.base import DefineMiddleware
 
 from greenlane.api.deps import runtime_of
-from greenlane.domain.access_tokens import InvalidAccessToken, Role, decode_access_token
+from greenlane.domain.access_tokens import (
+    AccessClaims,
+    InvalidAccessToken,
+    Role,
+    decode_access_token,
+)
 from greenlane.errors import Forbidden, RateLimited, Unauthorized
 from greenlane.services.client_registry import ClientIdentity
 
 PUBLIC_PATHS = ["^/health/", "^/metrics$", "^/oauth/token$", "^/.well-known/", "^/schema"]
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+# Tokens already checked, by their exact text: a lane sends the same token thousands of times
+# and its signature cannot change. The expiry is still checked on every request, and whether
+# the client is enabled comes from the registry each time.
+_checked: dict[str, AccessClaims] = {}
+_CHECKED_MAX = 10_000
+
+
+def _remember(token: str, claims: AccessClaims) -> None:
+    if len(_checked) >= _CHECKED_MAX:
+        _checked.clear()
+    _checked[token] = claims
 
 
 class BearerAuthentication(AbstractAuthenticationMiddleware):
@@ -35,15 +53,19 @@ class BearerAuthentication(AbstractAuthenticationMiddleware):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("Send an access token: Authorization: Bearer <token>.")
-        try:
-            claims = decode_access_token(
-                token.strip(),
-                key=runtime.settings.access_token_key.reveal(),
-                issuer=runtime.settings.issuer,
-                now=int(time.time()),
-            )
-        except InvalidAccessToken:
-            raise Unauthorized("The access token is invalid or has expired.") from None
+        now = int(time.time())
+        claims = _checked.get(token)
+        if claims is None or claims.expires_at <= now:
+            try:
+                claims = decode_access_token(
+                    token.strip(),
+                    key=runtime.settings.access_token_key.reveal(),
+                    issuer=runtime.settings.issuer,
+                    now=now,
+                )
+            except InvalidAccessToken:
+                raise Unauthorized("The access token is invalid or has expired.") from None
+            _remember(token, claims)
         identity = await runtime.clients.get(uuid.UUID(claims.client_id))
         if identity is None or not identity.enabled or identity.role != claims.role:
             raise Unauthorized("The access token is invalid or has expired.")
@@ -57,11 +79,12 @@ def authentication() -> DefineMiddleware:
     return DefineMiddleware(BearerAuthentication, exclude=PUBLIC_PATHS)
 
 
-Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 
 
 def allow(*roles: Role) -> Guard:
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # A coroutine on purpose: Litestar runs a synchronous guard in a worker thread.
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         identity: ClientIdentity = connection.user
         if identity.role not in roles:
             raise Forbidden(f"This route is for {' or '.join(roles)} clients.")
