@@ -42,6 +42,11 @@ LATENCY = Histogram(
 POOL_SIZE = Gauge(
     "greenlane_db_pool_size", "Open database connections", multiprocess_mode="livesum"
 )
+STATE_AGE = Gauge(
+    "greenlane_state_age_seconds",
+    "Seconds since this worker's in-memory state (keys, revocations, clients) was known current",
+    multiprocess_mode="max",
+)
 POOL_IN_USE = Gauge(
     "greenlane_db_pool_in_use", "Database connections lent out", multiprocess_mode="livesum"
 )

@@ -12,7 +12,7 @@ from litestar.datastructures import State
 
 from greenlane.api.deps import runtime_of
 from greenlane.migrate import head_revision
-from greenlane.observability import POOL_IN_USE, POOL_SIZE, metrics_payload
+from greenlane.observability import POOL_IN_USE, POOL_SIZE, STATE_AGE, metrics_payload
 
 _logger = logging.getLogger("greenlane.health")
 READINESS_TIMEOUT = 2.0
@@ -70,5 +70,6 @@ class OperationsController(Controller):
         runtime = runtime_of(state)
         POOL_SIZE.set(runtime.db.pool.get_size())
         POOL_IN_USE.set(runtime.db.in_use())
+        STATE_AGE.set(runtime.live.age())
         body, content_type = metrics_payload()
         return Response(body, media_type=content_type)
