@@ -203,6 +203,35 @@ def cmd_data_rewrap(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
+    from greenlane.services.keyring import rotate
+
+    kek = settings.key_encryption_key.reveal()
+
+    async def run(db: Database) -> tuple[str, str]:
+        async with db.transaction() as conn:
+            return await rotate(conn, kek, actor=CLI_ACTOR)
+
+    with database(settings) as url:
+        active, following = asyncio.run(_with_database(settings, url, run))
+    _print_json({"active": active, "next": following})
+    return 0
+
+
+def cmd_keys_list(settings: Settings, args: argparse.Namespace) -> int:
+    from greenlane.db import signing_keys as keys_db
+    from greenlane.services.keyring import key_answer
+
+    async def run(db: Database) -> list[Any]:
+        async with db.connection() as conn:
+            return [key_answer(row) for row in await keys_db.everything(conn)]
+
+    with database(settings) as url:
+        for key in asyncio.run(_with_database(settings, url, run)):
+            _print_json(key)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="greenlane",
@@ -243,6 +272,15 @@ def build_parser() -> argparse.ArgumentParser:
     disable = client_commands.add_parser("disable", help="disable a client at once")
     disable.add_argument("client_id", metavar="CLIENT_ID")
     disable.set_defaults(handler=cmd_clients_disable)
+
+    keys = commands.add_parser("keys", help="clearance signing keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    key_commands.add_parser(
+        "rotate", help="promote the next signing key and publish a new one (every worker follows)"
+    ).set_defaults(handler=cmd_keys_rotate)
+    key_commands.add_parser(
+        "list", help="the keys and their states, one JSON line each"
+    ).set_defaults(handler=cmd_keys_list)
 
     data = commands.add_parser("data", help="maintain the encrypted personal data")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")

@@ -356,9 +356,8 @@ def test_a_revocation_reaches_another_worker_within_a_second(
 # --- keys ----------------------------------------------------------------------------------
 
 
-def test_the_jwks_is_public_cacheable_and_holds_no_private_part(
-    client: TestClient[Litestar],
-) -> None:
+def test_the_jwks_is_public_cacheable_and_holds_no_private_part(admin: Admin) -> None:
+    client = admin.http
     response = client.get("/.well-known/jwks.json")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/jwk-set+json"
@@ -366,7 +365,10 @@ def test_the_jwks_is_public_cacheable_and_holds_no_private_part(
     assert "public" in response.headers["cache-control"]
     assert 0 < max_age <= 300
     keys = response.json()["keys"]
-    assert len(keys) == 2  # the active key and the next one, published ahead of use
+    states = {k["kid"]: k["state"] for k in admin.get("/v1/admin/keys").json()}
+    # the active key, the next one (published ahead of use) and any still retiring
+    assert {k["kid"] for k in keys} == {kid for kid, state in states.items() if state != "retired"}
+    assert sorted(states.values()).count("active") == 1
     for key in keys:
         assert "d" not in key
         assert key["kty"] == "EC"

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 from litestar import Litestar
 from litestar.testing import TestClient
@@ -64,7 +65,28 @@ def test_bad_command_lines_fail_with_one_line(environment: dict[str, str]) -> No
     assert bad_setting.stderr.strip() == (
         "greenlane: configuration error: GREENLANE_PORT: expected a whole number"
     )
-    for command in ("serve", "migrate", "openapi", "clients"):
+    for command in ("serve", "migrate", "openapi", "clients", "keys", "data"):
         helped = greenlane(environment, command, "--help")
         assert helped.returncode == 0
         assert "usage: greenlane" in helped.stdout
+
+
+def test_keys_rotate_on_the_command_line_reaches_the_running_app(
+    client: TestClient[Litestar], environment: dict[str, str]
+) -> None:
+    before = client.app.state.runtime.keyring.signer.kid
+    rotated = greenlane(environment, "keys", "rotate")
+    assert rotated.returncode == 0, rotated.stderr
+    answer = json.loads(rotated.stdout)
+    assert answer["active"] != before
+    listed = [
+        json.loads(line) for line in greenlane(environment, "keys", "list").stdout.splitlines()
+    ]
+    states = {key["kid"]: key["state"] for key in listed}
+    assert states[answer["active"]] == "active"
+    assert states[answer["next"]] == "next"
+    assert states[before] == "retiring"
+    deadline = time.monotonic() + 1.0
+    while client.app.state.runtime.keyring.signer.kid != answer["active"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
