@@ -162,6 +162,22 @@ def lane_token(seeded: Seeded) -> str:
     return token
 
 
+def sign_in_ms(seeded: Seeded, repeat: int = 200) -> float:
+    """Median time of one client-credentials sign-in, sequential, over loopback."""
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": seeded.lane_id,
+        "client_secret": seeded.lane_secret,
+    }
+    samples = []
+    with httpx.Client(base_url=seeded.base_url) as client:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            client.post("/oauth/token", data=form).raise_for_status()
+            samples.append(time.perf_counter() - started)
+    return statistics.median(samples) * 1000
+
+
 def median_us(run: Callable[[], object], repeat: int = 2000) -> float:
     samples = []
     for _ in range(repeat):
@@ -269,6 +285,7 @@ def main() -> int:
             greens = warm["greens"] + full["greens"] + half["greens"]
             stored = asyncio.run(count_rows(url, "SELECT count(*) FROM crossings"))
             split = cost_split(seeded, url, env.get("GREENLANE_ISSUER", "http://127.0.0.1:8000"))
+            sign_in = sign_in_ms(seeded)
     print()
     print(f"greenlane verify benchmark: {args.workers} workers, wrk -t1 -c{args.connections}, "
           f"{args.duration}s per run, {args.count} clearances")  # fmt: skip
@@ -279,6 +296,7 @@ def main() -> int:
           f"p99 {half['p99']:.2f} ms, p99.9 {half['p999']:.2f} ms")  # fmt: skip
     print(f"    at full load:               p50 {full['p50']:.2f} ms, p99 {full['p99']:.2f} ms")
     print(f"(e) crossings / green answers  {stored / greens:9.3f}  ({stored} / {greens})")
+    print(f"sign-in (POST /oauth/token), sequential median: {sign_in:.2f} ms")
     print("one verification's cost, medians in microseconds:")
     for name, value in split.items():
         print(f"    {name:34s} {value:8.1f}")
