@@ -84,6 +84,29 @@ async def _registration(
     return Registration(traveller=traveller, vehicle=vehicle)
 
 
+async def _issue(
+    conn: Any,
+    d: Deciding,
+    application_id: uuid.UUID,
+    partner_id: uuid.UUID,
+    data: ApplicationCreate,
+    registration: Registration,
+    actor: str,
+) -> None:
+    await clearances.issue(
+        conn,
+        application_id=application_id,
+        partner_id=partner_id,
+        data=data,
+        traveller=registration.traveller,
+        vehicle=registration.vehicle,
+        keyring=d.keyring,
+        cipher=d.cipher,
+        issuer=d.issuer,
+        actor=actor,
+    )
+
+
 def answer(row: asyncpg.Record, *, for_admin: bool = False) -> Application:
     issued = None
     if row["clearance_id"] is not None:
@@ -154,18 +177,7 @@ async def file(
             actor=actor,
         )
         if outcome.status == "approved":
-            await clearances.issue(
-                conn,
-                application_id=application_id,
-                partner_id=partner_id,
-                data=data,
-                traveller=registration.traveller,
-                vehicle=registration.vehicle,
-                keyring=d.keyring,
-                cipher=d.cipher,
-                issuer=d.issuer,
-                actor=actor,
-            )
+            await _issue(conn, d, application_id, partner_id, data, registration, actor)
         row = await applications_db.get(conn, application_id, partner_id)
         assert row is not None
         return answer(row)
@@ -243,18 +255,7 @@ async def decide(
         if new_status == "approved":
             data = _as_request(row)
             registration = await _registration(conn, data, row["partner_id"])
-            await clearances.issue(
-                conn,
-                application_id=application_id,
-                partner_id=row["partner_id"],
-                data=data,
-                traveller=registration.traveller,
-                vehicle=registration.vehicle,
-                keyring=d.keyring,
-                cipher=d.cipher,
-                issuer=d.issuer,
-                actor=actor,
-            )
+            await _issue(conn, d, application_id, row["partner_id"], data, registration, actor)
             row = await applications_db.get(conn, application_id, None)
             assert row is not None
         await audit.record(conn, actor, f"application.{request.decision}", str(application_id), {})

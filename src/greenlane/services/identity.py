@@ -125,14 +125,14 @@ async def list_ports(db: Database, *, after_code: str | None, limit: int) -> Pag
     return Page([port_from_row(r) for r in rows], next_cursor)
 
 
-def _check_binding(conn_data: ClientCreate) -> None:
+def _check_binding(data: ClientCreate) -> None:
     problems: list[FieldProblem] = []
-    role = conn_data.role
-    if (role == "partner") != (conn_data.partner_id is not None):
+    role = data.role
+    if (role == "partner") != (data.partner_id is not None):
         problems.append(FieldProblem("partner_id", "required for a partner client, else absent"))
-    if (role == "lane") != (conn_data.port_code is not None):
+    if (role == "lane") != (data.port_code is not None):
         problems.append(FieldProblem("port_code", "required for a lane client, else absent"))
-    if (role == "lane") != (conn_data.lane_code is not None):
+    if (role == "lane") != (data.lane_code is not None):
         problems.append(FieldProblem("lane_code", "required for a lane client, else absent"))
     if problems:
         raise ValidationFailed(problems)
