@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import os
 import signal
@@ -11,7 +12,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -232,6 +233,35 @@ def cmd_keys_list(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from greenlane.client import demo
+
+    credentials = (
+        (args.client_id, args.client_secret) if args.client_id and args.client_secret else None
+    )
+    if credentials is None and (
+        settings.database_url is not None or (settings.data_dir / "pgdata").is_dir()
+    ):
+        # A local server's database is at hand: make an admin as `clients create` would.
+        made = io.StringIO()
+        with redirect_stdout(made):
+            failed = cmd_clients_create(
+                settings,
+                argparse.Namespace(
+                    role="admin",
+                    name="greenlane demo",
+                    partner_id=None,
+                    port_code=None,
+                    lane_code=None,
+                ),
+            )
+        if failed:
+            return failed
+        created = json.loads(made.getvalue())
+        credentials = (created["client_id"], created["client_secret"])
+    return demo.run(args.url, credentials, issuer=args.issuer or settings.issuer)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="greenlane",
@@ -288,6 +318,22 @@ def build_parser() -> argparse.ArgumentParser:
         "rewrap", help="re-encrypt values written under an older GREENLANE_DATA_KEYS version"
     )
     rewrap.set_defaults(handler=cmd_data_rewrap)
+
+    demo = commands.add_parser("demo", help="a guided tour of the API against a running server")
+    demo.add_argument("--url", default="http://127.0.0.1:8000", help="the server's base URL")
+    demo.add_argument(
+        "--client-id",
+        default=os.environ.get("GREENLANE_DEMO_CLIENT_ID"),
+        help="an admin client (default GREENLANE_DEMO_CLIENT_ID; made here for a local server)",
+    )
+    demo.add_argument(
+        "--client-secret",
+        default=os.environ.get("GREENLANE_DEMO_CLIENT_SECRET"),
+        help="its secret (default GREENLANE_DEMO_CLIENT_SECRET); write --client-secret=S, "
+        "as a secret may start with -",
+    )
+    demo.add_argument("--issuer", help="the tokens' issuer (default GREENLANE_ISSUER)")
+    demo.set_defaults(handler=cmd_demo)
     return parser
 
 

@@ -1,0 +1,390 @@
+"""A lane that keeps deciding when its link to the centre is cut, and says how old its data is.
+
+:class:`OfflineVerifier` keeps the signing keys (JWKS) and the revocation feed, fetched with a
+:class:`LaneClient` and written atomically to a state file, so a lane restarted without network
+still verifies. It decides with ``greenlane.domain.lane_checks.check``, the function the server's
+``POST /v1/verify`` runs, so the two cannot disagree about a token, a port, a revocation or a
+document or plate binding. What it decides differently, and why:
+
+- **Single entry** is checked against this lane's own record of the single-entry clearances it
+  let through (persisted), not against every lane's: another lane's crossing is unknown here.
+- **No watchlist**: watchlist entries are kept only as keyed hashes on the server and never
+  leave it, so an offline lane cannot refer a watchlist hit; the server still checks the
+  watchlist when the decision is synced.
+- **Stale data is never silent**: when the keys and revocations are older than ``max_age``
+  (default 24 hours), or were never fetched, every answer carries ``lane_data_stale``
+  (``refer``) on top of the check's own codes.
+- **Answers are ``mode="degraded"``**, the contract's mode for an answer not yet recorded
+  centrally; ``crossing_id`` is absent (the server assigns it when the decision is synced) and
+  ``holder`` holds only what the token says (nationality and category), since names never
+  leave the server.
+
+Each decision is appended (fsynced) to a spool before it is returned. :meth:`sync` sends the
+spooled requests to ``POST /v1/verify`` with their original event ids and ``observed_at`` set to
+when the lane decided; the server answers a repeated event id from its record, so a sync that
+was interrupted (even after the server recorded an event but before the lane heard back) is
+simply run again: nothing is lost and nothing is recorded twice. The server decides each synced
+request afresh; :class:`SyncReport` lists where it disagreed with the lane.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import jwt
+import msgspec
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from greenlane.client.durable import write_atomically
+from greenlane.client.errors import ValidationError
+from greenlane.client.operations import question
+from greenlane.client.spool import SingleEntryUse, Spool, SpoolEntry
+from greenlane.client.sync import LaneClient
+from greenlane.domain.clearance_token import ALGORITHM, LANE_AUDIENCE
+from greenlane.domain.lane_checks import REASONS, LaneCheck, Presented, check, decision_of, ordered
+from greenlane.wire.verify import (
+    Holder,
+    PresentedDocument,
+    VerifyAnswer,
+    VerifyReason,
+    VerifyRequest,
+)
+
+DEFAULT_MAX_AGE = timedelta(hours=24)
+STALE = "lane_data_stale"
+ALREADY_USED = "already_used"
+# Acknowledged entries are removed from the spool in batches of this size (and whenever a sync
+# stops): a crash re-sends at most this many, which the server answers as replays.
+CHECKPOINT_EVERY = 100
+_REMEMBERED_ANSWERS = 10_000
+
+
+class LaneState(msgspec.Struct, kw_only=True):
+    """What the lane keeps between runs (the state file)."""
+
+    keys: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    revoked: list[str] = msgspec.field(default_factory=list)
+    revocations_cursor: str = "0"
+    refreshed_at: datetime | None = None
+    # Single-entry uses already moved out of the spool by a sync.
+    used: list[SingleEntryUse] = msgspec.field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Synced:
+    """One spooled decision as the lane took it and as the server recorded it."""
+
+    event_id: uuid.UUID
+    local: VerifyAnswer
+    central: VerifyAnswer
+
+    @property
+    def agrees(self) -> bool:
+        return self.local.decision == self.central.decision and _codes(self.local) == _codes(
+            self.central
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    recorded: tuple[Synced, ...]
+    rejected: tuple[uuid.UUID, ...]  # refused by the server (422), kept in the .rejected file
+    remaining: int  # still in the spool (decided while this sync ran)
+
+    @property
+    def disagreements(self) -> tuple[Synced, ...]:
+        return tuple(synced for synced in self.recorded if not synced.agrees)
+
+
+def _codes(answer: VerifyAnswer) -> list[str]:
+    return [reason.code for reason in answer.reasons]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def public_keys(jwks: Iterable[Mapping[str, Any]]) -> dict[str, ec.EllipticCurvePublicKey]:
+    """The ES256 keys of a JWKS by ``kid``; anything else in it is ignored, never trusted."""
+    keys: dict[str, ec.EllipticCurvePublicKey] = {}
+    for jwk in jwks:
+        kid = jwk.get("kid")
+        try:
+            key = jwt.PyJWK(dict(jwk), algorithm=ALGORITHM).key
+        except (jwt.PyJWTError, ValueError, TypeError):
+            continue
+        if isinstance(kid, str) and isinstance(key, ec.EllipticCurvePublicKey):
+            keys[kid] = key
+    return keys
+
+
+_STATE_DECODER = msgspec.json.Decoder(LaneState)
+_ENCODE = msgspec.json.Encoder()
+
+
+class OfflineVerifier:
+    """Verifies clearance tokens at one lane from cached keys and revocations.
+
+    ``lane`` is used only by :meth:`refresh` and :meth:`sync` and may be replaced at any time
+    (for example by a client for a standby server). ``state_path`` holds the keys, revocations
+    and single-entry record; ``spool_path`` (default: ``state_path`` + ``.spool``) the decisions
+    not yet synced. Both hold personal data (tokens, document numbers): they are created with
+    mode 0600 and belong on the lane's own disk.
+    """
+
+    def __init__(
+        self,
+        lane: LaneClient,
+        *,
+        port: str,
+        issuer: str,
+        state_path: str | Path,
+        spool_path: str | Path | None = None,
+        max_age: timedelta = DEFAULT_MAX_AGE,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.lane = lane
+        self.port = port
+        self.issuer = issuer
+        self.max_age = max_age
+        self._clock = clock
+        self._state_path = Path(state_path)
+        self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()
+        self._state = (
+            _STATE_DECODER.decode(self._state_path.read_bytes())
+            if self._state_path.exists()
+            else LaneState()
+        )
+        self._keys = public_keys(self._state.keys)
+        self._revoked = frozenset(self._state.revoked)
+        self._spool = Spool(
+            Path(spool_path)
+            if spool_path
+            else self._state_path.with_name(self._state_path.name + ".spool")
+        )
+        pending = self._spool.entries()
+        self._used = {(use.clearance_id, use.direction): use for use in self._state.used}
+        self._used.update(
+            {(e.use.clearance_id, e.use.direction): e.use for e in pending if e.use is not None}
+        )
+        self._answers: OrderedDict[uuid.UUID, SpoolEntry] = OrderedDict(
+            (entry.event_id, entry) for entry in pending
+        )
+
+    # --- the cache ------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Fetch the key set and the revocations since the last refresh, then save them.
+
+        Raises the client's error (``ConnectionFailedError`` when the link is down) and keeps
+        the data it had: the lane goes on verifying, and :meth:`data_age` keeps growing.
+        """
+        started = self._clock()
+        keys = self.lane.jwks().get("keys")
+        if not isinstance(keys, list):
+            raise ValueError("the key set has no 'keys' list")
+        cursor = self._state.revocations_cursor
+        revoked = set(self._state.revoked)
+        while True:
+            page = self.lane.revocations(since=cursor)
+            revoked.update(item.jti for item in page.items)
+            if not page.items or page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        with self._lock:
+            now = int(started.timestamp())
+            self._state = LaneState(
+                keys=[dict(key) for key in keys],
+                revoked=sorted(revoked),
+                revocations_cursor=cursor,
+                refreshed_at=started,
+                used=[use for use in self._state.used if use.expires_at > now],
+            )
+            self._save_state()
+            self._keys = public_keys(self._state.keys)
+            self._revoked = frozenset(revoked)
+
+    def _save_state(self) -> None:
+        write_atomically(self._state_path, _ENCODE.encode(self._state))
+
+    def data_age(self) -> timedelta | None:
+        """How old the keys and revocations are; None if they were never fetched."""
+        refreshed = self._state.refreshed_at
+        return None if refreshed is None else self._clock() - refreshed
+
+    def is_stale(self) -> bool:
+        age = self.data_age()
+        return age is None or age > self.max_age
+
+    @property
+    def key_count(self) -> int:
+        return len(self._keys)
+
+    @property
+    def revoked_count(self) -> int:
+        return len(self._revoked)
+
+    # --- deciding -------------------------------------------------------------------------
+
+    def verify(
+        self,
+        token: str,
+        direction: Literal["entry", "exit"],
+        *,
+        event_id: uuid.UUID | None = None,
+        document: PresentedDocument | None = None,
+        mrz: str | None = None,
+        plate: str | None = None,
+        observed_at: datetime | None = None,
+    ) -> VerifyAnswer:
+        """Decide a token here and now; the decision is spooled (fsynced) before it is returned.
+
+        The same ``event_id`` again returns the first answer and spools nothing new, as the
+        server does; with a different question it raises ``ValueError``.
+        """
+        now = self._clock()
+        request = question(
+            token,
+            direction,
+            event_id=event_id,
+            document=document,
+            mrz=mrz,
+            plate=plate,
+            observed_at=observed_at or now,
+        )
+        with self._lock:
+            earlier = self._answers.get(request.event_id)
+            if earlier is not None:
+                return _replayed(earlier, request)
+            result = check(
+                token,
+                lane_port=self.port,
+                presented=Presented(
+                    document_number=document.number if document else None,
+                    issuing_state=document.issuing_state if document else None,
+                    mrz=mrz,
+                    plate=plate,
+                ),
+                keys=self._keys,
+                issuer=self.issuer,
+                audience=LANE_AUDIENCE,
+                revoked=self._revoked,
+                now=int(now.timestamp()),
+                today=now.date(),
+            )
+            decided = self._decide(result, direction, now)
+            entry = SpoolEntry(request=request, answer=decided.answer, use=decided.use)
+            self._spool.append(entry)
+            if entry.use is not None:
+                self._used[(entry.use.clearance_id, entry.use.direction)] = entry.use
+            self._remember(entry)
+            return entry.answer
+
+    def _decide(self, result: LaneCheck, direction: str, now: datetime) -> _Decided:
+        claims = result.claims
+        codes = list(result.codes)
+        single = claims is not None and claims.entries == "single"
+        if claims is not None and single and (claims.clearance_id, direction) in self._used:
+            codes.append(ALREADY_USED)
+        if self.is_stale():
+            codes.append(STALE)
+        found = ordered(codes)
+        decision = decision_of(found)
+        use = None
+        if claims is not None and single and decision == "green":
+            use = SingleEntryUse(claims.clearance_id, direction, claims.expires_at)
+        answer = VerifyAnswer(
+            decision=decision,
+            reasons=[VerifyReason(code, REASONS[code][1]) for code in found],
+            mode="degraded",
+            checked_at=now,
+            clearance_id=uuid.UUID(claims.clearance_id) if claims else None,
+            holder=(
+                Holder(nationality=claims.nationality, category=claims.category)
+                if claims is not None and decision != "deny"
+                else None
+            ),
+        )
+        return _Decided(answer, use)
+
+    def _remember(self, entry: SpoolEntry) -> None:
+        self._answers[entry.event_id] = entry
+        if len(self._answers) > _REMEMBERED_ANSWERS:
+            self._answers.popitem(last=False)
+
+    # --- syncing --------------------------------------------------------------------------
+
+    def pending(self) -> int:
+        """How many decisions wait in the spool for the server."""
+        with self._lock:
+            return len(self._spool.entries())
+
+    def sync(self) -> SyncReport:
+        """Send every spooled decision to the server; safe to repeat, and after a crash.
+
+        Entries leave the spool only once the server has answered them. A request the server
+        refuses for good (422, e.g. ``observed_at`` older than it accepts) moves to the
+        ``.rejected`` file. Any other failure stops the sync and is raised, after what was
+        acknowledged so far has been taken off the spool.
+        """
+        with self._sync_lock:
+            with self._lock:
+                pending = self._spool.entries()
+            recorded: list[Synced] = []
+            refused: list[uuid.UUID] = []
+            acknowledged: list[SpoolEntry] = []
+            rejected: list[SpoolEntry] = []
+            try:
+                for entry in pending:
+                    try:
+                        central = self.lane.verify_request(entry.request)
+                    except ValidationError:
+                        rejected.append(entry)
+                        refused.append(entry.event_id)
+                    else:
+                        acknowledged.append(entry)
+                        recorded.append(Synced(entry.event_id, entry.answer, central))
+                    if len(acknowledged) + len(rejected) >= CHECKPOINT_EVERY:
+                        self._settle(acknowledged, rejected)
+                        acknowledged, rejected = [], []
+            finally:
+                self._settle(acknowledged, rejected)
+            return SyncReport(tuple(recorded), tuple(refused), self.pending())
+
+    def _settle(self, acknowledged: list[SpoolEntry], rejected: list[SpoolEntry]) -> None:
+        """Take entries off the spool, first moving their single-entry uses into the state so
+        that a crash between the two writes loses no use (it would only be kept twice)."""
+        with self._lock:
+            uses = [entry.use for entry in (*acknowledged, *rejected) if entry.use is not None]
+            if uses:
+                self._state.used = [*self._state.used, *uses]
+                self._save_state()
+            self._spool.settle([entry.event_id for entry in acknowledged], rejected)
+
+
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    answer: VerifyAnswer
+    use: SingleEntryUse | None
+
+
+def _replayed(earlier: SpoolEntry, request: VerifyRequest) -> VerifyAnswer:
+    asked = earlier.request
+    same = (asked.token, asked.direction, asked.document, asked.mrz, asked.plate) == (
+        request.token,
+        request.direction,
+        request.document,
+        request.mrz,
+        request.plate,
+    )
+    if not same:
+        raise ValueError("event_id already used by this lane for a different verification")
+    return earlier.answer

@@ -1,0 +1,249 @@
+"""Every API call the SDK makes, as an :class:`Operation` built from the server's own wire types.
+
+Sync and async clients both call these builders and differ only in how they run the result.
+Bodies are encoded and answers decoded by msgspec with the Structs of ``greenlane.wire``, the
+same definitions the server validates against, so the two sides cannot disagree on a field.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+import httpx
+import msgspec
+
+from greenlane.client.exchange import Operation
+from greenlane.wire.applications import Application, ApplicationCreate
+from greenlane.wire.clearances import Clearance, RevocationPage, RevokeRequest
+from greenlane.wire.common import Page
+from greenlane.wire.identity import (
+    Client,
+    ClientCreate,
+    ClientCreated,
+    Me,
+    Partner,
+    PartnerCreate,
+    Port,
+    PortCreate,
+)
+from greenlane.wire.registration import (
+    Traveller,
+    TravellerCreate,
+    TravellerPatch,
+    Vehicle,
+    VehicleCreate,
+    VehiclePatch,
+)
+from greenlane.wire.verify import PresentedDocument, VerifyAnswer, VerifyRequest
+
+T = TypeVar("T")
+Id = uuid.UUID | str
+ApplicationStatus = Literal["approved", "referred", "rejected"]
+QrFormat = Literal["svg", "png"]
+PAGE_SIZE = 200  # the largest page the API serves: fewest round trips when iterating
+
+_ENCODE = msgspec.json.Encoder()
+
+
+def _decoder(kind: type[T]) -> Callable[[httpx.Response], T]:
+    decoder = msgspec.json.Decoder(kind)
+    return lambda response: decoder.decode(response.content)
+
+
+def _nothing(response: httpx.Response) -> None:
+    return None
+
+
+def _bytes(response: httpx.Response) -> bytes:
+    return response.content
+
+
+def _get(path: str, kind: type[T], params: dict[str, str] | None = None) -> Operation[T]:
+    return Operation("GET", path, _decoder(kind), params=params, replay_safe=True)
+
+
+def _send(method: str, path: str, body: msgspec.Struct, kind: type[T]) -> Operation[T]:
+    return Operation(method, path, _decoder(kind), content=_ENCODE.encode(body))
+
+
+def _create(
+    path: str, body: msgspec.Struct, kind: type[T], idempotency_key: str | None
+) -> Operation[T]:
+    """A creating POST: its key, made once here, goes with every retry of this one call."""
+    return Operation(
+        "POST",
+        path,
+        _decoder(kind),
+        content=_ENCODE.encode(body),
+        headers={"Idempotency-Key": idempotency_key or str(uuid.uuid4())},
+        replay_safe=True,
+    )
+
+
+def _page_params(limit: int, cursor: str | None, **extra: str | None) -> dict[str, str]:
+    params = {"limit": str(limit)}
+    if cursor is not None:
+        params["cursor"] = cursor
+    params.update({name: value for name, value in extra.items() if value is not None})
+    return params
+
+
+def me() -> Operation[Me]:
+    return _get("/v1/me", Me)
+
+
+# --- partners ------------------------------------------------------------------------------
+
+
+def register_traveller(body: TravellerCreate, idempotency_key: str | None) -> Operation[Traveller]:
+    return _create("/v1/travellers", body, Traveller, idempotency_key)
+
+
+def get_traveller(traveller_id: Id) -> Operation[Traveller]:
+    return _get(f"/v1/travellers/{traveller_id}", Traveller)
+
+
+def travellers_page(cursor: str | None, limit: int = PAGE_SIZE) -> Operation[Page[Traveller]]:
+    return _get("/v1/travellers", Page[Traveller], _page_params(limit, cursor))
+
+
+def update_traveller(traveller_id: Id, patch: TravellerPatch) -> Operation[Traveller]:
+    return _send("PATCH", f"/v1/travellers/{traveller_id}", patch, Traveller)
+
+
+def erase_traveller(traveller_id: Id) -> Operation[None]:
+    return Operation("DELETE", f"/v1/travellers/{traveller_id}", _nothing)
+
+
+def register_vehicle(body: VehicleCreate, idempotency_key: str | None) -> Operation[Vehicle]:
+    return _create("/v1/vehicles", body, Vehicle, idempotency_key)
+
+
+def get_vehicle(vehicle_id: Id) -> Operation[Vehicle]:
+    return _get(f"/v1/vehicles/{vehicle_id}", Vehicle)
+
+
+def vehicles_page(cursor: str | None, limit: int = PAGE_SIZE) -> Operation[Page[Vehicle]]:
+    return _get("/v1/vehicles", Page[Vehicle], _page_params(limit, cursor))
+
+
+def update_vehicle(vehicle_id: Id, patch: VehiclePatch) -> Operation[Vehicle]:
+    return _send("PATCH", f"/v1/vehicles/{vehicle_id}", patch, Vehicle)
+
+
+def erase_vehicle(vehicle_id: Id) -> Operation[None]:
+    return Operation("DELETE", f"/v1/vehicles/{vehicle_id}", _nothing)
+
+
+def file_application(
+    body: ApplicationCreate, idempotency_key: str | None
+) -> Operation[Application]:
+    return _create("/v1/applications", body, Application, idempotency_key)
+
+
+def get_application(application_id: Id) -> Operation[Application]:
+    return _get(f"/v1/applications/{application_id}", Application)
+
+
+def applications_page(
+    cursor: str | None, status: ApplicationStatus | None = None, limit: int = PAGE_SIZE
+) -> Operation[Page[Application]]:
+    return _get("/v1/applications", Page[Application], _page_params(limit, cursor, status=status))
+
+
+def get_clearance(clearance_id: Id) -> Operation[Clearance]:
+    return _get(f"/v1/clearances/{clearance_id}", Clearance)
+
+
+def clearance_qr(clearance_id: Id, image_format: QrFormat) -> Operation[bytes]:
+    return Operation(
+        "GET",
+        f"/v1/clearances/{clearance_id}/qr",
+        _bytes,
+        params={"format": image_format},
+        headers={"Accept": "image/png" if image_format == "png" else "image/svg+xml"},
+        replay_safe=True,
+    )
+
+
+def revoke_clearance(clearance_id: Id, reason: str) -> Operation[Clearance]:
+    return _send(
+        "POST", f"/v1/clearances/{clearance_id}/revoke", RevokeRequest(reason=reason), Clearance
+    )
+
+
+# --- lanes ---------------------------------------------------------------------------------
+
+
+def question(
+    token: str,
+    direction: Literal["entry", "exit"],
+    *,
+    event_id: uuid.UUID | None = None,
+    document: PresentedDocument | None = None,
+    mrz: str | None = None,
+    plate: str | None = None,
+    observed_at: datetime | None = None,
+) -> VerifyRequest:
+    """A verify request; a fresh event id unless the lane gives its own (to repeat a question)."""
+    return VerifyRequest(
+        token=token,
+        direction=direction,
+        event_id=event_id or uuid.uuid4(),
+        document=document,
+        mrz=mrz,
+        plate=plate,
+        observed_at=observed_at,
+    )
+
+
+def verify(request: VerifyRequest) -> Operation[VerifyAnswer]:
+    # The server answers a repeated event id from its record, so a resend is harmless.
+    return Operation(
+        "POST",
+        "/v1/verify",
+        _decoder(VerifyAnswer),
+        content=_ENCODE.encode(request),
+        replay_safe=True,
+    )
+
+
+def jwks() -> Operation[dict[str, Any]]:
+    return Operation(
+        "GET", "/.well-known/jwks.json", _decoder(dict[str, Any]), replay_safe=True, signed=False
+    )
+
+
+def revocations(since: str, limit: int = PAGE_SIZE) -> Operation[RevocationPage]:
+    return _get("/v1/revocations", RevocationPage, {"since": since, "limit": str(limit)})
+
+
+# --- administrators ------------------------------------------------------------------------
+
+
+def create_partner(body: PartnerCreate) -> Operation[Partner]:
+    return _send("POST", "/v1/admin/partners", body, Partner)
+
+
+def create_port(body: PortCreate) -> Operation[Port]:
+    return _send("POST", "/v1/admin/ports", body, Port)
+
+
+def create_client(body: ClientCreate) -> Operation[ClientCreated]:
+    return _send("POST", "/v1/admin/clients", body, ClientCreated)
+
+
+def disable_client(client_id: Id) -> Operation[Client]:
+    return Operation("DELETE", f"/v1/admin/clients/{client_id}", _decoder(Client))
+
+
+def admin_revoke_clearance(clearance_id: Id, reason: str) -> Operation[Clearance]:
+    return _send(
+        "POST",
+        f"/v1/admin/clearances/{clearance_id}/revoke",
+        RevokeRequest(reason=reason),
+        Clearance,
+    )

@@ -1,0 +1,327 @@
+"""The offline verifier: the same decisions as the server, stale data said out loud, and a spool
+that reaches the server exactly once however often the link drops."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import asyncpg
+import httpx
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from greenlane.client import ConnectionFailedError, LaneClient, OfflineVerifier
+from greenlane.settings import Settings
+from greenlane.wire.verify import PresentedDocument, VerifyAnswer
+
+from .actors import Actor, Admin
+from .lane_setup import OTHER_PORT, PORT, Issued, issue, lanes_and_partner
+from .sdk import BASE, NO_WAIT, presented, sdk
+from .test_verify import forge
+
+WRONG_DOCUMENT = PresentedDocument(number="X1234567", issuing_state="THA")
+
+
+@pytest.fixture
+def lane_and_partner(admin: Admin) -> tuple[Actor, Actor]:
+    return lanes_and_partner(admin)
+
+
+def codes(answer: VerifyAnswer) -> list[str]:
+    return [reason.code for reason in answer.reasons]
+
+
+def offline_lane(
+    lane: LaneClient, settings: Settings, folder: Path, **options: Any
+) -> OfflineVerifier:
+    return OfflineVerifier(
+        lane, port=PORT, issuer=settings.issuer, state_path=folder / "lane.json", **options
+    )
+
+
+@dataclass(frozen=True)
+class Case:
+    token: str
+    document: PresentedDocument | None = None
+    plate: str | None = None
+    direction: Literal["entry", "exit"] = "entry"
+
+
+def ask(issued: Issued, **changes: Any) -> Case:
+    """The question a lane asks about ``issued``, with everything it would scan."""
+    plate = issued.vehicle["plate"] if issued.vehicle else None
+    fields: dict[str, Any] = {
+        "token": issued.token,
+        "document": presented(issued),
+        "plate": plate,
+        **changes,
+    }
+    return Case(**fields)
+
+
+def test_the_server_and_an_offline_lane_decide_alike(
+    lane_and_partner: tuple[Actor, Actor], settings: Settings, tmp_path: Path
+) -> None:
+    lane_actor, partner = lane_and_partner
+    plain = issue(partner)
+    truck = issue(partner, with_vehicle=True)
+    revoked = issue(partner)
+    elsewhere = issue(partner, ports=[OTHER_PORT], with_vehicle=True)
+    revoked_elsewhere = issue(partner, ports=[OTHER_PORT], with_vehicle=True)
+    single = issue(partner, entries="single")
+    for gone in (revoked, revoked_elsewhere):
+        partner.post(f"/v1/clearances/{gone.clearance_id}/revoke", json={"reason": "lost"})
+    now = int(time.time())
+    expired = forge(lane_actor, settings, expires_at=now - 3600)
+    early = forge(lane_actor, settings, not_before=now + 3600)
+
+    lane = sdk(LaneClient, lane_actor)
+    offline = offline_lane(lane, settings, tmp_path)
+    offline.refresh()
+
+    cases: dict[str, tuple[list[Case], str, list[str]]] = {
+        "green": ([ask(plain)], "green", []),
+        "green with a vehicle": ([ask(truck)], "green", []),
+        "wrong document": ([ask(plain, document=WRONG_DOCUMENT)], "deny", ["document_mismatch"]),
+        "revoked": ([ask(revoked)], "deny", ["token_revoked"]),
+        "wrong port": ([ask(elsewhere)], "deny", ["wrong_port"]),
+        "expired": ([ask(plain, token=expired)], "deny", ["token_expired"]),
+        "not yet valid": ([ask(plain, token=early)], "deny", ["token_not_yet_valid"]),
+        "malformed": ([ask(plain, token="not a token")], "deny", ["token_malformed"]),
+        "tampered": ([ask(plain, token=plain.token[:-4] + "AAAA")], "deny", ["signature_invalid"]),
+        "vehicle mismatch": ([ask(truck, plate="ZZ9999")], "deny", ["vehicle_mismatch"]),
+        "plate not presented": ([ask(truck, plate=None)], "refer", ["plate_not_presented"]),
+        "document not presented": (
+            [ask(plain, document=None)],
+            "refer",
+            ["document_not_presented"],
+        ),
+        "everything wrong": (
+            [ask(revoked_elsewhere, document=WRONG_DOCUMENT, plate="Q1")],
+            "deny",
+            ["token_revoked", "wrong_port", "document_mismatch", "vehicle_mismatch"],
+        ),
+        "single entry reused": ([ask(single), ask(single)], "deny", ["already_used"]),
+        "single entry, other direction": ([ask(single, direction="exit")], "green", []),
+        "single entry reused without a document": (
+            [ask(single, direction="exit", document=None)],
+            "deny",
+            ["already_used", "document_not_presented"],
+        ),
+    }
+    for name, (questions, decision, expected) in cases.items():
+        for q in questions:
+            online = lane.verify(q.token, q.direction, document=q.document, plate=q.plate)
+            local = offline.verify(q.token, q.direction, document=q.document, plate=q.plate)
+        assert (online.decision, codes(online)) == (decision, expected), name
+        assert (local.decision, codes(local)) == (decision, expected), name
+        assert [r.message for r in local.reasons] == [r.message for r in online.reasons], name
+        assert local.mode == "degraded", name
+        assert online.mode == "online", name
+
+
+def test_stale_data_is_refused_out_loud(
+    lane_and_partner: tuple[Actor, Actor], settings: Settings, tmp_path: Path
+) -> None:
+    lane_actor, partner = lane_and_partner
+    issued = issue(partner)
+    moment = [datetime.now(UTC)]
+    offline = offline_lane(sdk(LaneClient, lane_actor), settings, tmp_path, clock=lambda: moment[0])
+
+    never = offline.verify(issued.token, "entry", document=presented(issued))
+    assert offline.data_age() is None
+    assert (never.decision, codes(never)) == ("deny", ["key_unknown", "lane_data_stale"])
+
+    offline.refresh()
+    assert offline.data_age() == timedelta(0)
+    assert offline.verify(issued.token, "entry", document=presented(issued)).decision == "green"
+
+    moment[0] += timedelta(hours=24, seconds=1)
+    assert offline.data_age() == timedelta(hours=24, seconds=1)
+    stale = offline.verify(issued.token, "exit", document=presented(issued))
+    assert (stale.decision, codes(stale)) == ("refer", ["lane_data_stale"])
+    stale_and_wrong = offline.verify(issued.token, "exit", document=WRONG_DOCUMENT)
+    assert codes(stale_and_wrong) == ["document_mismatch", "lane_data_stale"]
+    assert stale_and_wrong.decision == "deny"
+
+    offline.refresh()
+    assert offline.verify(issued.token, "exit", document=presented(issued)).decision == "green"
+
+
+class LosingTransport(httpx.BaseTransport):
+    """Delivers every request to the app; after ``delivered`` verifications the answers are
+    lost on the way back, as when a link drops mid-sync."""
+
+    def __init__(self, inner: httpx.BaseTransport, delivered: int) -> None:
+        self.inner = inner
+        self.delivered = delivered
+        self.verifications = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.url.path == "/v1/verify":
+            self.verifications += 1
+            if self.verifications > self.delivered:
+                response.read()
+                raise httpx.ReadError("connection reset by peer", request=request)
+        return response
+
+
+def losing_lane(lane_actor: Actor, http: TestClient[Litestar], delivered: int) -> LaneClient:
+    transport = LosingTransport(http._transport, delivered)
+    return LaneClient(
+        BASE,
+        lane_actor.client_id,
+        lane_actor.secret,
+        http_client=httpx.Client(transport=transport),
+        retry=NO_WAIT,
+    )
+
+
+async def events_by_id(database_url: str, lane_client: str) -> dict[uuid.UUID, int]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT event_id, count(*) AS n FROM verification_events"
+            " WHERE lane_client = $1 GROUP BY event_id",
+            uuid.UUID(lane_client),
+        )
+    finally:
+        await conn.close()
+    return {row["event_id"]: row["n"] for row in rows}
+
+
+def test_an_interrupted_sync_loses_nothing_and_doubles_nothing(
+    lane_and_partner: tuple[Actor, Actor],
+    settings: Settings,
+    tmp_path: Path,
+    client: TestClient[Litestar],
+    database_url: str,
+) -> None:
+    lane_actor, partner = lane_and_partner
+    plain = issue(partner)
+    truck = issue(partner, with_vehicle=True)
+    single = issue(partner, entries="single")
+    lane = sdk(LaneClient, lane_actor)
+    offline = offline_lane(lane, settings, tmp_path)
+    offline.refresh()
+    decided = [
+        offline.verify(plain.token, "entry", document=presented(plain)),
+        offline.verify(plain.token, "exit", document=presented(plain)),
+        offline.verify(plain.token, "entry", document=WRONG_DOCUMENT),
+        offline.verify(truck.token, "entry", document=presented(truck), plate="70-0000"),
+        offline.verify(single.token, "entry", document=presented(single)),
+    ]
+    assert [a.decision for a in decided] == ["green", "green", "deny", "deny", "green"]
+    assert offline.pending() == 5
+
+    # Two answers arrive; the third verification reaches the server but its answer never does.
+    offline.lane = losing_lane(lane_actor, client, delivered=2)
+    with pytest.raises(ConnectionFailedError):
+        offline.sync()
+    assert offline.pending() == 3
+    assert len(asyncio.run(events_by_id(database_url, lane_actor.client_id))) == 3
+
+    # A restart in between: the spool is all the lane has.
+    offline = offline_lane(lane, settings, tmp_path)
+    assert offline.pending() == 3
+    report = offline.sync()
+    assert offline.pending() == 0
+    assert len(report.recorded) == 3
+    assert report.disagreements == ()
+    events = asyncio.run(events_by_id(database_url, lane_actor.client_id))
+    assert sorted(events.values()) == [1] * 5
+    crossings = [
+        partner.get(f"/v1/clearances/{issued.clearance_id}").json()["crossings"]
+        for issued in (plain, single)
+    ]
+    assert [len(c) for c in crossings] == [2, 1]
+    assert {c["mode"] for c in crossings[0]} == {"online"}
+
+    assert offline.sync().recorded == ()  # nothing left, nothing sent twice
+    assert sorted(asyncio.run(events_by_id(database_url, lane_actor.client_id)).values()) == [1] * 5
+
+
+def dead_lane(lane_actor: Actor) -> LaneClient:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    return LaneClient(
+        BASE,
+        lane_actor.client_id,
+        lane_actor.secret,
+        http_client=httpx.Client(transport=httpx.MockTransport(refuse)),
+        retry=NO_WAIT,
+    )
+
+
+def test_a_restart_without_network_still_verifies(
+    lane_and_partner: tuple[Actor, Actor], settings: Settings, tmp_path: Path
+) -> None:
+    lane_actor, partner = lane_and_partner
+    plain = issue(partner)
+    single = issue(partner, entries="single")
+    revoked = issue(partner)
+    partner.post(f"/v1/clearances/{revoked.clearance_id}/revoke", json={"reason": "lost"})
+    first = offline_lane(sdk(LaneClient, lane_actor), settings, tmp_path)
+    first.refresh()
+    assert first.verify(single.token, "entry", document=presented(single)).decision == "green"
+    first.sync()  # the single-entry use moves from the spool into the state file
+
+    restarted = offline_lane(dead_lane(lane_actor), settings, tmp_path)
+    with pytest.raises(ConnectionFailedError):
+        restarted.refresh()
+    assert restarted.key_count == first.key_count > 0
+    assert restarted.verify(plain.token, "entry", document=presented(plain)).decision == "green"
+    assert codes(restarted.verify(revoked.token, "entry", document=presented(revoked))) == [
+        "token_revoked"
+    ]
+    again = restarted.verify(single.token, "entry", document=presented(single))
+    assert codes(again) == ["already_used"]
+    assert (tmp_path / "lane.json").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "lane.json.spool").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_same_event_gets_the_same_answer_offline(
+    lane_and_partner: tuple[Actor, Actor], settings: Settings, tmp_path: Path
+) -> None:
+    lane_actor, partner = lane_and_partner
+    single = issue(partner, entries="single")
+    offline = offline_lane(sdk(LaneClient, lane_actor), settings, tmp_path)
+    offline.refresh()
+    event = uuid.uuid4()
+    ask: Callable[[], VerifyAnswer] = lambda: offline.verify(  # noqa: E731
+        single.token, "entry", event_id=event, document=presented(single)
+    )
+    first = ask()
+    assert first.decision == "green"
+    assert ask() == first  # a replay, not a second use of a single-entry clearance
+    assert offline.pending() == 1
+    with pytest.raises(ValueError, match="different verification"):
+        offline.verify(single.token, "exit", event_id=event, document=presented(single))
+
+
+def test_a_torn_spool_line_is_set_aside(
+    lane_and_partner: tuple[Actor, Actor], settings: Settings, tmp_path: Path
+) -> None:
+    lane_actor, partner = lane_and_partner
+    plain = issue(partner)
+    offline = offline_lane(sdk(LaneClient, lane_actor), settings, tmp_path)
+    offline.refresh()
+    offline.verify(plain.token, "entry", document=presented(plain))
+    spool = tmp_path / "lane.json.spool"
+    with spool.open("ab") as out:
+        out.write(b'{"request": {"tok')  # a power cut in the middle of an append
+    restarted = offline_lane(sdk(LaneClient, lane_actor), settings, tmp_path)
+    assert restarted.pending() == 1
+    assert (tmp_path / "lane.json.spool.rejected").read_bytes() == b'{"request": {"tok\n'
+    restarted.verify(plain.token, "exit", document=presented(plain))
+    assert len(restarted.sync().recorded) == 2
