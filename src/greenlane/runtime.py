@@ -9,9 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import FrameType
 
 from greenlane.db.pool import Database, asyncpg_dsn, create_pool
 from greenlane.domain.crypto import BlindIndex, FieldCipher
@@ -29,6 +32,10 @@ from greenlane.settings import Settings
 
 SPOOL_DRAIN_INTERVAL = 0.5
 MAINTENANCE_INTERVAL = 3600.0
+# After SIGTERM: readiness answers 503 while the worker keeps serving this long, then the
+# server stops accepting, finishes what it accepted, and the spool gets one last drain.
+NOT_READY_BEFORE_CLOSING = 2.0
+LAST_DRAIN_TIMEOUT = 3.0
 _logger = logging.getLogger("greenlane.runtime")
 
 
@@ -47,6 +54,7 @@ class Runtime:
     revocations: RevocationList
     verifier: LaneVerifier
     housekeeping: asyncio.Task[None] | None = None
+    stopping: bool = False  # SIGTERM received: not ready, though still serving for a moment
 
     async def reload_all(self) -> None:
         await self.clients.reload_all()
@@ -61,8 +69,23 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.housekeeping
         await self.verifier.committer.close()
+        await self._last_drain()
         await self.live.stop()
         await self.db.pool.close()
+
+    async def _last_drain(self) -> None:
+        """Send the spool to PostgreSQL before exiting, if it answers in time.
+
+        Whatever is left stays in the fsynced spool file, and the next server started on the
+        same data directory drains it: an exit never loses a recorded verification.
+        """
+        if not self.verifier.spool_has_work():
+            return
+        try:
+            async with asyncio.timeout(LAST_DRAIN_TIMEOUT):
+                await self.verifier.drain_spool()
+        except Exception as exc:  # the database is away: the spool keeps the records
+            _logger.warning("spool left for the next start", exc_info=(type(exc), exc, None))
 
     async def _housekeep(self) -> None:
         """Drain the verify spool when PostgreSQL is back; partitions and retention hourly."""
@@ -150,4 +173,31 @@ async def start(settings: Settings, database_url: str) -> Runtime:
     await maintenance.run_once(db, datetime.now(UTC).date(), settings.retention_months)
     await runtime.live.start()
     runtime.housekeeping = asyncio.create_task(runtime._housekeep(), name="greenlane-housekeeping")
+    _not_ready_before_closing(runtime)
     return runtime
+
+
+def _not_ready_before_closing(runtime: Runtime) -> None:
+    """Put a moment of "not ready, still serving" in front of the server's SIGTERM handling.
+
+    uvicorn stops accepting connections as soon as SIGTERM arrives, so a load balancer still
+    routing to this worker would see refused connections. Instead readiness turns 503 at once,
+    and uvicorn's own handler (installed before the lifespan starts) runs
+    NOT_READY_BEFORE_CLOSING seconds later. Only a Python-level handler in the main thread is
+    wrapped: in-process test clients serve from another thread and get no signals.
+    """
+    server_handler = signal.getsignal(signal.SIGTERM)
+    if threading.current_thread() is not threading.main_thread() or not callable(server_handler):
+        return
+    loop = asyncio.get_running_loop()
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        if runtime.stopping:  # a second SIGTERM: stop now
+            server_handler(signum, frame)
+            return
+        runtime.stopping = True
+        loop.call_soon_threadsafe(
+            loop.call_later, NOT_READY_BEFORE_CLOSING, server_handler, signum, frame
+        )
+
+    signal.signal(signal.SIGTERM, on_sigterm)

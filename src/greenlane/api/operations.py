@@ -11,6 +11,7 @@ from litestar import Controller, Response, get
 from litestar.datastructures import State
 
 from greenlane.api.deps import runtime_of
+from greenlane.db.pool import Database
 from greenlane.migrate import head_revision
 from greenlane.observability import POOL_IN_USE, POOL_SIZE, STATE_AGE, metrics_payload
 
@@ -42,15 +43,10 @@ class OperationsController(Controller):
     async def ready(self, state: State) -> Response[Health]:
         runtime = runtime_of(state)
         checks: dict[str, str] = {}
-        try:
-            async with asyncio.timeout(READINESS_TIMEOUT):
-                async with runtime.db.connection() as conn:
-                    version = await conn.fetchval("SELECT version_num FROM alembic_version")
-            checks["database"] = "ok"
-            checks["schema"] = "ok" if version == head_revision() else "behind"
-        except Exception as exc:  # any failure to answer means "not ready", whatever its kind
-            _logger.warning("readiness: database check failed", exc_info=(type(exc), exc, None))
-            checks["database"] = "unavailable"
+        if runtime.stopping:  # SIGTERM: a load balancer should stop sending before we close
+            checks["shutdown"] = "in_progress"
+        else:
+            await _check_database(runtime.db, checks)
         checks["signing_key"] = "ok" if runtime.keyring.signer is not None else "missing"
         ok = all(value == "ok" for value in checks.values()) and "schema" in checks
         verifier = runtime.verifier
@@ -73,3 +69,15 @@ class OperationsController(Controller):
         STATE_AGE.set(runtime.live.age())
         body, content_type = metrics_payload()
         return Response(body, media_type=content_type)
+
+
+async def _check_database(db: Database, checks: dict[str, str]) -> None:
+    try:
+        async with asyncio.timeout(READINESS_TIMEOUT):
+            async with db.connection() as conn:
+                version = await conn.fetchval("SELECT version_num FROM alembic_version")
+        checks["database"] = "ok"
+        checks["schema"] = "ok" if version == head_revision() else "behind"
+    except Exception as exc:  # any failure to answer means "not ready", whatever its kind
+        _logger.warning("readiness: database check failed", exc_info=(type(exc), exc, None))
+        checks["database"] = "unavailable"

@@ -3,8 +3,9 @@
 An answer given in degraded mode is sent only after its record is written to an append-only
 file and fsynced (appends that arrive together share one fsync). A background task drains the
 spool into PostgreSQL once it answers again; the database ignores an event it already has, so
-a drain that is interrupted and repeated records nothing twice. Each worker writes its own
-file; a file left by a worker that died is drained by whichever worker finds it.
+a drain that is interrupted and repeated records nothing twice. Each worker writes and drains
+its own file; a file left by a worker that died (claimed for draining or not) is drained by
+whichever worker finds it.
 """
 
 from __future__ import annotations
@@ -86,18 +87,26 @@ class Spool:
         """Send every spooled record to ``write`` in batches; returns how many were sent.
 
         A file is first renamed (claimed), so new appends go to a fresh file and two workers
-        never drain the same one; it is deleted only after all of it was written.
+        never drain the same one; it is deleted only after all of it was written. Files this
+        worker claimed before and could not send go first: a new claim takes the same name,
+        and renaming onto a file that is still waiting would destroy it. Another worker's file
+        is claimed only once that worker is gone: it may be between opening its file and
+        appending to it, and an append to a file already read would be lost.
         """
+        mine = os.getpid()
         sent = 0
-        for path in sorted(self._directory.glob("spool-*.jsonl")):
-            claimed = path.with_suffix(f".draining-{os.getpid()}")
+        for claimed in sorted(self._directory.glob(f"spool-*.draining-{mine}")):
+            sent += await self._send(claimed, write)
+        for path in sorted(self._directory.glob("spool-*")):
+            owner = _owner(path)
+            if owner is None or (owner != mine and _alive(owner)):
+                continue
+            claimed = path.with_suffix(f".draining-{mine}")
             try:
                 async with self._file_lock:
                     path.rename(claimed)
             except FileNotFoundError:
                 continue  # another worker claimed it first
-            sent += await self._send(claimed, write)
-        for claimed in sorted(self._directory.glob(f"spool-*.draining-{os.getpid()}")):
             sent += await self._send(claimed, write)
         return sent
 
@@ -120,3 +129,20 @@ class Spool:
 
     def has_work(self) -> bool:
         return self._depth > 0 or any(self._directory.glob("spool-*"))
+
+
+def _owner(path: Path) -> int | None:
+    """The process that writes ``spool-<pid>.jsonl``, or that claimed ``…draining-<pid>``."""
+    stem, _, suffix = path.name.partition(".")
+    digits = suffix.removeprefix("draining-") if suffix != "jsonl" else stem.removeprefix("spool-")
+    return int(digits) if digits.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process, alive
+        return True
+    return True

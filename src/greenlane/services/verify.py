@@ -13,7 +13,7 @@ import hashlib
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -96,12 +96,28 @@ class LaneVerifier:
         self._people: _Lru = _Lru()  # clearance id -> (holder, vehicle), for degraded answers
         self._degraded_replies: _Lru = _Lru()  # (lane, event) -> answer given while degraded
         self.degraded_since: float | None = None
+        self._attempts: set[asyncio.Task[list[asyncpg.Record]]] = set()
 
     async def _write(self, items: Sequence[dict[str, Any]]) -> list[asyncpg.Record]:
-        async with asyncio.timeout(self._budget):
-            async with self._db.pool.acquire() as conn:
-                rows = await verifications_db.record(conn, list(items))
+        # Past the budget the lanes get their degraded answers at once. Cancelling the
+        # statement and giving the connection back to the pool takes round trips to a database
+        # that is slow or away (seconds, up to the command timeout), so the attempt finishes
+        # that on its own. Should it have committed after all, the spool's drain of the same
+        # event ids records nothing twice.
+        attempt = asyncio.create_task(self._record(items))
+        self._attempts.add(attempt)
+        attempt.add_done_callback(_forget_attempt(self._attempts))
+        try:
+            async with asyncio.timeout(self._budget):
+                rows = await asyncio.shield(attempt)
+        except TimeoutError:
+            attempt.cancel()
+            raise
         return sorted(rows, key=lambda row: row["item_index"])
+
+    async def _record(self, items: Sequence[dict[str, Any]]) -> list[asyncpg.Record]:
+        async with self._db.pool.acquire() as conn:
+            return await verifications_db.record(conn, list(items))
 
     def _watchlisted(
         self, document: tuple[str, str] | None, plate: str | None, country: str | None
@@ -218,6 +234,17 @@ class LaneVerifier:
                 await verifications_db.record(conn, list(records))
 
         return await self._spool.drain(write)
+
+
+def _forget_attempt(
+    attempts: set[asyncio.Task[list[asyncpg.Record]]],
+) -> Callable[[asyncio.Task[list[asyncpg.Record]]], None]:
+    def forget(attempt: asyncio.Task[list[asyncpg.Record]]) -> None:
+        attempts.discard(attempt)
+        if not attempt.cancelled():
+            attempt.exception()  # seen, so asyncio does not report it: the lanes had answers
+
+    return forget
 
 
 def _occurred_at(request: VerifyRequest, now: datetime) -> datetime:
