@@ -16,6 +16,7 @@ import jwt
 import pytest
 
 from greenlane.domain.clearance_token import LANE_AUDIENCE, ClearanceClaims, issue_token
+from greenlane.domain.lookups import document_index
 from greenlane.settings import Settings
 
 from . import bodies
@@ -185,6 +186,12 @@ def test_a_watchlisted_document_is_referred(
         "/v1/admin/watchlist",
         json={"kind": "document", **issued.document(), "reason": "check"},
     )
+    runtime = lane.http.app.state.runtime
+    lookup = document_index(runtime.index, "THA", issued.document()["number"])
+    deadline = time.monotonic() + 1.0
+    while not runtime.watchlist.hit_document(lookup):  # the change arrives by NOTIFY
+        assert time.monotonic() < deadline, "the watchlist entry did not reach the worker"
+        time.sleep(0.01)
     answer = ask(lane, question(issued))
     assert answer["decision"] == "refer"
     assert codes(answer) == ["watchlist_hit"]

@@ -11,6 +11,7 @@ from litestar.params import Body, PathParameter
 
 from greenlane.api.deps import deciding, runtime_of
 from greenlane.api.params import DEFAULT_LIMIT, CursorParam, Limit
+from greenlane.api.problems import documented
 from greenlane.api.security import SECURITY, actor, allow, caller
 from greenlane.db import signing_keys as keys_db
 from greenlane.db.pagination import decode_cursor
@@ -47,6 +48,7 @@ class DecisionsController(Controller):
         "/applications/{application_id:uuid}/decision",
         summary="Approve (and issue the clearance) or reject a referred application",
         status_code=200,
+        responses=documented(409),
     )
     async def decide(
         self,
@@ -63,6 +65,7 @@ class DecisionsController(Controller):
         "/rules/dry-run",
         summary="Evaluate an application against the rules; store nothing",
         status_code=200,
+        responses=documented(404),
     )
     async def dry_run(self, state: State, data: Annotated[DryRunRequest, Body()]) -> DryRunResult:
         return await applications.dry_run(deciding(state), data)

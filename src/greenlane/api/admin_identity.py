@@ -11,6 +11,7 @@ from litestar.params import Body, PathParameter
 
 from greenlane.api.deps import runtime_of
 from greenlane.api.params import DEFAULT_LIMIT, CursorParam, Limit
+from greenlane.api.problems import documented
 from greenlane.api.security import SECURITY, actor, allow, caller
 from greenlane.db.pagination import decode_cursor
 from greenlane.services import identity
@@ -55,7 +56,7 @@ class PortsController(Controller):
     guards = [allow("admin")]
     security = SECURITY
 
-    @post("/", summary="Register a port of entry")
+    @post("/", summary="Register a port of entry", responses=documented(409))
     async def create(
         self, request: Request[Any, Any, Any], state: State, data: Annotated[PortCreate, Body()]
     ) -> Port:

@@ -11,6 +11,7 @@ from litestar.params import Body, PathParameter
 
 from greenlane.api.deps import runtime_of
 from greenlane.api.params import DEFAULT_LIMIT, CursorParam, Limit
+from greenlane.api.problems import documented
 from greenlane.api.security import SECURITY, actor, allow, caller
 from greenlane.db.pagination import decode_cursor
 from greenlane.services import watchlist
@@ -24,7 +25,11 @@ class WatchlistController(Controller):
     guards = [allow("admin")]
     security = SECURITY
 
-    @post("/", summary="Watch a document or a vehicle (stored only as a keyed hash)")
+    @post(
+        "/",
+        summary="Watch a document or a vehicle (stored only as a keyed hash)",
+        responses=documented(409),
+    )
     async def add(
         self,
         request: Request[Any, Any, Any],

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Schema,
+)
 from litestar.params import Body, PathParameter, QueryParameter
 
 from greenlane.api.deps import deciding, runtime_of
 from greenlane.api.params import DEFAULT_LIMIT, CursorParam, Limit
+from greenlane.api.problems import documented
 from greenlane.api.registration import IdempotencyKey, created, key_of, partner_caller
 from greenlane.api.security import SECURITY, allow
 from greenlane.db.pagination import decode_cursor
@@ -30,13 +40,30 @@ QrFormat = Annotated[
 ]
 
 
+@dataclass
+class QrOperation(Operation):
+    """The QR route answers SVG or PNG as ``format`` asks; Litestar documents one media type."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        assert isinstance(ok, OpenAPIResponse)
+        assert ok.content is not None
+        ok.content["image/png"] = OpenAPIMediaType(
+            schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+        )
+
+
 class ApplicationsController(Controller):
     path = "/v1/applications"
     tags = ["applications"]
     guards = [allow("partner")]
     security = SECURITY
 
-    @post("/", summary="File an application; approval issues the clearance at once")
+    @post(
+        "/",
+        summary="File an application; approval issues the clearance at once",
+        responses=documented(404),
+    )
     async def create(
         self,
         request: Request[Any, Any, Any],
@@ -98,6 +125,7 @@ class ClearancesController(Controller):
         "/{clearance_id:uuid}/qr",
         summary="The clearance token as a QR code (SVG, or PNG with ?format=png)",
         media_type="image/svg+xml",
+        operation_class=QrOperation,
     )
     async def qr(
         self,

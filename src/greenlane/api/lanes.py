@@ -6,6 +6,7 @@ from typing import Annotated
 
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 
 from greenlane.api.deps import runtime_of
@@ -13,7 +14,7 @@ from greenlane.api.params import MAX_LIMIT, Limit
 from greenlane.api.security import SECURITY, allow
 from greenlane.services import clearances
 from greenlane.services.keyring import JWKS_CONTENT_TYPE
-from greenlane.wire.clearances import RevocationPage
+from greenlane.wire.clearances import JwkSet, RevocationPage
 
 Since = Annotated[
     str,
@@ -28,6 +29,14 @@ Since = Annotated[
     tags=["lanes"],
     summary="The clearance signing keys (RFC 7517), public and cacheable",
     media_type=JWKS_CONTENT_TYPE,
+    responses={
+        200: ResponseSpec(
+            JwkSet,
+            description="The published keys",
+            media_type=JWKS_CONTENT_TYPE,
+            generate_examples=False,
+        )
+    },
 )
 async def jwks(state: State) -> Response[bytes]:
     return Response(

@@ -11,6 +11,7 @@ import msgspec
 from litestar import Request, Response, post
 from litestar.datastructures import State
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body
 
@@ -41,6 +42,11 @@ def oauth_error(status: int, error: str, description: str) -> Response[Any]:
     )
 
 
+def unreadable_form(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    """RFC 6749 §3.2 and §5.2: a form that repeats a parameter is ``invalid_request``."""
+    return oauth_error(400, "invalid_request", "send each form parameter once, as text")
+
+
 def basic_credentials(header: str) -> Credentials | None:
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic":
@@ -59,6 +65,7 @@ def basic_credentials(header: str) -> Credentials | None:
     tags=["auth"],
     summary="Exchange client credentials for an access token",
     status_code=200,
+    exception_handlers={ValidationException: unreadable_form},
     responses={
         200: ResponseSpec(AccessToken, description="An access token", generate_examples=False),
         400: ResponseSpec(

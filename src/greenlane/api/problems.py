@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response
+from litestar.enums import ParamType
 from litestar.exceptions import (
     HTTPException,
     MethodNotAllowedException,
@@ -21,6 +22,7 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
     Components,
     OpenAPI,
@@ -28,6 +30,7 @@ from litestar.openapi.spec import (
     OpenAPIResponse,
     OpenAPIType,
     Operation,
+    Parameter,
     Reference,
     Schema,
 )
@@ -230,28 +233,63 @@ _DESCRIPTIONS = {
 }
 
 
+def documented(*statuses: int) -> dict[int, ResponseSpec]:
+    """``responses=`` for the errors a route's own logic answers (a 409, a 404 for an id sent
+    in the body); ``document_problems`` describes them and gives them their problem body."""
+    return {status: ResponseSpec(None, generate_examples=False) for status in statuses}
+
+
 # RFC 6749 §5.2 prescribes this endpoint's error bodies; they stay as declared.
 OAUTH_PATHS = frozenset({"/oauth/token"})
+
+
+def _standard_statuses(operation: Operation) -> set[str]:
+    """The errors an operation of this shape can answer before or around its handler.
+
+    The middleware, router and body reader answer them for every route alike, so no route
+    declares them itself: a signed-in route can be refused (401, 403) or throttled (429), a
+    path with an id can name nothing (404), anything the client sends can be malformed (400)
+    or invalid (422), a body can be too large (413), and any route can fail (500).
+    """
+    statuses = {"500"}
+    parameters = [p for p in operation.parameters or [] if isinstance(p, Parameter)]
+    if operation.security:
+        statuses |= {"401", "403", "429"}
+    if any(p.param_in == ParamType.PATH for p in parameters):
+        statuses.add("404")
+    if parameters or operation.request_body is not None:
+        statuses |= {"400", "422"}
+    if operation.request_body is not None:
+        statuses.add("413")
+    return statuses
 
 
 def document_problems(openapi: OpenAPI) -> None:
     """Describe every error response as the problem+json it really is.
 
     Litestar documents its own errors as ``application/json``; the handlers above answer with
-    ``application/problem+json``, and the document must say what clients will receive.
+    ``application/problem+json``, and the document must say what clients will receive. The
+    errors every route of a kind can answer are added where the route does not declare them.
     """
     components = openapi.components
     assert isinstance(components, Components)
     components.schemas = {**(components.schemas or {}), "Problem": _PROBLEM_SCHEMA}
     content = {PROBLEM_JSON: OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))}
     for path, path_item in (openapi.paths or {}).items():
-        if path in OAUTH_PATHS:
-            continue
         for method in ("get", "put", "post", "delete", "patch"):
             operation: Operation | None = getattr(path_item, method)
-            if operation is None or operation.responses is None:
+            if operation is None:
                 continue
-            for status, response in operation.responses.items():
-                if status[0] in "45" and isinstance(response, OpenAPIResponse):
-                    response.content = dict(content)
-                    response.description = _DESCRIPTIONS.get(status, response.description)
+            responses = operation.responses = dict(operation.responses or {})
+            missing = _standard_statuses(operation) - responses.keys()
+            if path in OAUTH_PATHS:
+                missing.discard("422")  # RFC 6749 makes an unreadable form a 400 invalid_request
+            for status in sorted(missing):
+                responses[status] = OpenAPIResponse(description=_DESCRIPTIONS[status])
+            for status, response in responses.items():
+                if status[0] not in "45" or not isinstance(response, OpenAPIResponse):
+                    continue
+                if path in OAUTH_PATHS and response.content:
+                    continue  # an RFC 6749 error body, as the route declares it
+                response.content = dict(content)
+                response.description = _DESCRIPTIONS.get(status, response.description)

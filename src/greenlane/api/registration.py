@@ -11,6 +11,7 @@ from litestar.params import Body, HeaderParameter, PathParameter
 
 from greenlane.api.deps import runtime_of
 from greenlane.api.params import DEFAULT_LIMIT, CursorParam, Limit
+from greenlane.api.problems import documented
 from greenlane.api.security import SECURITY, actor, allow, caller
 from greenlane.db.pagination import decode_cursor
 from greenlane.services import registration
@@ -66,7 +67,11 @@ class TravellersController(Controller):
     guards = [allow("partner")]
     security = SECURITY
 
-    @post("/", summary="Register a traveller (a driver when a licence is given)")
+    @post(
+        "/",
+        summary="Register a traveller (a driver when a licence is given)",
+        responses=documented(409),
+    )
     async def create(
         self,
         request: Request[Any, Any, Any],
@@ -107,7 +112,11 @@ class TravellersController(Controller):
             runtime_of(state).db, protection(state), partner_caller(request), traveller_id
         )
 
-    @patch("/{traveller_id:uuid}", summary="Change a registration (validated as a new one)")
+    @patch(
+        "/{traveller_id:uuid}",
+        summary="Change a registration (validated as a new one)",
+        responses=documented(409),
+    )
     async def update(
         self,
         request: Request[Any, Any, Any],
@@ -134,7 +143,7 @@ class VehiclesController(Controller):
     guards = [allow("partner")]
     security = SECURITY
 
-    @post("/", summary="Register a vehicle")
+    @post("/", summary="Register a vehicle", responses=documented(409))
     async def create(
         self,
         request: Request[Any, Any, Any],
@@ -171,7 +180,11 @@ class VehiclesController(Controller):
             runtime_of(state).db, partner_caller(request), vehicle_id
         )
 
-    @patch("/{vehicle_id:uuid}", summary="Change a vehicle (validated as a new one)")
+    @patch(
+        "/{vehicle_id:uuid}",
+        summary="Change a vehicle (validated as a new one)",
+        responses=documented(409),
+    )
     async def update(
         self,
         request: Request[Any, Any, Any],

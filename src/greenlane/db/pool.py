@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from greenlane.errors import BadRequest
 from greenlane.settings import Settings
 
 if TYPE_CHECKING:
@@ -54,12 +55,24 @@ class Database:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Any]:
         async with self.pool.acquire(timeout=self.acquire_timeout) as conn:
-            yield conn
+            with _text_postgres_refuses():
+                yield conn
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Any]:
         async with self.pool.acquire(timeout=self.acquire_timeout) as conn, conn.transaction():
-            yield conn
+            with _text_postgres_refuses():
+                yield conn
 
     def in_use(self) -> int:
         return self.pool.get_size() - self.pool.get_idle_size()
+
+
+@contextmanager
+def _text_postgres_refuses() -> Iterator[None]:
+    """PostgreSQL text cannot hold U+0000, and any string a client sends may reach a column or
+    a query: such a request is the client's error (400), not the server's (500)."""
+    try:
+        yield
+    except (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError):
+        raise BadRequest("Text must not contain the NUL character (U+0000).") from None

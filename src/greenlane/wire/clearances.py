@@ -58,6 +58,24 @@ class SigningKey(msgspec.Struct, omit_defaults=True):
     retired_at: datetime | None = None
 
 
+class PublicJwk(msgspec.Struct):
+    """One clearance verification key as the JWKS publishes it (RFC 7517, EC P-256)."""
+
+    kty: Literal["EC"]
+    crv: Literal["P-256"]
+    x: str
+    y: str
+    kid: str
+    alg: Literal["ES256"]
+    use: Literal["sig"]
+
+
+class JwkSet(msgspec.Struct):
+    """Documents ``/.well-known/jwks.json``, which is served from bytes the key ring encodes."""
+
+    keys: list[PublicJwk]
+
+
 class Rotation(msgspec.Struct):
     active: str
     next: str
