@@ -8,6 +8,7 @@ audience are pinned; nothing in the token chooses how it is checked.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Literal
@@ -18,7 +19,12 @@ ALGORITHM = "HS256"
 TOKEN_TYPE = "at+jwt"
 AUDIENCE = "greenlane-api"
 MAX_TOKEN_LENGTH = 2048
-REQUIRED_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "role", "scope"]
+REQUIRED_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "role", "scope"]
+# PyJWT reads times with int(), so "0" or "1e3" would pass its checks; ours are JSON integers.
+TIME_CLAIMS = ("exp", "iat", "nbf")
+# Unpadded base64url only: PyJWT also decodes padded or standard-alphabet spellings, and a token
+# must have one spelling (the verified-token cache in api/security.py is keyed by its text).
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 Role = Literal["admin", "partner", "lane"]
 ROLES: tuple[Role, ...] = ("admin", "partner", "lane")
@@ -63,6 +69,8 @@ def issue_access_token(
 def decode_access_token(token: str, *, key: bytes, issuer: str, now: int) -> AccessClaims:
     if len(token) > MAX_TOKEN_LENGTH:
         raise InvalidAccessToken("token too long")
+    if _COMPACT_JWS.fullmatch(token) is None:
+        raise InvalidAccessToken("not a compact JWS")
     try:
         header = jwt.get_unverified_header(token)
         if header.get("typ") != TOKEN_TYPE or header.get("alg") != ALGORITHM or "crit" in header:
@@ -78,6 +86,8 @@ def decode_access_token(token: str, *, key: bytes, issuer: str, now: int) -> Acc
         )
     except jwt.PyJWTError as exc:
         raise InvalidAccessToken("invalid token") from exc
+    if not all(_is_integer(claims[name]) for name in TIME_CLAIMS):
+        raise InvalidAccessToken("invalid token")
     role = claims["role"]
     if claims["exp"] <= now or role not in ROLES or not isinstance(claims["sub"], str):
         raise InvalidAccessToken("invalid token")
@@ -86,3 +96,7 @@ def decode_access_token(token: str, *, key: bytes, issuer: str, now: int) -> Acc
     return AccessClaims(
         client_id=claims["sub"], role=role, scope=claims["scope"], expires_at=claims["exp"]
     )
+
+
+def _is_integer(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -1,0 +1,190 @@
+"""Fields the server owns, sent in a body anyway: each one is refused with 422 naming it.
+
+A field the server owns is one it answers with but never takes (read off the wire structs, so a
+new answer field is attacked without editing this file), plus the names a mass-assignment
+attack tries whatever the answer shows (``partner_id``, ``version``, ...). The bodies are valid
+but for that one field, so nothing else can be what refuses them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import msgspec
+import pytest
+
+from greenlane.wire.applications import Application, ApplicationCreate
+from greenlane.wire.clearances import Clearance, RevokeRequest
+from greenlane.wire.registration import (
+    Traveller,
+    TravellerCreate,
+    TravellerPatch,
+    Vehicle,
+    VehicleCreate,
+    VehiclePatch,
+)
+from greenlane.wire.verify import VerifyAnswer, VerifyRequest
+
+from ..api import bodies
+from ..api.actors import Actor, Admin
+from ..api.lane_setup import PORT, issue, question
+from ..api.test_foundation import assert_problem
+from .routes import partner_operations
+
+ALWAYS_SERVER_OWNED = frozenset(
+    {
+        "id",
+        "partner_id",
+        "client_id",
+        "status",
+        "created_at",
+        "created_by",
+        "updated_at",
+        "updated_by",
+        "deleted_at",
+        "clearance",
+        "reasons",
+        "decision",
+        "token",
+        "version",
+        "expires_at",
+        "crossings",
+        "revoked_at",
+    }
+)
+
+
+@dataclass(frozen=True)
+class World:
+    partner: Actor
+    lane: Actor
+    ids: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Body:
+    """One body a client sends: where to, its wire shapes, and a valid example."""
+
+    method: str
+    path: str
+    request: type[msgspec.Struct]
+    answer: type[msgspec.Struct]
+    valid: Callable[[World], dict[str, Any]]
+    sender: str = "partner"
+
+    def server_owned(self) -> list[str]:
+        taken = wire_names(self.request)
+        return sorted((ALWAYS_SERVER_OWNED | wire_names(self.answer)) - taken)
+
+
+def wire_names(struct: type[msgspec.Struct]) -> frozenset[str]:
+    return frozenset(field.encode_name for field in msgspec.structs.fields(struct))
+
+
+def application(world: World) -> dict[str, Any]:
+    return {
+        "traveller_id": world.ids["traveller_id"],
+        "vehicle_id": world.ids["vehicle_id"],
+        "ports": [PORT],
+        "valid_from": date.today().isoformat(),
+        "valid_until": bodies.in_days(5),
+        "entries": "single",
+        "purpose": "Deliveries",
+    }
+
+
+BODIES = {
+    "register a traveller": Body(
+        "POST", "/v1/travellers", TravellerCreate, Traveller, lambda _: bodies.traveller()
+    ),
+    "change a traveller": Body(
+        "PATCH",
+        "/v1/travellers/{traveller_id}",
+        TravellerPatch,
+        Traveller,
+        lambda _: {"surname": "Jaidee"},
+    ),
+    "register a vehicle": Body(
+        "POST", "/v1/vehicles", VehicleCreate, Vehicle, lambda _: bodies.vehicle()
+    ),
+    "change a vehicle": Body(
+        "PATCH", "/v1/vehicles/{vehicle_id}", VehiclePatch, Vehicle, lambda _: {"colour": "Red"}
+    ),
+    "file an application": Body(
+        "POST", "/v1/applications", ApplicationCreate, Application, application
+    ),
+    "withdraw a clearance": Body(
+        "POST",
+        "/v1/clearances/{clearance_id}/revoke",
+        RevokeRequest,
+        Clearance,
+        lambda _: {"reason": "lost phone"},
+    ),
+    # Not a partner's, but the same promise: a lane cannot bring its own decision.
+    "verify at a lane": Body(
+        "POST", "/v1/verify", VerifyRequest, VerifyAnswer, lambda _: question(token="x"), "lane"
+    ),
+}
+CASES = [
+    pytest.param(body, field, id=f"{name}: {field}")
+    for name, body in BODIES.items()
+    for field in body.server_owned()
+]
+
+
+def plausible(field: str) -> Any:
+    """A value of the kind the server itself would write, so only the name can be refused."""
+    if field == "id" or field.endswith("_id"):
+        return str(uuid.uuid4())
+    if field.endswith("_at"):
+        return "2030-01-01T00:00:00Z"
+    if field in ("reasons", "crossings", "ports"):
+        return []
+    if field == "version":
+        return 1
+    return "approved"
+
+
+@pytest.fixture(scope="module")
+def world(shared_admin: Admin) -> World:
+    shared_admin.port(PORT)
+    partner = shared_admin.partner_actor()
+    filed = issue(partner, with_vehicle=True).application
+    ids = {
+        "traveller_id": filed["traveller_id"],
+        "vehicle_id": filed["vehicle_id"],
+        "clearance_id": filed["clearance"]["id"],
+    }
+    return World(partner, shared_admin.lane_actor(PORT), ids)
+
+
+def test_every_partner_body_is_covered(world: World) -> None:
+    sent = {(b.method, b.path): b for b in BODIES.values() if b.sender == "partner"}
+    with_bodies = {op.key: op for op in partner_operations(world.partner) if op.body_fields}
+    assert set(with_bodies) == set(sent)
+    for key, operation in with_bodies.items():
+        assert operation.body_fields == wire_names(sent[key].request), key
+
+
+def test_the_valid_bodies_are_accepted(world: World) -> None:
+    """The control: without the extra field, each body goes through (not a 4xx)."""
+    for name, body in BODIES.items():
+        sender = world.lane if body.sender == "lane" else world.partner
+        response = sender.request(
+            body.method, body.path.format(**world.ids), json=body.valid(world)
+        )
+        assert response.status_code < 300, (name, response.text)
+
+
+@pytest.mark.parametrize(("body", "field"), CASES)
+def test_a_server_owned_field_is_refused(world: World, body: Body, field: str) -> None:
+    sender = world.lane if body.sender == "lane" else world.partner
+    sent = {**body.valid(world), field: plausible(field)}
+    response = sender.request(body.method, body.path.format(**world.ids), json=sent)
+    errors = assert_problem(response, 422, "validation-failed")["errors"]
+    assert isinstance(errors, list)
+    assert [error["field"] for error in errors] == [field]
