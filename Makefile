@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-LINTED := src tests migrations $(wildcard loadtests bench)
+LINTED := src tests migrations $(wildcard loadtests bench reliability)
 
-.PHONY: run test lint typecheck unit openapi bench bench-eligibility loadtest loadtest-ci clean
+.PHONY: run test lint typecheck unit fuzz openapi bench bench-eligibility loadtest loadtest-ci faults reliability clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ unit: $(STAMP)
 test: lint typecheck
 	$(BIN)/pytest
 
+# Contract fuzzing at length: 500 schemathesis examples per operation (`make test` runs 50 with a
+# fixed seed). Each run draws a new seed and prints it; set GREENLANE_FUZZ_SEED to replay one.
+fuzz: $(STAMP)
+	@seed=$${GREENLANE_FUZZ_SEED:-$$(date +%s)}; echo "GREENLANE_FUZZ_SEED=$$seed"; \
+		GREENLANE_FUZZ_EXAMPLES=500 GREENLANE_FUZZ_SEED=$$seed $(BIN)/pytest tests/fuzz
+
 openapi: $(STAMP)
 	$(BIN)/greenlane openapi
 
@@ -52,6 +58,15 @@ loadtest: $(STAMP)
 
 loadtest-ci: $(STAMP)
 	$(BIN)/python loadtests/run.py --duration 30s
+
+# Database faults under a steady verify load, one row per fault (see reliability/faults.py).
+# `make test` runs the short version (tests/reliability/).
+faults: $(STAMP)
+	PYTHONPATH=. $(BIN)/python reliability/faults.py
+
+# Every reliability figure in one table: faults, two processes on one database, SIGTERM.
+reliability: $(STAMP)
+	PYTHONPATH=. $(BIN)/python reliability/report.py
 
 clean:
 	rm -rf $(VENV) .greenlane .pytest_cache .mypy_cache .ruff_cache

@@ -82,13 +82,16 @@ class DecisionsController(Controller):
         clearance_id: Annotated[uuid.UUID, PathParameter()],
         data: Annotated[RevokeRequest, Body()],
     ) -> Clearance:
-        return await clearances.revoke(
-            runtime_of(state).db,
+        runtime = runtime_of(state)
+        revoked = await clearances.revoke(
+            runtime.db,
             clearance_id,
             partner_id=None,
             actor=actor(caller(request)),
             reason=data.reason,
         )
+        await runtime.revocations.reload_all()  # this worker at once; the others by NOTIFY
+        return revoked
 
     @get("/keys", summary="Clearance signing keys and their states")
     async def keys(self, state: State) -> list[SigningKey]:

@@ -105,6 +105,8 @@ class ClientsController(Controller):
         state: State,
         client_id: Annotated[uuid.UUID, PathParameter(description="The client to disable")],
     ) -> Client:
-        return await identity.disable_client(
-            runtime_of(state).db, client_id, actor=actor(caller(request))
-        )
+        runtime = runtime_of(state)
+        client = await identity.disable_client(runtime.db, client_id, actor=actor(caller(request)))
+        # This worker applies its own change before answering; the others hear of it by NOTIFY.
+        await runtime.clients.reload_one(str(client_id))
+        return client

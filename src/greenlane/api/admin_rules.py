@@ -63,7 +63,9 @@ class RulesController(Controller):
     async def create(
         self, request: Request[Any, Any, Any], state: State, data: Annotated[RuleWrite, Body()]
     ) -> Response[Rule]:
-        rule = await rules.create_rule(runtime_of(state).db, data, actor=actor(caller(request)))
+        runtime = runtime_of(state)
+        rule = await rules.create_rule(runtime.db, data, actor=actor(caller(request)))
+        await runtime.rules.reload_all()  # this worker at once; the others by NOTIFY
         return with_etag(rule, status_code=201)
 
     @get(
@@ -93,9 +95,11 @@ class RulesController(Controller):
         data: Annotated[RuleWrite, Body()],
         if_match: IfMatch = None,
     ) -> Response[Rule]:
+        runtime = runtime_of(state)
         rule = await rules.update_rule(
-            runtime_of(state).db, rule_id, data, if_match=if_match, actor=actor(caller(request))
+            runtime.db, rule_id, data, if_match=if_match, actor=actor(caller(request))
         )
+        await runtime.rules.reload_all()
         return with_etag(rule)
 
     @delete(
@@ -111,6 +115,8 @@ class RulesController(Controller):
         rule_id: RuleId,
         if_match: IfMatch = None,
     ) -> None:
+        runtime = runtime_of(state)
         await rules.delete_rule(
-            runtime_of(state).db, rule_id, if_match=if_match, actor=actor(caller(request))
+            runtime.db, rule_id, if_match=if_match, actor=actor(caller(request))
         )
+        await runtime.rules.reload_all()

@@ -37,9 +37,11 @@ class WatchlistController(Controller):
         data: Annotated[WatchlistCreate, Body()],
     ) -> WatchlistEntry:
         runtime = runtime_of(state)
-        return await watchlist.add_entry(
+        entry = await watchlist.add_entry(
             runtime.db, data, index=runtime.index, actor=actor(caller(request))
         )
+        await runtime.watchlist.reload_all()  # this worker at once; the others by NOTIFY
+        return entry
 
     @get("/", summary="Watchlist entries (masked)")
     async def list(
@@ -56,4 +58,6 @@ class WatchlistController(Controller):
         state: State,
         entry_id: Annotated[uuid.UUID, PathParameter(description="The entry to remove")],
     ) -> None:
-        await watchlist.delete_entry(runtime_of(state).db, entry_id, actor=actor(caller(request)))
+        runtime = runtime_of(state)
+        await watchlist.delete_entry(runtime.db, entry_id, actor=actor(caller(request)))
+        await runtime.watchlist.reload_all()

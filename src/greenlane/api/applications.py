@@ -153,10 +153,13 @@ class ClearancesController(Controller):
         data: Annotated[RevokeRequest | None, Body()] = None,
     ) -> Clearance:
         who = partner_caller(request)
-        return await clearances.revoke(
-            runtime_of(state).db,
+        runtime = runtime_of(state)
+        revoked = await clearances.revoke(
+            runtime.db,
             clearance_id,
             partner_id=who.partner_id,
             actor=who.actor,
             reason=data.reason if data else "withdrawn by the partner",
         )
+        await runtime.revocations.reload_all()  # this worker at once; the others by NOTIFY
+        return revoked

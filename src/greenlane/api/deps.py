@@ -21,5 +21,6 @@ def deciding(state: State) -> Deciding:
         watchlist=runtime.watchlist,
         keyring=runtime.keyring,
         cipher=runtime.cipher,
+        index=runtime.index,
         issuer=runtime.settings.issuer,
     )

@@ -16,7 +16,7 @@ from greenlane.db import travellers as travellers_db
 from greenlane.db import vehicles as vehicles_db
 from greenlane.db.pagination import Cursor, next_cursor
 from greenlane.db.pool import Database
-from greenlane.domain.crypto import FieldCipher
+from greenlane.domain.crypto import BlindIndex, FieldCipher
 from greenlane.domain.rules import Outcome
 from greenlane.errors import Conflict, NotFound, ValidationFailed
 from greenlane.services import audit, clearances
@@ -48,6 +48,7 @@ class Deciding:
     watchlist: Watchlist
     keyring: KeyRing
     cipher: FieldCipher
+    index: BlindIndex
     issuer: str
 
 
@@ -188,6 +189,7 @@ async def file(
         return await create_once(
             conn,
             d.cipher,
+            d.index,
             partner_id=partner_id,
             key=idempotency_key,
             request_fingerprint=fingerprint("applications", data),

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from greenlane.db import idempotency as idempotency_db
-from greenlane.domain.crypto import FieldCipher
+from greenlane.domain.crypto import BlindIndex, FieldCipher
 from greenlane.errors import ValidationFailed
 
 T = TypeVar("T")
@@ -38,6 +38,7 @@ def fingerprint(route: str, body: msgspec.Struct) -> bytes:
 async def create_once(
     conn: Any,
     cipher: FieldCipher,
+    index: BlindIndex,
     *,
     partner_id: uuid.UUID,
     key: str,
@@ -45,7 +46,12 @@ async def create_once(
     answer_type: type[T],
     create: Callable[[], Awaitable[T]],
 ) -> tuple[T, bool]:
-    """``create()`` once per key, inside the caller's transaction; returns (answer, replayed)."""
+    """``create()`` once per key, inside the caller's transaction; returns (answer, replayed).
+
+    The key is stored only as a keyed hash: clients choose keys, and some will put a document
+    number or a name in one.
+    """
+    key = index.digest("idempotency-key", key).hex()
     row_id = f"{partner_id}:{key}"
     if await idempotency_db.claim(conn, partner_id, key, request_fingerprint):
         answer = await create()

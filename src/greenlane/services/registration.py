@@ -441,6 +441,7 @@ async def _create(
         return await create_once(
             conn,
             p.cipher,
+            p.index,
             partner_id=caller.partner_id,
             key=idempotency_key,
             request_fingerprint=fingerprint(route, data),
