@@ -18,6 +18,8 @@ import asyncpg
 import psutil
 
 _logger = logging.getLogger("greenlane.embedded_db")
+# Live handles per data directory in this process.
+_users: dict[Path, int] = {}
 DATABASE_NAME = "greenlane"
 
 
@@ -41,6 +43,9 @@ class EmbeddedPostgres:
         info = self._server.get_postmaster_info()
         self.socket_dir = str(info.socket_dir)
         self.port = int(info.port or 5432)
+        self._pgdata = Path(self._server.pgdata)
+        _users[self._pgdata] = _users.get(self._pgdata, 0) + 1
+        self._stopped = False
 
     def url(self, database: str = DATABASE_NAME) -> str:
         return f"postgresql://postgres@/{database}?host={self.socket_dir}&port={self.port}"
@@ -62,11 +67,20 @@ class EmbeddedPostgres:
         self.pg_ctl("start", "-w", "-l", log, "-o", f'-h "" -k {self.socket_dir}')
 
     def stop(self) -> None:
-        """Stop the server unless another live process still uses it.
+        """Stop the server unless another handle or another live process still uses it.
 
-        The package counts users in a file of process ids; a process that was killed never took
-        itself off, so dead ids are dropped first or the server would never stop.
+        The package shares one server object per data directory within a process, so handles
+        are counted here (a benchmark harness inside the test session must not stop the
+        session's server). Across processes it counts users in a file of process ids; a process
+        that was killed never took itself off, so dead ids are dropped first or the server
+        would never stop.
         """
+        if self._stopped:
+            return
+        self._stopped = True
+        _users[self._pgdata] -= 1
+        if _users[self._pgdata] > 0:
+            return
         handles = self._server.global_process_id_list
         with self._server._lock:
             handles.put([pid for pid in handles.get() if psutil.pid_exists(pid)])
