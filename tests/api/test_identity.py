@@ -144,11 +144,16 @@ def test_repeated_failures_for_one_client_are_throttled_and_audited(
             )
         )
     throttled = token_request(
-        admin.http, grant_type="client_credentials", client_id=client_id, client_secret=secret
+        admin.http, grant_type="client_credentials", client_id=client_id, client_secret="y"
     )
     body = assert_problem(throttled, 429, "rate-limited")
     assert int(throttled.headers["retry-after"]) >= 1  # type: ignore[attr-defined]
     assert "secret" not in json.dumps(body)
+    # The real client is not locked out by someone failing on purpose with its id.
+    rightful = token_request(
+        admin.http, grant_type="client_credentials", client_id=client_id, client_secret=secret
+    )
+    assert rightful.status_code == 200  # type: ignore[attr-defined]
     actions = [e["action"] for e in admin.get("/v1/admin/audit?limit=200").json()["items"]]
     assert actions.count("auth.signin_throttled") == 1
 

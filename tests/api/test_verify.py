@@ -372,3 +372,51 @@ def test_metrics_count_decisions(lane_and_partner: tuple[Actor, Actor]) -> None:
     assert "greenlane_verify_seconds_bucket" in text
     assert "greenlane_verify_spool_depth" in text
     assert "greenlane_state_age_seconds 0.0" in text
+
+
+def test_a_revocation_the_worker_has_not_heard_of_still_stops_the_crossing(
+    lane_and_partner: tuple[Actor, Actor], clean_database: str
+) -> None:
+    lane, partner = lane_and_partner
+    issued = issue(partner)
+
+    async def revoke_quietly() -> None:
+        conn = await asyncpg.connect(clean_database)
+        try:  # no NOTIFY: the worker's memory still says the clearance is good
+            await conn.execute(
+                "UPDATE clearances SET revoked_at = now(), revoked_by = 'test',"
+                " revocation_reason = 'x', revocation_seq = nextval('revocation_seq')"
+                " WHERE id = $1",
+                uuid.UUID(issued.clearance_id),
+            )
+        finally:
+            await conn.close()
+
+    asyncio.run(revoke_quietly())
+    answer = ask(lane, question(issued))
+    assert answer["decision"] == "deny"
+    assert codes(answer) == ["token_revoked"]
+    assert "crossing_id" not in answer
+    crossings = asyncio.run(count(clean_database, "SELECT count(*) FROM crossings"))
+    assert crossings == 0
+
+
+def test_stored_replies_hold_no_names_and_an_erasure_reaches_replays(
+    lane_and_partner: tuple[Actor, Actor], clean_database: str
+) -> None:
+    lane, partner = lane_and_partner
+    issued = issue(partner)
+    body = question(issued)
+    first = ask(lane, body)
+    assert first["holder"]["surname"] == "Jaidee"
+    stored = asyncio.run(
+        count(
+            clean_database, "SELECT count(*) FROM verify_replies WHERE reply::text LIKE '%Jaidee%'"
+        )
+    )
+    assert stored == 0
+    traveller_id = partner.get("/v1/travellers").json()["items"][0]["id"]
+    assert partner.delete(f"/v1/travellers/{traveller_id}").status_code == 204
+    again = ask(lane, body)
+    assert again["crossing_id"] == first["crossing_id"]
+    assert "holder" not in again

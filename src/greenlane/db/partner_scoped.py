@@ -85,10 +85,14 @@ class PartnerTable:
         )
         return record
 
-    async def get_any(self, conn: Any, row_id: uuid.UUID) -> asyncpg.Record | None:
+    async def get_any(
+        self, conn: Any, row_id: uuid.UUID, *, for_update: bool = False
+    ) -> asyncpg.Record | None:
         """Whoever owns it: for administrators, never for partner routes."""
+        lock = " FOR UPDATE" if for_update else ""
         record: asyncpg.Record | None = await conn.fetchrow(
-            f"SELECT {self.returned} FROM {self.name} WHERE id = $1 AND erased_at IS NULL", row_id
+            f"SELECT {self.returned} FROM {self.name} WHERE id = $1 AND erased_at IS NULL{lock}",
+            row_id,
         )
         return record
 

@@ -57,15 +57,19 @@ def _reasons(outcome: Outcome) -> list[Reason]:
 
 
 async def _registration(
-    conn: Any, data: ApplicationCreate, partner_id: uuid.UUID | None
+    conn: Any, data: ApplicationCreate, partner_id: uuid.UUID | None, *, lock: bool = True
 ) -> Registration:
-    """The traveller and vehicle, which must be the partner's own (404 otherwise)."""
+    """The traveller and vehicle, which must be the partner's own (404 otherwise).
+
+    Locked for the rest of the transaction when a clearance may follow, so that an erasure
+    running at the same time waits, then revokes what this transaction issued.
+    """
 
     async def fetch(table: Any, row_id: uuid.UUID) -> asyncpg.Record | None:
         if partner_id is None:
-            found: asyncpg.Record | None = await table.get_any(conn, row_id)
+            found: asyncpg.Record | None = await table.get_any(conn, row_id, for_update=lock)
         else:
-            found = await table.get(conn, row_id, partner_id)
+            found = await table.get(conn, row_id, partner_id, for_update=lock)
         return found
 
     traveller = await fetch(travellers_db.TABLE, data.traveller_id)
@@ -292,7 +296,7 @@ async def dry_run(d: Deciding, request: DryRunRequest) -> DryRunResult:
             assert request.application is not None
             data = request.application
             check_request(data, datetime.now(UTC).date())
-        registration = await _registration(conn, data, None)
+        registration = await _registration(conn, data, None, lock=False)
         outcome, hit = await assess(
             conn, data, registration, rules=d.rules, watchlist=d.watchlist, cipher=d.cipher
         )

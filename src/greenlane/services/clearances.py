@@ -15,6 +15,7 @@ import segno
 
 from greenlane.db import clearances as clearances_db
 from greenlane.db import crossings as crossings_db
+from greenlane.db import signing_keys as keys_db
 from greenlane.db.pool import Database
 from greenlane.domain.clearance_token import (
     LANE_AUDIENCE,
@@ -89,6 +90,9 @@ async def issue(
         vehicle_country=vehicle["registration_country"] if vehicle is not None else None,
     )
     token = issue_token(claims, signer.private_key, signer.kid)
+    # A worker that has not yet heard of a rotation still signs with the old key: that key
+    # must then keep verifying until this token expires.
+    await keys_db.extend_retirement(conn, signer.kid, expires_at)
     await clearances_db.insert(
         conn,
         clearance_id=clearance_id,

@@ -124,11 +124,11 @@ class KeyRing:
         for row in live:
             jwk = json_object(row["public_jwk"])
             jwks.append(jwk)
-            private_key = None
-            if row["state"] in ("active", "retiring"):
-                private_key = unwrap_private_key(bytes(row["private_enc"]), self._kek, row["kid"])
-                verification[row["kid"]] = private_key.public_key()
-            if row["state"] == "active" and private_key is not None:
+            # The next key verifies too: another worker may already sign with it while this
+            # one has not yet heard of the rotation.
+            private_key = unwrap_private_key(bytes(row["private_enc"]), self._kek, row["kid"])
+            verification[row["kid"]] = private_key.public_key()
+            if row["state"] == "active":
                 signer = Signer(row["kid"], private_key)
         self.signer = signer
         self.verification = verification

@@ -416,6 +416,24 @@ async def _insert_unique(
         raise _duplicate(table, await table.find(conn, caller.partner_id, lookup)) from None
 
 
+async def _update_unique(
+    conn: Any,
+    table: PartnerTable,
+    row_id: uuid.UUID,
+    caller: Caller,
+    values: tuple[Any, ...],
+    lookup: bytes,
+) -> asyncpg.Record:
+    """Update, or 409 when another registration took the same document or plate meanwhile."""
+    try:
+        async with conn.transaction():
+            record = await table.update(conn, row_id, caller.partner_id, values, caller.actor)
+    except asyncpg.UniqueViolationError:
+        raise _duplicate(table, await table.find(conn, caller.partner_id, lookup)) from None
+    assert record is not None  # the row is locked by the caller
+    return record
+
+
 async def _check_unique_on_update(
     conn: Any, table: PartnerTable, row_id: uuid.UUID, caller: Caller, lookup: bytes
 ) -> None:
@@ -484,10 +502,9 @@ async def update_traveller(
         await _check_unique_on_update(
             conn, travellers_db.TABLE, traveller_id, caller, row.document_index
         )
-        record = await travellers_db.TABLE.update(
-            conn, traveller_id, caller.partner_id, row.values(), caller.actor
+        record = await _update_unique(
+            conn, travellers_db.TABLE, traveller_id, caller, row.values(), row.document_index
         )
-        assert record is not None
     return traveller_answer(record, p)
 
 
@@ -550,10 +567,9 @@ async def update_vehicle(
         checked = check_vehicle(merged(stored_vehicle(current), patch, VehicleCreate))
         row = _vehicle_row(checked, p)
         await _check_unique_on_update(conn, vehicles_db.TABLE, vehicle_id, caller, row.plate_index)
-        record = await vehicles_db.TABLE.update(
-            conn, vehicle_id, caller.partner_id, row.values(), caller.actor
+        record = await _update_unique(
+            conn, vehicles_db.TABLE, vehicle_id, caller, row.values(), row.plate_index
         )
-        assert record is not None
     return vehicle_answer(record)
 
 

@@ -42,20 +42,23 @@ class Credentials:
 async def sign_in(
     db: Database, registry: ClientRegistry, settings: Settings, credentials: Credentials
 ) -> AccessToken:
-    client_key = credentials.client_id[:MAX_CLIENT_ID_LENGTH]
+    client_id = _as_uuid(credentials.client_id)
+    # One spelling per id, so that variants of the same id share a counter.
+    client_key = str(client_id) if client_id else credentials.client_id[:MAX_CLIENT_ID_LENGTH]
     now = datetime.now(UTC)
     async with db.connection() as conn:
         failures, window_start = await identity_db.signin_failures(conn, client_key, at=now)
-        if failures >= MAX_FAILURES_PER_MINUTE:
-            retry_after = (window_start + WINDOW - now).total_seconds()
-            raise RateLimited(max(1, math.ceil(retry_after)), "Too many failed sign-ins.")
-        client_id = _as_uuid(credentials.client_id)
         stored = await identity_db.client_secret_hash(conn, client_id) if client_id else None
         pepper = settings.secret_pepper.reveal()
         secret_ok = verify_client_secret(
             credentials.client_secret, stored[0] if stored else _DUMMY_HASH, pepper
         )
         if client_id is None or stored is None or not secret_ok or not stored[1]:
+            # Only failures are throttled: anyone who knows a client id (it is no secret) could
+            # otherwise lock the real client out by failing on purpose.
+            if failures >= MAX_FAILURES_PER_MINUTE:
+                retry_after = (window_start + WINDOW - now).total_seconds()
+                raise RateLimited(max(1, math.ceil(retry_after)), "Too many failed sign-ins.")
             async with conn.transaction():
                 count = await identity_db.record_signin_failure(conn, client_key, at=now)
                 if count == MAX_FAILURES_PER_MINUTE:

@@ -78,7 +78,8 @@ class Spool:
         self._directory.mkdir(parents=True, exist_ok=True)
         fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
-            os.write(fd, data)
+            # A leading newline ends a line torn by a crash, so the next record stays readable.
+            os.write(fd, b"\n" + data)
             os.fsync(fd)
         finally:
             os.close(fd)

@@ -177,9 +177,13 @@ class LaneVerifier:
         self, item: dict[str, Any], result: LaneCheck, now: datetime
     ) -> VerifyAnswer:
         key = (item["lane_client"], item["event_id"])
-        earlier: VerifyAnswer | None = self._degraded_replies.get(key)
+        earlier: tuple[str, VerifyAnswer] | None = self._degraded_replies.get(key)
         if earlier is not None:
-            return earlier
+            if earlier[0] != item["request_sha"]:
+                raise ValidationFailed.one(
+                    "event_id", "already used by this lane for a different verification"
+                )
+            return earlier[1]
         if self.degraded_since is None:
             self.degraded_since = time.monotonic()
         codes = list(item["codes"])
@@ -216,7 +220,7 @@ class LaneVerifier:
                 "checked_at": item["checked_at"],
             }
         )
-        self._degraded_replies.remember(key, answer)
+        self._degraded_replies.remember(key, (item["request_sha"], answer))
         return answer
 
     def spool_has_work(self) -> bool:
