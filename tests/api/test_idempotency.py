@@ -153,3 +153,16 @@ async def test_twenty_concurrent_requests_with_one_key_create_one_record(
         assert sum(a.headers.get("idempotent-replayed") == "true" for a in answers) == 19
         listed = (await client.get("/v1/travellers", headers=headers)).json()["items"]
         assert len(listed) == 1
+
+
+def test_erasing_a_record_deletes_its_stored_answer(partner: Actor) -> None:
+    body = bodies.traveller()
+    key = {"Idempotency-Key": "erase-me"}
+    first = partner.post("/v1/travellers", json=body, headers=key).json()
+    assert partner.delete(f"/v1/travellers/{first['id']}").status_code == 204
+    # The stored answer named the person; after the erasure the key is free again rather than
+    # replaying their data.
+    again = partner.post("/v1/travellers", json=body, headers=key)
+    assert again.status_code == 201
+    assert "idempotent-replayed" not in again.headers
+    assert again.json()["id"] != first["id"]

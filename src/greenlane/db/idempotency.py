@@ -31,13 +31,31 @@ async def claim(conn: Any, partner_id: uuid.UUID, key: str, fingerprint: bytes) 
     return bool(claimed)
 
 
-async def store(conn: Any, partner_id: uuid.UUID, key: str, status: int, body_enc: bytes) -> None:
+async def store(
+    conn: Any,
+    partner_id: uuid.UUID,
+    key: str,
+    status: int,
+    body_enc: bytes,
+    resource_id: uuid.UUID,
+) -> None:
     await conn.execute(
-        "UPDATE idempotency_keys SET status = $3, body_enc = $4 WHERE partner_id = $1 AND key = $2",
+        "UPDATE idempotency_keys SET status = $3, body_enc = $4, resource_id = $5"
+        " WHERE partner_id = $1 AND key = $2",
         partner_id,
         key,
         status,
         body_enc,
+        resource_id,
+    )
+
+
+async def forget_resource(conn: Any, partner_id: uuid.UUID, resource_id: uuid.UUID) -> None:
+    """Delete the stored answers that created ``resource_id`` (it is being erased)."""
+    await conn.execute(
+        "DELETE FROM idempotency_keys WHERE partner_id = $1 AND resource_id = $2",
+        partner_id,
+        resource_id,
     )
 
 

@@ -11,7 +11,7 @@ import hashlib
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 
@@ -19,7 +19,15 @@ from greenlane.db import idempotency as idempotency_db
 from greenlane.domain.crypto import BlindIndex, FieldCipher
 from greenlane.errors import ValidationFailed
 
-T = TypeVar("T")
+
+class Created(Protocol):
+    """Every answer a creating POST gives names what it created."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+
+T = TypeVar("T", bound=Created)
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
@@ -61,7 +69,7 @@ async def create_once(
             column="body_enc",
             row_id=row_id,
         )
-        await idempotency_db.store(conn, partner_id, key, 201, body)
+        await idempotency_db.store(conn, partner_id, key, 201, body, answer.id)
         return answer, False
     previous = await idempotency_db.stored(conn, partner_id, key)
     assert previous is not None

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import asyncpg
 import msgspec
 
+from greenlane.db import idempotency as idempotency_db
 from greenlane.db import travellers as travellers_db
 from greenlane.db import vehicles as vehicles_db
 from greenlane.db.pagination import Cursor, next_cursor
@@ -36,7 +37,7 @@ from greenlane.domain.lookups import document_index, vehicle_index
 from greenlane.domain.mrz import MrzError, mrz_disagreements, parse_mrz
 from greenlane.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from greenlane.services import audit, clearances
-from greenlane.services.idempotency import create_once, fingerprint
+from greenlane.services.idempotency import Created, create_once, fingerprint
 from greenlane.wire.common import Page
 from greenlane.wire.registration import (
     DocumentOut,
@@ -51,6 +52,7 @@ from greenlane.wire.registration import (
 )
 
 T = TypeVar("T")
+A = TypeVar("A", bound=Created)  # an answer that names what it created
 EARLIEST_BIRTH = date(1900, 1, 1)
 
 
@@ -449,12 +451,12 @@ async def _create(
     idempotency_key: str | None,
     route: str,
     data: msgspec.Struct,
-    answer_type: type[T],
+    answer_type: type[A],
     create: Callable[[Any], Any],
-) -> tuple[T, bool]:
+) -> tuple[A, bool]:
     async with db.transaction() as conn:
         if idempotency_key is None:
-            answer: T = await create(conn)
+            answer: A = await create(conn)
             return answer, False
         return await create_once(
             conn,
@@ -518,6 +520,7 @@ async def erase_traveller(db: Database, caller: Caller, traveller_id: uuid.UUID)
         if not erased:
             raise NotFound("no such traveller")
         await clearances.revoke_all_of_traveller(conn, traveller_id, actor=caller.actor)
+        await idempotency_db.forget_resource(conn, caller.partner_id, traveller_id)
         await audit.record(conn, caller.actor, "traveller.erase", str(traveller_id))
 
 
@@ -580,4 +583,5 @@ async def erase_vehicle(db: Database, caller: Caller, vehicle_id: uuid.UUID) -> 
         )
         if not erased:
             raise NotFound("no such vehicle")
+        await idempotency_db.forget_resource(conn, caller.partner_id, vehicle_id)
         await audit.record(conn, caller.actor, "vehicle.erase", str(vehicle_id))
