@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -106,12 +107,21 @@ def test_readiness_turns_503_when_the_database_stops(tmp_path: Path, settings: S
         with TestClient(app=app, raise_server_exceptions=False) as client:
             assert client.get("/health/ready").status_code == 200
             server.halt()
+            live = app.state.runtime.live
+            deadline = time.monotonic() + 1.0
+            while live.connected:  # the LISTEN connection's loss is noticed at once
+                assert time.monotonic() < deadline, "the lost listener went unnoticed"
+                time.sleep(0.02)
             down = client.get("/health/ready")
             assert down.status_code == 503
             assert down.json()["checks"]["database"] == "unavailable"
             assert client.get("/health/live").status_code == 200
             server.resume()
             assert client.get("/health/ready").status_code == 200
+            deadline = time.monotonic() + 10.0
+            while not live.connected:  # and the listener comes back by itself
+                assert time.monotonic() < deadline, "the listener did not reconnect"
+                time.sleep(0.05)
     finally:
         server.stop()
 

@@ -57,9 +57,9 @@ class LiveState:
         return 0.0 if self.connected else time.monotonic() - self.last_refresh
 
     async def start(self) -> None:
-        await self._reload_all()
-        self.last_refresh = time.monotonic()
-        self._task = asyncio.create_task(self._run(), name="greenlane-live-state")
+        """Subscribe, then load everything once: nothing committed after the load is missed."""
+        subscription = await self._subscribe()
+        self._task = asyncio.create_task(self._run(subscription), name="greenlane-live-state")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -67,30 +67,50 @@ class LiveState:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def _run(self) -> None:
+    async def _subscribe(self) -> tuple[Any, asyncio.Event]:
+        conn = await asyncpg.connect(self._dsn, timeout=self._connect_timeout)
+        lost = asyncio.Event()
+
+        def on_lost(_conn: object) -> None:
+            lost.set()
+            self._changes.put_nowait("")  # wakes the loop at once, not at the next refresh
+
+        try:
+            conn.add_termination_listener(on_lost)
+            await conn.add_listener(CHANNEL, self._enqueue)
+            await self._reload_all()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await conn.close(timeout=1)
+            raise
+        self.connected = True
+        self.last_refresh = time.monotonic()
+        return conn, lost
+
+    async def _run(self, subscription: tuple[Any, asyncio.Event]) -> None:
         backoff = 0.1
         while True:
             try:
-                await self._listen()
+                await self._listen(*subscription)
+                backoff = 0.1
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database went away: reconnect, whatever the cause
-                self.connected = False
                 _logger.warning("live state listener lost", exc_info=(type(exc), exc, None))
+            self.connected = False
+            while True:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
-            else:
-                backoff = 0.1
+                try:
+                    subscription = await self._subscribe()
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    _logger.warning("live state reconnect failed", exc_info=(type(exc), exc, None))
 
-    async def _listen(self) -> None:
-        conn = await asyncpg.connect(self._dsn, timeout=self._connect_timeout)
-        lost = asyncio.Event()
+    async def _listen(self, conn: Any, lost: asyncio.Event) -> None:
         try:
-            conn.add_termination_listener(lambda _conn: lost.set())
-            await conn.add_listener(CHANNEL, self._enqueue)
-            self.connected = True
-            await self._reload_all()
-            self.last_refresh = time.monotonic()
             while not lost.is_set():
                 try:
                     payload = await asyncio.wait_for(self._changes.get(), self._refresh_interval)
