@@ -365,7 +365,7 @@ def test_the_jwks_is_public_cacheable_and_holds_no_private_part(admin: Admin) ->
     assert "public" in response.headers["cache-control"]
     assert 0 < max_age <= 300
     keys = response.json()["keys"]
-    states = {k["kid"]: k["state"] for k in admin.get("/v1/admin/keys").json()}
+    states = {k["kid"]: k["state"] for k in admin.get("/v1/admin/keys").json()["items"]}
     # the active key, the next one (published ahead of use) and any still retiring
     assert {k["kid"] for k in keys} == {kid for kid, state in states.items() if state != "retired"}
     assert sorted(states.values()).count("active") == 1
@@ -383,7 +383,9 @@ def test_rotation_keeps_old_tokens_valid_until_their_key_retires(
 ) -> None:
     before = file(partner, application(register(partner, bodies.traveller())))
     old_kid = jwt.get_unverified_header(before["clearance"]["token"])["kid"]
-    published_next = [k["kid"] for k in admin.get("/v1/admin/keys").json() if k["state"] == "next"]
+    published_next = [
+        k["kid"] for k in admin.get("/v1/admin/keys").json()["items"] if k["state"] == "next"
+    ]
     rotated = admin.post("/v1/admin/keys/rotate")
     assert rotated.status_code == 200
     assert rotated.json()["active"] == published_next[0]
@@ -392,7 +394,7 @@ def test_rotation_keeps_old_tokens_valid_until_their_key_retires(
     assert new_kid == published_next[0] != old_kid
     verify(partner.http, settings, before["clearance"]["token"])
     verify(partner.http, settings, after["clearance"]["token"])
-    states = {k["kid"]: k["state"] for k in admin.get("/v1/admin/keys").json()}
+    states = {k["kid"]: k["state"] for k in admin.get("/v1/admin/keys").json()["items"]}
     assert states[old_kid] == "retiring"
     assert "keys.rotate" in [e["action"] for e in admin.get("/v1/admin/audit").json()["items"]]
 
@@ -408,7 +410,7 @@ def test_rotation_keeps_old_tokens_valid_until_their_key_retires(
 
     asyncio.run(expire_old_key())
     admin.post("/v1/admin/keys/rotate")
-    states = {k["kid"]: k["state"] for k in admin.get("/v1/admin/keys").json()}
+    states = {k["kid"]: k["state"] for k in admin.get("/v1/admin/keys").json()["items"]}
     assert states[old_kid] == "retired"
     assert old_kid not in jwks_keys(partner.http)
     refused = verify_token(
@@ -438,3 +440,11 @@ def test_only_admins_manage_keys_and_reviews(partner: Actor) -> None:
     for url in ("/v1/admin/keys", "/v1/admin/reviews"):
         assert_problem(partner.get(url), 403, "forbidden")
     assert_problem(partner.post("/v1/admin/keys/rotate"), 403, "forbidden")
+
+
+def test_a_partner_withdraws_without_a_body(partner: Actor) -> None:
+    filed = file(partner, application(register(partner, bodies.traveller())))
+    withdrawn = partner.post(f"/v1/clearances/{filed['clearance']['id']}/revoke")
+    assert withdrawn.status_code == 200
+    assert withdrawn.json()["status"] == "revoked"
+    assert withdrawn.json()["revocation_reason"] == "withdrawn by the partner"

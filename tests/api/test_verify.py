@@ -9,6 +9,7 @@ import hmac
 import json
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -420,3 +421,13 @@ def test_stored_replies_hold_no_names_and_an_erasure_reaches_replays(
     again = ask(lane, body)
     assert again["crossing_id"] == first["crossing_id"]
     assert "holder" not in again
+
+
+def test_a_lane_may_report_a_day_late(lane_and_partner: tuple[Actor, Actor]) -> None:
+    lane, partner = lane_and_partner
+    issued = issue(partner)
+    yesterday = (datetime.now(UTC) - timedelta(hours=24)).isoformat()
+    answer = ask(lane, question(issued, observed_at=yesterday))
+    assert answer["decision"] == "green"
+    crossing = partner.get(f"/v1/clearances/{issued.clearance_id}").json()["crossings"][0]
+    assert datetime.fromisoformat(crossing["crossed_at"]) == datetime.fromisoformat(yesterday)

@@ -153,7 +153,9 @@ def kit(
     other_kid = jwt.get_unverified_header(issue(partner).token)["kid"]
     expire_retiring_key(database_url, retired_kid)
     rotate(shared_admin)
-    states = {key["kid"]: key["state"] for key in shared_admin.get("/v1/admin/keys").json()}
+    states = {
+        key["kid"]: key["state"] for key in shared_admin.get("/v1/admin/keys").json()["items"]
+    }
     assert (states[retired_kid], states[other_kid]) == ("retired", "retiring")
     signer = shared_client.app.state.runtime.keyring.signer
     victim_id, victim_secret = shared_admin.new_client(

@@ -93,11 +93,11 @@ class DecisionsController(Controller):
         await runtime.revocations.reload_all()  # this worker at once; the others by NOTIFY
         return revoked
 
-    @get("/keys", summary="Clearance signing keys and their states")
-    async def keys(self, state: State) -> list[SigningKey]:
+    @get("/keys", summary="Clearance signing keys and their states (one page: there are few)")
+    async def keys(self, state: State) -> Page[SigningKey]:
         async with runtime_of(state).db.connection() as conn:
             rows = await keys_db.everything(conn)
-        return [keyring.key_answer(row) for row in rows]
+        return Page([keyring.key_answer(row) for row in rows], next_cursor=None)
 
     @post(
         "/keys/rotate",

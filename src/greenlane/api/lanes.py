@@ -10,7 +10,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 
 from greenlane.api.deps import runtime_of
-from greenlane.api.params import MAX_LIMIT, Limit
+from greenlane.api.params import DEFAULT_LIMIT, Limit
 from greenlane.api.security import SECURITY, allow
 from greenlane.services import clearances
 from greenlane.services.keyring import JWKS_CONTENT_TYPE
@@ -53,5 +53,7 @@ async def jwks(state: State) -> Response[bytes]:
     guards=[allow("lane", "admin")],
     security=SECURITY,
 )
-async def revocations(state: State, since: Since = "0", limit: Limit = MAX_LIMIT) -> RevocationPage:
+async def revocations(
+    state: State, since: Since = "0", limit: Limit = DEFAULT_LIMIT
+) -> RevocationPage:
     return await clearances.revocations(runtime_of(state).db, since=int(since), limit=limit)

@@ -16,6 +16,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body
 
 from greenlane.api.deps import runtime_of
+from greenlane.api.problems import documented
 from greenlane.services.signin import Credentials, InvalidClient, sign_in
 from greenlane.wire.identity import AccessToken, OAuthError
 
@@ -74,6 +75,7 @@ def basic_credentials(header: str) -> Credentials | None:
             generate_examples=False,
         ),
         401: ResponseSpec(OAuthError, description="invalid_client", generate_examples=False),
+        **documented(429),  # too many failed sign-ins for this client id
     },
 )
 async def token(

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Response, get
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 
 from greenlane.api.deps import runtime_of
 from greenlane.db.pool import Database
@@ -38,7 +39,11 @@ class OperationsController(Controller):
     @get(
         "/health/ready",
         summary="Ready to serve: database answers, schema at head, signing key loaded",
-        responses={},
+        responses={
+            503: ResponseSpec(
+                Health, description="Not ready (or shutting down)", generate_examples=False
+            )
+        },
     )
     async def ready(self, state: State) -> Response[Health]:
         runtime = runtime_of(state)

@@ -264,6 +264,12 @@ def _standard_statuses(operation: Operation) -> set[str]:
     return statuses
 
 
+def _declares_own_body(response: OpenAPIResponse) -> bool:
+    """A route that gave an error status a model of its own (a component reference) means it;
+    Litestar's own error descriptions are inline schemas, and become problem+json."""
+    return any(isinstance(media.schema, Reference) for media in (response.content or {}).values())
+
+
 def document_problems(openapi: OpenAPI) -> None:
     """Describe every error response as the problem+json it really is.
 
@@ -289,7 +295,7 @@ def document_problems(openapi: OpenAPI) -> None:
             for status, response in responses.items():
                 if status[0] not in "45" or not isinstance(response, OpenAPIResponse):
                     continue
-                if path in OAUTH_PATHS and response.content:
-                    continue  # an RFC 6749 error body, as the route declares it
+                if _declares_own_body(response):
+                    continue  # e.g. RFC 6749's error body, or readiness's Health, as declared
                 response.content = dict(content)
                 response.description = _DESCRIPTIONS.get(status, response.description)

@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.params import Body
 
 from greenlane.api.deps import runtime_of
+from greenlane.api.problems import documented
 from greenlane.api.security import SECURITY, allow, caller
 from greenlane.wire.verify import VerifyAnswer, VerifyRequest
 
@@ -22,6 +23,7 @@ from greenlane.wire.verify import VerifyAnswer, VerifyRequest
         "its crossing is committed (mode `online`) or fsynced to the local spool (`degraded`)."
     ),
     status_code=200,
+    responses=documented(503),  # the spool could not be written: nothing recorded, retry
     guards=[allow("lane")],
     security=SECURITY,
 )
