@@ -6,7 +6,6 @@ names the variable; nothing else in the code base reads the environment.
 
 from __future__ import annotations
 
-import base64
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -14,7 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from greenlane.domain.crypto import KeyMaterialError, parse_key, parse_versioned_keys
+from greenlane.domain.crypto import (
+    KeyMaterialError,
+    base64url,
+    parse_key,
+    parse_versioned_keys,
+)
 from greenlane.errors import SettingsError
 
 T = TypeVar("T")
@@ -166,7 +170,7 @@ def _versioned_keys(raw: str) -> dict[int, Secret]:
 
 
 def new_key_text() -> str:
-    return base64.urlsafe_b64encode(secrets.token_bytes(_KEY_BYTES)).decode().rstrip("=")
+    return base64url(secrets.token_bytes(_KEY_BYTES))
 
 
 def development_secrets(data_dir: Path) -> dict[str, str]:

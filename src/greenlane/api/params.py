@@ -10,7 +10,9 @@ from greenlane.db.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "CursorParam", "Limit"]
 
-Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size (1..200)")]
+Limit = Annotated[
+    int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"Page size (1..{MAX_LIMIT})")
+]
 CursorParam = Annotated[
     str | None,
     QueryParameter(max_length=200, description="`next_cursor` of the previous page"),

@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from greenlane.db.pagination import Cursor, keyset_condition
+from greenlane.db.pagination import Cursor, keyset_condition, keyset_params
 
 COLUMNS = (
     "a.id, a.partner_id, a.traveller_id, a.vehicle_id, a.ports, a.valid_from, a.valid_until,"
@@ -104,8 +104,7 @@ async def page(
         " ORDER BY a.created_at, a.id LIMIT $5",
         partner_id,
         status,
-        after.created_at if after else None,
-        after.id if after else None,
+        *keyset_params(after),
         limit,
     )
     return rows

@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 
+from greenlane.db.codecs import jsonb
 from greenlane.domain.audit_chain import GENESIS, AuditEntry, chain_hash
 
 # pg_advisory_xact_lock key: taken by every appender until its transaction ends.
@@ -51,7 +52,7 @@ def _entry(row: asyncpg.Record) -> AuditEntry:
         actor=row["actor"],
         action=row["action"],
         subject=row["subject"],
-        details=json.loads(row["details"]),
+        details=jsonb(row["details"]),
     )
 
 

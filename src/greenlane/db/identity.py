@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from greenlane.db.pagination import Cursor, keyset_condition
+from greenlane.db.pagination import Cursor, keyset_condition, keyset_params
 
 PARTNER_COLUMNS = "id, name, country, contact_email, created_at, created_by, updated_at, updated_by"
 PORT_COLUMNS = "code, name, country, kinds, created_at, created_by, updated_at, updated_by"
@@ -38,8 +38,7 @@ async def list_partners(conn: Any, *, after: Cursor | None, limit: int) -> list[
     rows: list[asyncpg.Record] = await conn.fetch(
         f"SELECT {PARTNER_COLUMNS} FROM partners WHERE {keyset_condition(1)}"
         " ORDER BY created_at, id LIMIT $3",
-        after.created_at if after else None,
-        after.id if after else None,
+        *keyset_params(after),
         limit,
     )
     return rows
@@ -111,8 +110,7 @@ async def list_clients(conn: Any, *, after: Cursor | None, limit: int) -> list[a
     rows: list[asyncpg.Record] = await conn.fetch(
         f"SELECT {CLIENT_COLUMNS} FROM clients WHERE {keyset_condition(1)}"
         " ORDER BY created_at, id LIMIT $3",
-        after.created_at if after else None,
-        after.id if after else None,
+        *keyset_params(after),
         limit,
     )
     return rows

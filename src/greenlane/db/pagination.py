@@ -12,6 +12,7 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
+from greenlane.domain.crypto import base64url
 from greenlane.errors import ValidationFailed
 
 DEFAULT_LIMIT = 50
@@ -31,7 +32,7 @@ class _CursorWire(msgspec.Struct, array_like=True):
 
 def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
     raw = msgspec.json.encode(_CursorWire(created_at, row_id))
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return base64url(raw)
 
 
 def next_cursor(rows: Sequence[asyncpg.Record], limit: int) -> str | None:
@@ -52,10 +53,9 @@ def decode_cursor(text: str | None) -> Cursor | None:
     return Cursor(wire.created_at, wire.id)
 
 
-def check_limit(limit: int) -> int:
-    if not 1 <= limit <= MAX_LIMIT:
-        raise ValidationFailed.one("limit", f"must be between 1 and {MAX_LIMIT}")
-    return limit
+def keyset_params(after: Cursor | None) -> tuple[datetime | None, uuid.UUID | None]:
+    """The two parameters ``keyset_condition`` reads: where the previous page ended."""
+    return (after.created_at, after.id) if after else (None, None)
 
 
 def keyset_condition(first_param: int, alias: str = "") -> str:

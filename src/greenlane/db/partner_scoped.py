@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from greenlane.db.pagination import Cursor, keyset_condition
+from greenlane.db.pagination import Cursor, keyset_condition, keyset_params
 
 RECORDED = "created_at, created_by, updated_at, updated_by"
 
@@ -114,8 +114,7 @@ class PartnerTable:
             f" WHERE partner_id = $1 AND erased_at IS NULL AND {keyset_condition(2)}"
             " ORDER BY created_at, id LIMIT $4",
             partner_id,
-            after.created_at if after else None,
-            after.id if after else None,
+            *keyset_params(after),
             limit,
         )
         return records

@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from greenlane.db.pagination import Cursor, keyset_condition
+from greenlane.db.pagination import Cursor, keyset_condition, keyset_params
 from greenlane.wire.rules import RuleWrite
 
 CONTENT_COLUMNS = (
@@ -132,8 +132,7 @@ async def list_rules(conn: Any, *, after: Cursor | None, limit: int) -> list[asy
     rows: list[asyncpg.Record] = await conn.fetch(
         f"SELECT {RULE_COLUMNS} FROM rules WHERE deleted_at IS NULL AND {keyset_condition(1)}"
         " ORDER BY created_at, id LIMIT $3",
-        after.created_at if after else None,
-        after.id if after else None,
+        *keyset_params(after),
         limit,
     )
     return rows

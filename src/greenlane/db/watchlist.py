@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from greenlane.db.pagination import Cursor, keyset_condition
+from greenlane.db.pagination import Cursor, keyset_condition, keyset_params
 
 ENTRY_COLUMNS = "id, kind, issuing_state_or_country, hint, reason, created_at, created_by"
 
@@ -50,8 +50,7 @@ async def list_entries(conn: Any, *, after: Cursor | None, limit: int) -> list[a
     rows: list[asyncpg.Record] = await conn.fetch(
         f"SELECT {ENTRY_COLUMNS} FROM watchlist WHERE {keyset_condition(1)}"
         " ORDER BY created_at, id LIMIT $3",
-        after.created_at if after else None,
-        after.id if after else None,
+        *keyset_params(after),
         limit,
     )
     return rows

@@ -3,17 +3,18 @@ turned into a signed clearance in the same transaction."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import asyncpg
+import msgspec
 
 from greenlane.db import applications as applications_db
 from greenlane.db import travellers as travellers_db
 from greenlane.db import vehicles as vehicles_db
+from greenlane.db.codecs import jsonb
 from greenlane.db.pagination import Cursor, next_cursor
 from greenlane.db.pool import Database
 from greenlane.domain.crypto import BlindIndex, FieldCipher
@@ -126,14 +127,10 @@ def answer(row: asyncpg.Record, *, for_admin: bool = False) -> Application:
             decided_by=row["decided_by"],
             decided_at=row["decided_at"],
         )
-    stored = row["reasons"]
-    reasons = json.loads(stored) if isinstance(stored, str) else stored
     return Application(
         id=row["id"],
         status=row["status"],
-        reasons=[
-            Reason(**r) for r in (json.loads(reasons) if isinstance(reasons, str) else reasons)
-        ],
+        reasons=msgspec.convert(jsonb(row["reasons"]), list[Reason]),
         clearance=issued,
         traveller_id=row["traveller_id"],
         vehicle_id=row["vehicle_id"],
@@ -178,7 +175,7 @@ async def file(
             entries=data.entries,
             purpose=data.purpose,
             status=outcome.status,
-            reasons=[_plain(r) for r in reasons],
+            reasons=[msgspec.structs.asdict(r) for r in reasons],
             actor=actor,
         )
         if outcome.status == "approved":
@@ -200,15 +197,6 @@ async def file(
             answer_type=Application,
             create=lambda: create(conn),
         )
-
-
-def _plain(reason: Reason) -> dict[str, Any]:
-    return {
-        "rule_id": reason.rule_id,
-        "reason_code": reason.reason_code,
-        "message": reason.message,
-        "effect": reason.effect,
-    }
 
 
 async def get(db: Database, application_id: uuid.UUID, partner_id: uuid.UUID | None) -> Application:

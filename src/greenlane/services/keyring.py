@@ -17,6 +17,7 @@ import msgspec
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from greenlane.db import signing_keys as keys_db
+from greenlane.db.codecs import jsonb
 from greenlane.db.pool import Database
 from greenlane.domain.signing_keys import (
     new_signing_key,
@@ -122,7 +123,7 @@ class KeyRing:
         verification: dict[str, ec.EllipticCurvePublicKey] = {}
         jwks: list[dict[str, str]] = []
         for row in live:
-            jwk = json_object(row["public_jwk"])
+            jwk: dict[str, str] = jsonb(row["public_jwk"])
             jwks.append(jwk)
             # The next key verifies too: another worker may already sign with it while this
             # one has not yet heard of the rotation.
@@ -136,10 +137,3 @@ class KeyRing:
 
     async def on_change(self, _key: str) -> None:
         await self.reload_all()
-
-
-def json_object(value: Any) -> dict[str, str]:
-    decoded: dict[str, str] = (
-        msgspec.json.decode(value) if isinstance(value, str | bytes) else value
-    )
-    return decoded

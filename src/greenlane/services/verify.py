@@ -22,6 +22,7 @@ import msgspec
 from prometheus_client import Counter, Histogram
 
 from greenlane.db import verifications as verifications_db
+from greenlane.db.codecs import jsonb
 from greenlane.db.pool import Database
 from greenlane.domain.clearance_token import LANE_AUDIENCE
 from greenlane.domain.crypto import BlindIndex
@@ -166,7 +167,7 @@ class LaneVerifier:
                 raise ValidationFailed.one(
                     "event_id", "already used by this lane for a different verification"
                 )
-            answer = _answer(_json(row["reply"]))
+            answer = _answer(jsonb(row["reply"]))
             if answer.holder is not None and answer.clearance_id is not None:
                 self._people.remember(answer.clearance_id, (answer.holder, answer.vehicle))
             self.degraded_since = None
@@ -288,11 +289,6 @@ def _item(
         "occurred_at": occurred.isoformat(),
         "checked_at": now.isoformat(),
     }
-
-
-def _json(value: Any) -> dict[str, Any]:
-    decoded: dict[str, Any] = msgspec.json.decode(value) if isinstance(value, str) else value
-    return decoded
 
 
 def _answer(parts: dict[str, Any]) -> VerifyAnswer:
