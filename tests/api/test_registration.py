@@ -366,3 +366,10 @@ def test_only_partners_register(admin: Admin) -> None:
     for actor in (admin, lane):
         assert_problem(actor.get("/v1/travellers"), 403, "forbidden")
         assert_problem(actor.post("/v1/vehicles", json=bodies.vehicle()), 403, "forbidden")
+
+
+def test_text_is_stored_cleaned(partner: Actor) -> None:
+    created = register(partner, bodies.traveller(surname="  Jaidee ", given_names="Somchai  "))
+    assert (created["surname"], created["given_names"]) == ("Jaidee", "Somchai")
+    vehicle = partner.post("/v1/vehicles", json=bodies.vehicle(make=" Hino ", colour="white "))
+    assert (vehicle.json()["make"], vehicle.json()["colour"]) == ("Hino", "white")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import astuple, dataclass, fields
 from datetime import date
 from typing import Any
 
+import asyncpg
+
 from greenlane.db.partner_scoped import RECORDED, PartnerTable
+from greenlane.domain.crypto import FieldCipher
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +50,15 @@ TABLE = PartnerTable(
     erasable=tuple(n for n in _WRITTEN if n != "category"),
     lookup="document_index",
 )
+
+
+def seal(cipher: FieldCipher, traveller_id: uuid.UUID, column: str, text: str) -> bytes:
+    """Encrypt a personal column; the associated data binds it to this table, column and row."""
+    return cipher.encrypt(text, table=TABLE.name, column=column, row_id=str(traveller_id))
+
+
+def unseal(cipher: FieldCipher, row: asyncpg.Record, column: str) -> str:
+    """The clear text of a personal column of ``row``."""
+    return cipher.decrypt(
+        bytes(row[column]), table=TABLE.name, column=column, row_id=str(row["id"])
+    )

@@ -22,7 +22,7 @@ from greenlane.domain.rules import Outcome
 from greenlane.errors import Conflict, NotFound, ValidationFailed
 from greenlane.services import audit, clearances
 from greenlane.services.eligibility import Registration, assess, check_request
-from greenlane.services.idempotency import create_once, fingerprint
+from greenlane.services.idempotency import create_once
 from greenlane.services.keyring import KeyRing
 from greenlane.services.rules import RuleBook
 from greenlane.services.watchlist import Watchlist
@@ -185,15 +185,14 @@ async def file(
         return answer(row)
 
     async with d.db.transaction() as conn:
-        if idempotency_key is None:
-            return await create(conn), False
         return await create_once(
             conn,
             d.cipher,
             d.index,
             partner_id=partner_id,
             key=idempotency_key,
-            request_fingerprint=fingerprint("applications", data),
+            route="applications",
+            request=data,
             answer_type=Application,
             create=lambda: create(conn),
         )

@@ -16,6 +16,7 @@ import segno
 from greenlane.db import clearances as clearances_db
 from greenlane.db import crossings as crossings_db
 from greenlane.db import signing_keys as keys_db
+from greenlane.db import travellers as travellers_db
 from greenlane.db.pool import Database
 from greenlane.domain.clearance_token import (
     LANE_AUDIENCE,
@@ -63,12 +64,7 @@ async def issue(
     clearance_id = uuid.uuid4()
     jti = new_token_id()
     not_before, expires_at = window(data)
-    number = cipher.decrypt(
-        bytes(traveller["document_number_enc"]),
-        table="travellers",
-        column="document_number_enc",
-        row_id=str(traveller["id"]),
-    )
+    number = travellers_db.unseal(cipher, traveller, "document_number_enc")
     claims = ClearanceClaims(
         issuer=issuer,
         clearance_id=str(clearance_id),

@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 
+from greenlane.db import travellers as travellers_db
 from greenlane.domain.crypto import FieldCipher
 from greenlane.domain.rules import (
     ApplicationFacts,
@@ -72,12 +73,7 @@ def check_driver(registration: Registration) -> None:
 
 
 def traveller_facts(row: asyncpg.Record, cipher: FieldCipher) -> TravellerFacts:
-    birth = cipher.decrypt(
-        bytes(row["date_of_birth_enc"]),
-        table="travellers",
-        column="date_of_birth_enc",
-        row_id=str(row["id"]),
-    )
+    birth = travellers_db.unseal(cipher, row, "date_of_birth_enc")
     licence = None
     if row["licence_expiry"] is not None:
         licence = DrivingLicenceFacts(

@@ -49,16 +49,21 @@ async def create_once(
     index: BlindIndex,
     *,
     partner_id: uuid.UUID,
-    key: str,
-    request_fingerprint: bytes,
+    key: str | None,
+    route: str,
+    request: msgspec.Struct,
     answer_type: type[T],
     create: Callable[[], Awaitable[T]],
 ) -> tuple[T, bool]:
-    """``create()`` once per key, inside the caller's transaction; returns (answer, replayed).
+    """``create()`` once per key (every time without one), inside the caller's transaction;
+    returns (answer, replayed).
 
     The key is stored only as a keyed hash: clients choose keys, and some will put a document
     number or a name in one.
     """
+    if key is None:
+        return await create(), False
+    request_fingerprint = fingerprint(route, request)
     key = index.digest("idempotency-key", key).hex()
     row_id = f"{partner_id}:{key}"
     if await idempotency_db.claim(conn, partner_id, key, request_fingerprint):

@@ -37,7 +37,7 @@ from greenlane.domain.lookups import document_index, vehicle_index
 from greenlane.domain.mrz import MrzError, mrz_disagreements, parse_mrz
 from greenlane.errors import Conflict, FieldProblem, NotFound, ValidationFailed
 from greenlane.services import audit, clearances
-from greenlane.services.idempotency import Created, create_once, fingerprint
+from greenlane.services.idempotency import Created, create_once
 from greenlane.wire.common import Page
 from greenlane.wire.registration import (
     DocumentOut,
@@ -101,6 +101,8 @@ def _plain_text(problems: _Problems, field: str, value: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CheckedTraveller:
+    """The registration with its text cleaned (NFC, trimmed) and its numbers canonical."""
+
     data: TravellerCreate
     number: str
     licence_number: str | None
@@ -110,9 +112,13 @@ def check_traveller(data: TravellerCreate, today: date) -> CheckedTraveller:
     """Everything a border officer would check on the registration, all problems at once."""
     problems = _Problems()
     # Mononymous people (common in Indonesia and Myanmar) have no given names.
+    given_names = ""
     if data.given_names.strip():
-        problems.check("given_names", lambda: validate_person_name(data.given_names, field=""))
-    problems.check("surname", lambda: validate_person_name(data.surname, field=""))
+        given_names = (
+            problems.check("given_names", lambda: validate_person_name(data.given_names, field=""))
+            or ""
+        )
+    surname = problems.check("surname", lambda: validate_person_name(data.surname, field=""))
     birth_ok = EARLIEST_BIRTH <= data.date_of_birth < today
     if not birth_ok:
         problems.add("date_of_birth", "must be a real date in the past, after 1900")
@@ -126,7 +132,7 @@ def check_traveller(data: TravellerCreate, today: date) -> CheckedTraveller:
         problems.add("document.expiry_date", "the document has expired")
     elif birth_ok and document.expiry_date <= data.date_of_birth:
         problems.add("document.expiry_date", "must be after the date of birth")
-    _plain_text(problems, "employer.name", data.employer.name)
+    employer_name = _plain_text(problems, "employer.name", data.employer.name)
     if not is_country(data.employer.country):
         problems.add("employer.country", "not an ISO 3166-1 alpha-3 country code")
     licence_number = None
@@ -145,7 +151,14 @@ def check_traveller(data: TravellerCreate, today: date) -> CheckedTraveller:
         _check_mrz(problems, data, number, today)
     problems.raise_any()
     assert number is not None
-    return CheckedTraveller(data=data, number=number, licence_number=licence_number)
+    assert surname is not None
+    cleaned = msgspec.structs.replace(
+        data,
+        given_names=given_names,
+        surname=surname,
+        employer=msgspec.structs.replace(data.employer, name=employer_name),
+    )
+    return CheckedTraveller(data=cleaned, number=number, licence_number=licence_number)
 
 
 def _check_mrz(problems: _Problems, data: TravellerCreate, number: str, today: date) -> None:
@@ -180,14 +193,15 @@ def check_vehicle(data: VehicleCreate) -> CheckedVehicle:
     vin = problems.check("vin", lambda: validate_vin(data.vin))
     if not is_country(data.registration_country):
         problems.add("registration_country", "not an ISO 3166-1 alpha-3 country code")
-    for field in ("make", "model", "colour"):
-        value = getattr(data, field)
-        if value is not None:
-            _plain_text(problems, field, value)
+    texts = {
+        field: _plain_text(problems, field, value)
+        for field in ("make", "model", "colour")
+        if (value := getattr(data, field)) is not None
+    }
     problems.raise_any()
     assert plate is not None
     assert vin is not None
-    return CheckedVehicle(data=data, plate=plate, vin=vin)
+    return CheckedVehicle(data=msgspec.structs.replace(data, **texts), plate=plate, vin=vin)
 
 
 # --- rows and answers ---------------------------------------------------------------------
@@ -199,13 +213,13 @@ def _traveller_row(
     data = checked.data
 
     def seal(column: str, text: str) -> bytes:
-        return p.cipher.encrypt(text, table="travellers", column=column, row_id=str(row_id))
+        return travellers_db.seal(p.cipher, row_id, column, text)
 
     licence = data.driving_licence
     return travellers_db.TravellerRow(
         category=data.category,
-        given_names=unicodedata.normalize("NFC", data.given_names).strip(),
-        surname=unicodedata.normalize("NFC", data.surname).strip(),
+        given_names=data.given_names,
+        surname=data.surname,
         sex=data.sex,
         nationality=data.nationality,
         date_of_birth_enc=seal("date_of_birth_enc", data.date_of_birth.isoformat()),
@@ -215,7 +229,7 @@ def _traveller_row(
         document_number_masked=mask_number(checked.number),
         document_index=document_index(p.index, data.document.issuing_state, checked.number),
         document_expiry=data.document.expiry_date,
-        employer_name=unicodedata.normalize("NFC", data.employer.name).strip(),
+        employer_name=data.employer.name,
         employer_country=data.employer.country,
         licence_number_enc=(
             seal("licence_number_enc", checked.licence_number)
@@ -232,9 +246,7 @@ def _traveller_row(
 
 
 def _open(p: Protection, row: asyncpg.Record, column: str) -> str:
-    return p.cipher.decrypt(
-        bytes(row[column]), table="travellers", column=column, row_id=str(row["id"])
-    )
+    return travellers_db.unseal(p.cipher, row, column)
 
 
 def traveller_answer(row: asyncpg.Record, p: Protection) -> Traveller:
@@ -426,7 +438,8 @@ async def _update_unique(
     values: tuple[Any, ...],
     lookup: bytes,
 ) -> asyncpg.Record:
-    """Update, or 409 when another registration took the same document or plate meanwhile."""
+    """Update, or 409 naming the partner's other registration of the same document or plate
+    (the unique index decides, so a concurrent write cannot slip between check and update)."""
     try:
         async with conn.transaction():
             record = await table.update(conn, row_id, caller.partner_id, values, caller.actor)
@@ -434,14 +447,6 @@ async def _update_unique(
         raise _duplicate(table, await table.find(conn, caller.partner_id, lookup)) from None
     assert record is not None  # the row is locked by the caller
     return record
-
-
-async def _check_unique_on_update(
-    conn: Any, table: PartnerTable, row_id: uuid.UUID, caller: Caller, lookup: bytes
-) -> None:
-    other = await table.find(conn, caller.partner_id, lookup)
-    if other is not None and other != row_id:
-        raise _duplicate(table, other)
 
 
 async def _create(
@@ -455,16 +460,14 @@ async def _create(
     create: Callable[[Any], Any],
 ) -> tuple[A, bool]:
     async with db.transaction() as conn:
-        if idempotency_key is None:
-            answer: A = await create(conn)
-            return answer, False
         return await create_once(
             conn,
             p.cipher,
             p.index,
             partner_id=caller.partner_id,
             key=idempotency_key,
-            request_fingerprint=fingerprint(route, data),
+            route=route,
+            request=data,
             answer_type=answer_type,
             create=lambda: create(conn),
         )
@@ -501,9 +504,6 @@ async def update_traveller(
             merged(stored_traveller(current, p), patch, TravellerCreate), _today()
         )
         row = _traveller_row(checked, traveller_id, p)
-        await _check_unique_on_update(
-            conn, travellers_db.TABLE, traveller_id, caller, row.document_index
-        )
         record = await _update_unique(
             conn, travellers_db.TABLE, traveller_id, caller, row.values(), row.document_index
         )
@@ -569,7 +569,6 @@ async def update_vehicle(
             raise NotFound("no such vehicle")
         checked = check_vehicle(merged(stored_vehicle(current), patch, VehicleCreate))
         row = _vehicle_row(checked, p)
-        await _check_unique_on_update(conn, vehicles_db.TABLE, vehicle_id, caller, row.plate_index)
         record = await _update_unique(
             conn, vehicles_db.TABLE, vehicle_id, caller, row.values(), row.plate_index
         )
