@@ -47,6 +47,13 @@ def run(coro: object) -> object:
     return asyncio.run(coro)  # type: ignore[arg-type]
 
 
+async def connect(url: str) -> asyncpg.Connection:
+    """The harness's own connection: a lock it cannot get fails the test instead of hanging it."""
+    return await asyncpg.connect(
+        url, timeout=10, command_timeout=60, server_settings={"lock_timeout": "30s"}
+    )
+
+
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
     """A PostgreSQL server's maintenance database, where tests may create databases."""
@@ -68,14 +75,14 @@ def database_url(server_url: str) -> Iterator[str]:
     name = f"greenlane_test_{uuid.uuid4().hex[:12]}"
 
     async def create() -> None:
-        conn = await asyncpg.connect(server_url)
+        conn = await connect(server_url)
         try:
             await conn.execute(f'CREATE DATABASE "{name}"')
         finally:
             await conn.close()
 
     async def drop() -> None:
-        conn = await asyncpg.connect(server_url)
+        conn = await connect(server_url)
         try:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
@@ -158,7 +165,7 @@ def admin(client: TestClient[Litestar], settings: Settings) -> Admin:
 
 
 async def empty_tables(database_url: str) -> None:
-    conn = await asyncpg.connect(database_url)
+    conn = await connect(database_url)
     try:
         tables = [
             row["tablename"]

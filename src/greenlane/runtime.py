@@ -36,6 +36,7 @@ MAINTENANCE_INTERVAL = 3600.0
 # server stops accepting, finishes what it accepted, and the spool gets one last drain.
 NOT_READY_BEFORE_CLOSING = 2.0
 LAST_DRAIN_TIMEOUT = 3.0
+POOL_CLOSE_TIMEOUT = 5.0
 _logger = logging.getLogger("greenlane.runtime")
 
 
@@ -71,7 +72,19 @@ class Runtime:
         await self.verifier.committer.close()
         await self._last_drain()
         await self.live.stop()
-        await self.db.pool.close()
+        await self._close_pool()
+
+    async def _close_pool(self) -> None:
+        """Close the pool gracefully, but never wait forever for a connection to come back.
+
+        asyncpg's close() waits for every acquired connection; cancelled by the timeout, it
+        terminates the rest, so an exit cannot hang on one connection that was not given back.
+        """
+        try:
+            async with asyncio.timeout(POOL_CLOSE_TIMEOUT):
+                await self.db.pool.close()
+        except TimeoutError:
+            _logger.warning("connections still in use at exit were terminated")
 
     async def _last_drain(self) -> None:
         """Send the spool to PostgreSQL before exiting, if it answers in time.

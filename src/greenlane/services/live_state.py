@@ -113,7 +113,10 @@ class LiveState:
         try:
             while not lost.is_set():
                 try:
-                    payload = await asyncio.wait_for(self._changes.get(), self._refresh_interval)
+                    # Not asyncio.wait_for: on Python 3.11 it swallows a cancellation that lands
+                    # in the tick a notification arrives, and stop() would then wait forever.
+                    async with asyncio.timeout(self._refresh_interval):
+                        payload = await self._changes.get()
                 except TimeoutError:
                     await conn.execute("SELECT 1")  # notices a dead connection
                     await self._reload_all()
