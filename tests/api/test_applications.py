@@ -312,9 +312,12 @@ def test_revocation_by_the_partner_and_the_feed(
     again = partner.post(f"{clearance_url}/revoke", json={"reason": "again"})
     assert again.json()["revoked_at"] == revoked.json()["revoked_at"]
     assert again.json()["revocation_reason"] == "trip cancelled"
-    jti = verify(partner.http, settings, filed["clearance"]["token"]).claims.token_id
+    claims = verify(partner.http, settings, filed["clearance"]["token"]).claims
+    jti = claims.token_id
     feed = lane.get(f"/v1/revocations?since={start['next_cursor']}").json()
     assert [item["jti"] for item in feed["items"]] == [jti]
+    expires_at = datetime.fromisoformat(feed["items"][0]["expires_at"])
+    assert expires_at.timestamp() == claims.expires_at
     assert lane.get(f"/v1/revocations?since={feed['next_cursor']}").json()["items"] == []
     runtime = partner.http.app.state.runtime
     assert jti in runtime.revocations.revoked

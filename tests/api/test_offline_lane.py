@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import asyncpg
 import httpx
+import jwt
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
@@ -288,6 +289,55 @@ def test_a_restart_without_network_still_verifies(
     assert codes(again) == ["already_used"]
     assert (tmp_path / "lane.json").stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "lane.json.spool").stat().st_mode & 0o777 == 0o600
+
+
+def test_what_the_lane_keeps_of_a_token_is_forgotten_once_it_has_expired(
+    lane_and_partner: tuple[Actor, Actor], settings: Settings, tmp_path: Path
+) -> None:
+    lane_actor, partner = lane_and_partner
+    revoked = issue(partner)
+    single = issue(partner, entries="single")
+    partner.post(f"/v1/clearances/{revoked.clearance_id}/revoke", json={"reason": "lost"})
+    moment = [datetime.now(UTC)]
+
+    def lane(client: LaneClient) -> OfflineVerifier:
+        return offline_lane(client, settings, tmp_path, clock=lambda: moment[0])
+
+    def first_code(offline: OfflineVerifier, issued: Issued) -> str:
+        return codes(offline.verify(issued.token, "exit", document=presented(issued)))[0]
+
+    offline = lane(sdk(LaneClient, lane_actor))
+    offline.refresh()
+    assert offline.verify(single.token, "entry", document=presented(single)).decision == "green"
+    offline.sync()  # the single-entry use moves from the spool into the state file
+    jti = jwt.decode(revoked.token, options={"verify_signature": False})["jti"]
+    state = (tmp_path / "lane.json").read_text()
+    assert jti in state
+    assert single.clearance_id in state
+    expires = {
+        issued.clearance_id: datetime.fromisoformat(
+            partner.get(f"/v1/clearances/{issued.clearance_id}").json()["expires_at"]
+        )
+        for issued in (revoked, single)
+    }
+    assert len(set(expires.values())) == 1  # issued alike, they expire alike
+    expiry = expires[revoked.clearance_id]
+
+    moment[0] = expiry + timedelta(seconds=29)  # inside the clock leeway: both still kept
+    offline.refresh()
+    assert first_code(offline, revoked) == "token_revoked"
+    restarted = lane(dead_lane(lane_actor))  # what it knows of uses now comes from the file
+    assert codes(restarted.verify(single.token, "entry", document=presented(single))) == [
+        "already_used"
+    ]
+
+    moment[0] = expiry + timedelta(seconds=31)
+    offline.refresh()
+    assert offline.revoked_count == 0
+    state = (tmp_path / "lane.json").read_text()
+    assert jti not in state
+    assert single.clearance_id not in state
+    assert first_code(offline, revoked) == "token_expired"
 
 
 def test_the_same_event_gets_the_same_answer_offline(

@@ -47,7 +47,7 @@ from greenlane.client.errors import ValidationError
 from greenlane.client.operations import question
 from greenlane.client.spool import SingleEntryUse, Spool, SpoolEntry
 from greenlane.client.sync import LaneClient
-from greenlane.domain.clearance_token import ALGORITHM, LANE_AUDIENCE
+from greenlane.domain.clearance_token import ALGORITHM, CLOCK_LEEWAY, LANE_AUDIENCE
 from greenlane.domain.lane_checks import REASONS, LaneCheck, Presented, check, decision_of, ordered
 from greenlane.wire.verify import (
     Holder,
@@ -70,7 +70,8 @@ class LaneState(msgspec.Struct, kw_only=True):
     """What the lane keeps between runs (the state file)."""
 
     keys: list[dict[str, Any]] = msgspec.field(default_factory=list)
-    revoked: list[str] = msgspec.field(default_factory=list)
+    # Revoked token id -> the token's expiry (Unix seconds); forgotten once it cannot pass.
+    revoked: dict[str, int] = msgspec.field(default_factory=dict)
     revocations_cursor: str = "0"
     refreshed_at: datetime | None = None
     # Single-entry uses already moved out of the spool by a sync.
@@ -109,6 +110,11 @@ def _codes(answer: VerifyAnswer) -> list[str]:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _still_presentable(expires_at: int, now: int) -> bool:
+    """Whether a token expiring at ``expires_at`` could still pass the checks' expiry test."""
+    return expires_at + CLOCK_LEEWAY > now
 
 
 def public_keys(jwks: Iterable[Mapping[str, Any]]) -> dict[str, ec.EllipticCurvePublicKey]:
@@ -192,10 +198,10 @@ class OfflineVerifier:
         if not isinstance(keys, list):
             raise ValueError("the key set has no 'keys' list")
         cursor = self._state.revocations_cursor
-        revoked = set(self._state.revoked)
+        revoked = dict(self._state.revoked)
         while True:
             page = self.lane.revocations(since=cursor)
-            revoked.update(item.jti for item in page.items)
+            revoked.update((item.jti, int(item.expires_at.timestamp())) for item in page.items)
             if not page.items or page.next_cursor is None:
                 break
             cursor = page.next_cursor
@@ -203,14 +209,18 @@ class OfflineVerifier:
             now = int(started.timestamp())
             self._state = LaneState(
                 keys=[dict(key) for key in keys],
-                revoked=sorted(revoked),
+                revoked={
+                    jti: expires_at
+                    for jti, expires_at in sorted(revoked.items())
+                    if _still_presentable(expires_at, now)
+                },
                 revocations_cursor=cursor,
                 refreshed_at=started,
-                used=[use for use in self._state.used if use.expires_at > now],
+                used=[use for use in self._state.used if _still_presentable(use.expires_at, now)],
             )
             self._save_state()
             self._keys = public_keys(self._state.keys)
-            self._revoked = frozenset(revoked)
+            self._revoked = frozenset(self._state.revoked)
 
     def _save_state(self) -> None:
         write_atomically(self._state_path, _ENCODE.encode(self._state))

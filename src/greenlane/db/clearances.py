@@ -90,7 +90,7 @@ async def of_traveller(conn: Any, traveller_id: uuid.UUID) -> list[uuid.UUID]:
 
 async def revocations(conn: Any, *, after_seq: int, limit: int) -> list[asyncpg.Record]:
     rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT jti, revoked_at, revocation_seq FROM clearances"
+        "SELECT jti, revoked_at, expires_at, revocation_seq FROM clearances"
         " WHERE revocation_seq > $1 ORDER BY revocation_seq LIMIT $2",
         after_seq,
         limit,

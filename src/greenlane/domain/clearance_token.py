@@ -58,6 +58,8 @@ QR_LIMIT = 600
 # what could cost a lane noticeable work.
 MAX_TOKEN_CHARS = 2048
 MAX_KID_CHARS = 64
+# Seconds a lane's clock may be off: exp and nbf are checked this much more loosely.
+CLOCK_LEEWAY = 30
 TOKEN_ID_BYTES = 12
 BINDING_BYTES = 12
 
@@ -229,7 +231,7 @@ def verify_token(
     issuer: str,
     audience: str,
     now: int,
-    leeway: int = 30,
+    leeway: int = CLOCK_LEEWAY,
 ) -> VerifiedToken | TokenFailure:
     """Check a token cheapest test first: size, shape, header, signature, then claims."""
     if len(token) > MAX_TOKEN_CHARS:

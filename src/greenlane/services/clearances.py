@@ -205,7 +205,10 @@ async def revoke_all_of_traveller(conn: Any, traveller_id: uuid.UUID, *, actor: 
 async def revocations(db: Database, *, since: int, limit: int) -> RevocationPage:
     async with db.connection() as conn:
         rows = await clearances_db.revocations(conn, after_seq=since, limit=limit)
-    items = [Revocation(jti=row["jti"], revoked_at=row["revoked_at"]) for row in rows]
+    items = [
+        Revocation(jti=row["jti"], revoked_at=row["revoked_at"], expires_at=row["expires_at"])
+        for row in rows
+    ]
     # A feed, not a finite list: the cursor is always where to poll from next, and an empty
     # page means the lane is up to date.
     next_cursor = str(rows[-1]["revocation_seq"] if rows else since)

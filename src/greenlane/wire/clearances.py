@@ -41,6 +41,8 @@ class RevokeRequest(Request):
 class Revocation(msgspec.Struct):
     jti: str
     revoked_at: datetime
+    # The token's own expiry: past it (and the verifiers' leeway) the entry can be forgotten.
+    expires_at: datetime
 
 
 class RevocationPage(msgspec.Struct):
