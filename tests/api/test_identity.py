@@ -22,6 +22,7 @@ from litestar.testing import AsyncTestClient, TestClient
 
 from greenlane.app import create_app
 from greenlane.domain.access_tokens import AUDIENCE
+from greenlane.services import audit as audit_service
 from greenlane.settings import Settings, new_key_text
 
 from .actors import Actor, Admin, make_admin_credentials, sign_in
@@ -450,7 +451,11 @@ def test_the_app_cannot_rewrite_the_audit_log(admin: Admin, database_url: str) -
     assert admin.get("/v1/admin/audit/verify").json()["ok"] is True
 
 
-def test_an_edited_entry_is_named_by_verify(admin: Admin, database_url: str) -> None:
+@pytest.mark.parametrize("chunk", [1000, 2], ids=["one read", "read two at a time"])
+def test_an_edited_entry_is_named_by_verify(
+    admin: Admin, database_url: str, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audit_service, "VERIFY_CHUNK", chunk)
     for i in range(4):
         admin.partner(f"P{i}")
 

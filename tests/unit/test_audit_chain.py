@@ -11,9 +11,9 @@ from greenlane.domain.audit_chain import (
     GENESIS,
     AuditEntry,
     AuditEntryError,
+    ChainWalk,
     canonical_entry,
     chain_hash,
-    first_bad_entry,
 )
 
 START = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
@@ -40,6 +40,16 @@ def _chain(entries: list[AuditEntry]) -> list[tuple[AuditEntry, bytes]]:
         previous = chain_hash(previous, entry)
         chained.append((entry, previous))
     return chained
+
+
+def first_bad(chained: list[tuple[AuditEntry, bytes]], pieces: int = 1) -> int | None:
+    """Walk ``chained`` fed in ``pieces`` parts, as the service feeds it page by page."""
+    walk = ChainWalk()
+    size = max(1, -(-len(chained) // pieces))
+    for start in range(0, len(chained), size):
+        walk.feed(chained[start : start + size])
+    assert walk.entries == len(chained)
+    return walk.first_bad
 
 
 def test_canonical_entry_is_sorted_compact_utf8_json() -> None:
@@ -99,8 +109,8 @@ def test_chain_hash_is_sha256_of_previous_and_entry() -> None:
 
 
 def test_intact_chain_has_no_bad_entry() -> None:
-    assert first_bad_entry(_chain(_entries())) is None
-    assert first_bad_entry([]) is None
+    assert first_bad(_chain(_entries())) is None
+    assert first_bad([]) is None
 
 
 @pytest.mark.parametrize(
@@ -119,7 +129,7 @@ def test_edited_entry_is_found(edit: dict[str, Any]) -> None:
     chained = _chain(_entries())
     entry, stored = chained[2]
     chained[2] = (replace(entry, **edit), stored)
-    assert first_bad_entry(chained) == chained[2][0].id
+    assert first_bad(chained) == chained[2][0].id
 
 
 def test_rehashed_edit_is_found_at_the_next_entry() -> None:
@@ -127,25 +137,25 @@ def test_rehashed_edit_is_found_at_the_next_entry() -> None:
     chained = _chain(_entries())
     edited = replace(chained[2][0], actor="client-9")
     chained[2] = (edited, chain_hash(chained[1][1], edited))
-    assert first_bad_entry(chained) == 4
+    assert first_bad(chained) == 4
 
 
 def test_deleted_middle_entry_is_found_at_the_next_entry() -> None:
     chained = _chain(_entries())
     del chained[2]
-    assert first_bad_entry(chained) == 4
+    assert first_bad(chained) == 4
 
 
 def test_deleted_first_entry_is_found() -> None:
     chained = _chain(_entries())
     del chained[0]
-    assert first_bad_entry(chained) == 2
+    assert first_bad(chained) == 2
 
 
 def test_reordered_entries_are_found() -> None:
     chained = _chain(_entries())
     chained[1], chained[3] = chained[3], chained[1]
-    assert first_bad_entry(chained) == 4
+    assert first_bad(chained) == 4
 
 
 def test_swapped_contents_under_kept_ids_are_found() -> None:
@@ -153,4 +163,14 @@ def test_swapped_contents_under_kept_ids_are_found() -> None:
     (second, second_hash), (third, third_hash) = chained[1], chained[2]
     chained[1] = (replace(third, id=2), second_hash)
     chained[2] = (replace(second, id=3), third_hash)
-    assert first_bad_entry(chained) == 2
+    assert first_bad(chained) == 2
+
+
+def test_a_chain_fed_in_pieces_is_judged_as_a_whole() -> None:
+    intact = _chain(_entries(7))
+    rehashed = _chain(_entries(7))
+    edited = replace(rehashed[2][0], actor="client-9")
+    rehashed[2] = (edited, chain_hash(rehashed[1][1], edited))
+    for pieces in range(1, 8):
+        assert first_bad(intact, pieces) is None
+        assert first_bad(rehashed, pieces) == 4

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,19 +56,24 @@ def _entry(row: asyncpg.Record) -> AuditEntry:
     )
 
 
-async def page(conn: Any, *, after_id: int, limit: int) -> list[AuditEntry]:
-    rows = await conn.fetch(
-        "SELECT id, at, actor, action, subject, details FROM audit_log"
+async def _rows(conn: Any, *, after_id: int, limit: int) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT id, at, actor, action, subject, details, hash FROM audit_log"
         " WHERE id > $1 ORDER BY id LIMIT $2",
         after_id,
         limit,
     )
-    return [_entry(row) for row in rows]
+    return rows
 
 
-async def everything(conn: Any) -> list[tuple[AuditEntry, bytes]]:
-    """Every entry in id order with its stored hash, for verification of the whole chain."""
-    rows = await conn.fetch(
-        "SELECT id, at, actor, action, subject, details, hash FROM audit_log ORDER BY id"
-    )
-    return [(_entry(row), bytes(row["hash"])) for row in rows]
+async def page(conn: Any, *, after_id: int, limit: int) -> list[AuditEntry]:
+    return [_entry(row) for row in await _rows(conn, after_id=after_id, limit=limit)]
+
+
+async def chained(conn: Any, *, chunk: int) -> AsyncIterator[list[tuple[AuditEntry, bytes]]]:
+    """Every entry in id order with its stored hash, ``chunk`` at a time (one snapshot if the
+    caller's transaction is repeatable read)."""
+    after_id = 0
+    while rows := await _rows(conn, after_id=after_id, limit=chunk):
+        yield [(_entry(row), bytes(row["hash"])) for row in rows]
+        after_id = rows[-1]["id"]

@@ -79,17 +79,27 @@ def chain_hash(previous: bytes, entry: AuditEntry) -> bytes:
     return hashlib.sha256(previous + canonical_entry(entry)).digest()
 
 
-def first_bad_entry(entries: Iterable[tuple[AuditEntry, bytes]]) -> int | None:
-    """The id of the first entry whose stored hash does not follow the chain, or None.
+@dataclass(slots=True)
+class ChainWalk:
+    """Checks a chain fed in id order, in as many pieces as it comes, so a long log need not
+    fit in memory.
 
-    That is an edited entry, or the one after a deleted entry. ``entries`` come in id order,
-    as ``ORDER BY id`` gives them; they are walked as a stream, so a long log need not fit in
-    memory, and an entry out of order fails like any other broken link.
+    ``first_bad`` is the id of the first entry whose stored hash does not follow the chain: an
+    edited entry, or the one after a deleted entry. An entry out of order fails like any other
+    broken link. ``entries`` counts every entry fed, after a bad one too.
     """
-    previous = GENESIS
-    for entry, stored in entries:
-        expected = chain_hash(previous, entry)
-        if stored != expected:
-            return entry.id
-        previous = expected
-    return None
+
+    first_bad: int | None = None
+    entries: int = 0
+    _previous: bytes = GENESIS
+
+    def feed(self, entries: Iterable[tuple[AuditEntry, bytes]]) -> None:
+        for entry, stored in entries:
+            self.entries += 1
+            if self.first_bad is not None:
+                continue
+            expected = chain_hash(self._previous, entry)
+            if stored == expected:
+                self._previous = expected
+            else:
+                self.first_bad = entry.id

@@ -7,7 +7,7 @@ from typing import Any
 
 from greenlane.db import audit as audit_db
 from greenlane.db.pool import Database
-from greenlane.domain.audit_chain import AuditEntry, first_bad_entry
+from greenlane.domain.audit_chain import AuditEntry, ChainWalk
 from greenlane.wire.identity import AuditVerification
 
 
@@ -30,9 +30,16 @@ async def page(db: Database, *, after_id: int, limit: int) -> list[AuditEntry]:
         return await audit_db.page(conn, after_id=after_id, limit=limit)
 
 
+# Entries read per query while verifying: memory stays flat however long the log grows.
+VERIFY_CHUNK = 1000
+
+
 async def verify(db: Database) -> AuditVerification:
+    walk = ChainWalk()
     # Repeatable read: the walk sees one snapshot even while new entries are appended.
     async with db.connection() as conn, conn.transaction(isolation="repeatable_read"):
-        entries = await audit_db.everything(conn)
-    first_bad = first_bad_entry(entries)
-    return AuditVerification(ok=first_bad is None, entries=len(entries), first_bad=first_bad)
+        async for chunk in audit_db.chained(conn, chunk=VERIFY_CHUNK):
+            walk.feed(chunk)
+    return AuditVerification(
+        ok=walk.first_bad is None, entries=walk.entries, first_bad=walk.first_bad
+    )
