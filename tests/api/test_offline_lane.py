@@ -264,18 +264,25 @@ def dead_lane(lane_actor: Actor) -> LaneClient:
     )
 
 
+def revoked_and_used(partner: Actor, offline: OfflineVerifier) -> tuple[Issued, Issued]:
+    """A revoked pass, and a single-entry pass that ``offline`` let in (and synced, so the use
+    is in its state file rather than its spool); ``offline`` is refreshed after the revocation."""
+    revoked = issue(partner)
+    single = issue(partner, entries="single")
+    partner.post(f"/v1/clearances/{revoked.clearance_id}/revoke", json={"reason": "lost"})
+    offline.refresh()
+    assert offline.verify(single.token, "entry", document=presented(single)).decision == "green"
+    offline.sync()
+    return revoked, single
+
+
 def test_a_restart_without_network_still_verifies(
     lane_and_partner: tuple[Actor, Actor], settings: Settings, tmp_path: Path
 ) -> None:
     lane_actor, partner = lane_and_partner
     plain = issue(partner)
-    single = issue(partner, entries="single")
-    revoked = issue(partner)
-    partner.post(f"/v1/clearances/{revoked.clearance_id}/revoke", json={"reason": "lost"})
     first = offline_lane(sdk(LaneClient, lane_actor), settings, tmp_path)
-    first.refresh()
-    assert first.verify(single.token, "entry", document=presented(single)).decision == "green"
-    first.sync()  # the single-entry use moves from the spool into the state file
+    revoked, single = revoked_and_used(partner, first)
 
     restarted = offline_lane(dead_lane(lane_actor), settings, tmp_path)
     with pytest.raises(ConnectionFailedError):
@@ -295,9 +302,6 @@ def test_what_the_lane_keeps_of_a_token_is_forgotten_once_it_has_expired(
     lane_and_partner: tuple[Actor, Actor], settings: Settings, tmp_path: Path
 ) -> None:
     lane_actor, partner = lane_and_partner
-    revoked = issue(partner)
-    single = issue(partner, entries="single")
-    partner.post(f"/v1/clearances/{revoked.clearance_id}/revoke", json={"reason": "lost"})
     moment = [datetime.now(UTC)]
 
     def lane(client: LaneClient) -> OfflineVerifier:
@@ -307,9 +311,7 @@ def test_what_the_lane_keeps_of_a_token_is_forgotten_once_it_has_expired(
         return codes(offline.verify(issued.token, "exit", document=presented(issued)))[0]
 
     offline = lane(sdk(LaneClient, lane_actor))
-    offline.refresh()
-    assert offline.verify(single.token, "entry", document=presented(single)).decision == "green"
-    offline.sync()  # the single-entry use moves from the spool into the state file
+    revoked, single = revoked_and_used(partner, offline)
     jti = jwt.decode(revoked.token, options={"verify_signature": False})["jti"]
     state = (tmp_path / "lane.json").read_text()
     assert jti in state
