@@ -115,6 +115,7 @@ def server(env: dict[str, str], *, workers: int, port: int) -> Iterator[str]:
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its workers share its process group, so one kill ends all
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -130,11 +131,13 @@ def server(env: dict[str, str], *, workers: int, port: int) -> Iterator[str]:
             time.sleep(0.2)
         yield base_url
     finally:
+        # A graceful exit takes at most about 20 s (not ready, requests, drain, pool close).
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,10 @@ class FaultProxy:
     def __init__(self, upstream_host: str, upstream_port: int) -> None:
         self._upstream = (upstream_host, upstream_port)
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="fault-proxy")
+        # A daemon: should closing fail, the proxy's thread must not keep the process alive.
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="fault-proxy", daemon=True
+        )
         self._links: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter | None]] = set()
         self._server: asyncio.Server | None = None
         self._flowing = asyncio.Event()
@@ -68,10 +71,12 @@ class FaultProxy:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._call(self._close)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
+        try:
+            self._call(self._close)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+            self._loop.close()
 
     def set_mode(self, mode: Mode, *, latency_ms: int = 0) -> None:
         """Switch at once (safe from any thread); returns once the proxy behaves so."""

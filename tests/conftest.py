@@ -97,24 +97,27 @@ def database_url(server_url: str) -> Iterator[str]:
         run(drop())
 
 
-def environment_for(database_url: str, **overrides: str) -> dict[str, str]:
-    env = {
+def environment_for(database_url: str, data_dir: Path) -> dict[str, str]:
+    return {
         "GREENLANE_DATABASE_URL": database_url,
+        # The session's own spool: never the one `make run` drains into the development database.
+        "GREENLANE_DATA_DIR": str(data_dir),
         "GREENLANE_ACCESS_TOKEN_KEY": new_key_text(),
         "GREENLANE_SECRET_PEPPER": new_key_text(),
         "GREENLANE_DATA_KEYS": "1:" + new_key_text(),
         "GREENLANE_INDEX_KEY": new_key_text(),
         "GREENLANE_KEY_ENCRYPTION_KEY": new_key_text(),
         "GREENLANE_LOG_LEVEL": "WARNING",
+        # A busy test machine may take a few hundred milliseconds to commit: a test expects an
+        # online answer unless it takes the database away (those tests set their own budget).
+        "GREENLANE_VERIFY_COMMIT_BUDGET_MS": "5000",
     }
-    env.update(overrides)
-    return env
 
 
 @pytest.fixture(scope="session")
-def environment(database_url: str) -> dict[str, str]:
+def environment(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The ``GREENLANE_*`` variables of the app under test (also handed to CLI subprocesses)."""
-    return environment_for(database_url)
+    return environment_for(database_url, tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture(scope="session")

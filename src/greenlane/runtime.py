@@ -7,7 +7,6 @@ event loop that serves), loads every in-memory view and subscribes them to LISTE
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import threading
@@ -19,6 +18,7 @@ from types import FrameType
 from greenlane.db.pool import Database, asyncpg_dsn, create_pool
 from greenlane.domain.crypto import BlindIndex, FieldCipher
 from greenlane.services import maintenance
+from greenlane.services.background import keep_cancellation, stop_tasks
 from greenlane.services.clearances import RevocationList
 from greenlane.services.client_registry import ClientRegistry
 from greenlane.services.keyring import KeyRing, ensure_signing_key
@@ -66,10 +66,8 @@ class Runtime:
 
     async def stop(self) -> None:
         if self.housekeeping is not None:
-            self.housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.housekeeping
-        await self.verifier.committer.close()
+            await stop_tasks([self.housekeeping])
+        await self.verifier.close()
         await self._last_drain()
         await self.live.stop()
         await self._close_pool()
@@ -102,7 +100,7 @@ class Runtime:
 
     async def _housekeep(self) -> None:
         """Drain the verify spool when PostgreSQL is back; partitions and retention hourly."""
-        next_maintenance = 0.0
+        next_maintenance = time.monotonic() + MAINTENANCE_INTERVAL  # start() has just run it
         while True:
             try:
                 if self.verifier.spool_has_work():
@@ -112,9 +110,8 @@ class Runtime:
                         self.db, datetime.now(UTC).date(), self.settings.retention_months
                     )
                     next_maintenance = time.monotonic() + MAINTENANCE_INTERVAL
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:  # the database is away: try again on the next round
+                keep_cancellation()
                 _logger.warning("housekeeping failed", exc_info=(type(exc), exc, None))
             await asyncio.sleep(SPOOL_DRAIN_INTERVAL)
 
@@ -127,7 +124,14 @@ def data_protection(settings: Settings) -> tuple[FieldCipher, BlindIndex]:
 
 async def start(settings: Settings, database_url: str) -> Runtime:
     pool = await create_pool(settings, database_url)
-    db = Database(pool, settings.db_acquire_timeout)
+    try:
+        return await _start_on(Database(pool, settings.db_acquire_timeout), settings, database_url)
+    except BaseException:
+        pool.terminate()  # a start that failed leaves no connection behind
+        raise
+
+
+async def _start_on(db: Database, settings: Settings, database_url: str) -> Runtime:
     kek = settings.key_encryption_key.reveal()
     await ensure_signing_key(db, kek)
     cipher, index = data_protection(settings)

@@ -325,6 +325,7 @@ def test_a_change_reaches_the_serving_worker_at_once(admin: Admin) -> None:
         assert time.monotonic() < deadline, "the worker did not load the new rule"
         time.sleep(0.02)
     put(admin, rule_id, "1", enabled=False)
+    deadline = time.monotonic() + 1.0
     while rule_id in active_ids(book, now):
         assert time.monotonic() < deadline, "the worker still runs the disabled rule"
         time.sleep(0.02)

@@ -18,6 +18,8 @@ from typing import Any
 
 import asyncpg
 
+from greenlane.services.background import keep_cancellation, stop_tasks
+
 CHANNEL = "greenlane_state"
 _logger = logging.getLogger("greenlane.live_state")
 
@@ -63,9 +65,7 @@ class LiveState:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_tasks([self._task])
 
     async def _subscribe(self) -> tuple[Any, asyncio.Event]:
         conn = await asyncpg.connect(self._dsn, timeout=self._connect_timeout)
@@ -93,9 +93,8 @@ class LiveState:
             try:
                 await self._listen(*subscription)
                 backoff = 0.1
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:  # the database went away: reconnect, whatever the cause
+                keep_cancellation()
                 _logger.warning("live state listener lost", exc_info=(type(exc), exc, None))
             self.connected = False
             while True:
@@ -104,9 +103,8 @@ class LiveState:
                 try:
                     subscription = await self._subscribe()
                     break
-                except asyncio.CancelledError:
-                    raise
                 except Exception as exc:
+                    keep_cancellation()
                     _logger.warning("live state reconnect failed", exc_info=(type(exc), exc, None))
 
     async def _listen(self, conn: Any, lost: asyncio.Event) -> None:
@@ -118,7 +116,8 @@ class LiveState:
                     async with asyncio.timeout(self._refresh_interval):
                         payload = await self._changes.get()
                 except TimeoutError:
-                    await conn.execute("SELECT 1")  # notices a dead connection
+                    # Notices a dead connection, or a silent one (no reset, no answer).
+                    await conn.execute("SELECT 1", timeout=self._connect_timeout)
                     await self._reload_all()
                     self.last_refresh = time.monotonic()
                     continue

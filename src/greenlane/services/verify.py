@@ -36,6 +36,7 @@ from greenlane.domain.lane_checks import (
 )
 from greenlane.domain.lookups import document_index, vehicle_index
 from greenlane.errors import ServiceUnavailable, ValidationFailed
+from greenlane.services.background import stop_tasks
 from greenlane.services.clearances import RevocationList
 from greenlane.services.client_registry import ClientIdentity
 from greenlane.services.group_commit import CommitFailed, GroupCommitter
@@ -55,6 +56,8 @@ VERIFY_LATENCY = Histogram(
 )
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 DRAIN_TIMEOUT = 30.0
+# At exit, how long writes that missed their budget get to finish cancelling.
+ATTEMPTS_STOP_TIMEOUT = 1.0
 MAX_LATE_REPORT = timedelta(days=30)
 _CACHE_SIZE = 50_000
 _FINGERPRINT = msgspec.json.Encoder()
@@ -117,8 +120,13 @@ class LaneVerifier:
         return sorted(rows, key=lambda row: row["item_index"])
 
     async def _record(self, items: Sequence[dict[str, Any]]) -> list[asyncpg.Record]:
-        async with self._db.pool.acquire() as conn:
+        async with self._db.connection() as conn:
             return await verifications_db.record(conn, list(items))
+
+    async def close(self) -> None:
+        """Let the batches in flight finish, then end the attempts still cancelling."""
+        await self.committer.close()
+        await stop_tasks(self._attempts, within=ATTEMPTS_STOP_TIMEOUT)
 
     def _watchlisted(
         self, document: tuple[str, str] | None, plate: str | None, country: str | None
