@@ -75,14 +75,15 @@ class Runtime:
     async def _close_pool(self) -> None:
         """Close the pool gracefully, but never wait forever for a connection to come back.
 
-        asyncpg's close() waits for every acquired connection; cancelled by the timeout, it
-        terminates the rest, so an exit cannot hang on one connection that was not given back.
+        asyncpg's close() waits for every acquired connection, then for each to close; when
+        that fails or is cancelled by the timeout it terminates them all, so an exit cannot hang
+        on a connection that was not given back or on a database that has stopped answering.
         """
         try:
             async with asyncio.timeout(POOL_CLOSE_TIMEOUT):
                 await self.db.pool.close()
-        except TimeoutError:
-            _logger.warning("connections still in use at exit were terminated")
+        except TimeoutError:  # ours, or asyncpg's own on a silent connection
+            _logger.warning("the pool did not close in time: its connections were terminated")
 
     async def _last_drain(self) -> None:
         """Send the spool to PostgreSQL before exiting, if it answers in time.

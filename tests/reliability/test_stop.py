@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
+from reliability.proxy import Mode
+from reliability.stack import proxied
 
 from greenlane import runtime
 from greenlane.db.pool import asyncpg_dsn
+from greenlane.migrate import upgrade
 from greenlane.services.live_state import LiveState
-from greenlane.settings import Settings
+from greenlane.settings import Settings, load_settings
 
 
 def test_stop_is_not_lost_to_a_notification_arriving_in_the_same_tick(database_url: str) -> None:
@@ -50,3 +54,21 @@ def test_a_connection_never_given_back_does_not_hold_up_the_exit(
         assert worker.db.pool.is_closing()
 
     asyncio.run(scenario())
+
+
+def test_a_database_that_stops_answering_does_not_hold_up_the_exit() -> None:
+    with proxied() as stack:
+        settings = load_settings(stack.env)
+        assert settings.database_url is not None
+        upgrade(settings.database_url)
+
+        async def scenario() -> float:
+            worker = await runtime.start(settings, settings.database_url)
+            stack.proxy.set_mode(Mode.BLACKHOLE)  # every connection open, nothing answered
+            started = time.monotonic()
+            await worker.stop()
+            return time.monotonic() - started
+
+        took = asyncio.run(scenario())
+    # About 3 s: the listener gives up closing after 1 s, the pool after the 2 s command timeout.
+    assert took < runtime.POOL_CLOSE_TIMEOUT + 3
