@@ -32,9 +32,8 @@ from greenlane.settings import Settings
 
 SPOOL_DRAIN_INTERVAL = 0.5
 MAINTENANCE_INTERVAL = 3600.0
-# After SIGTERM: readiness answers 503 while the worker keeps serving this long, then the
-# server stops accepting, finishes what it accepted, and the spool gets one last drain.
-NOT_READY_BEFORE_CLOSING = 2.0
+# After SIGTERM and its not-ready window (a setting), the server stops accepting, finishes what
+# it accepted, and the spool gets one last drain.
 LAST_DRAIN_TIMEOUT = 3.0
 POOL_CLOSE_TIMEOUT = 5.0
 _logger = logging.getLogger("greenlane.runtime")
@@ -201,7 +200,7 @@ def _not_ready_before_closing(runtime: Runtime) -> None:
     uvicorn stops accepting connections as soon as SIGTERM arrives, so a load balancer still
     routing to this worker would see refused connections. Instead readiness turns 503 at once,
     and uvicorn's own handler (installed before the lifespan starts) runs
-    NOT_READY_BEFORE_CLOSING seconds later. Only a Python-level handler in the main thread is
+    ``shutdown_not_ready_seconds`` later. Only a Python-level handler in the main thread is
     wrapped: in-process test clients serve from another thread and get no signals.
     """
     server_handler = signal.getsignal(signal.SIGTERM)
@@ -215,7 +214,11 @@ def _not_ready_before_closing(runtime: Runtime) -> None:
             return
         runtime.stopping = True
         loop.call_soon_threadsafe(
-            loop.call_later, NOT_READY_BEFORE_CLOSING, server_handler, signum, frame
+            loop.call_later,
+            runtime.settings.shutdown_not_ready_seconds,
+            server_handler,
+            signum,
+            frame,
         )
 
     signal.signal(signal.SIGTERM, on_sigterm)

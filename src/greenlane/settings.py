@@ -77,6 +77,7 @@ class Settings:
     rate_limit_lane: int
     verify_commit_budget_ms: int
     retention_months: int
+    shutdown_not_ready_seconds: float
     data_keys: Mapping[int, Secret] = field(repr=False)
     index_key: Secret = field(repr=False)
     key_encryption_key: Secret = field(repr=False)
@@ -242,6 +243,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_limit_lane=_read(source, "RATE_LIMIT_LANE", _positive_int, 60000),
         verify_commit_budget_ms=_read(source, "VERIFY_COMMIT_BUDGET_MS", _positive_int, 200),
         retention_months=_read(source, "RETENTION_MONTHS", _positive_int, 24),
+        shutdown_not_ready_seconds=_read(
+            source, "SHUTDOWN_NOT_READY_SECONDS", _positive_float, 2.0
+        ),
         data_keys=data_keys,
         index_key=required_key("INDEX_KEY"),
         key_encryption_key=required_key("KEY_ENCRYPTION_KEY"),
