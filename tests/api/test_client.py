@@ -27,10 +27,12 @@ from greenlane.client import (
     ConflictError,
     ConnectionFailedError,
     ForbiddenError,
+    GreenlaneError,
     LaneClient,
     NotFoundError,
     PartnerClient,
     RateLimitedError,
+    ServerError,
     ServiceUnavailableError,
     ValidationError,
 )
@@ -294,6 +296,33 @@ def test_a_retry_after_beyond_the_limit_is_not_waited_for() -> None:
         scripted(script, sleeps).me()
     assert limited.value.retry_after == 3600.0
     assert sleeps == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "raised", "title"),
+    [
+        (
+            httpx.Response(502, headers={"Content-Type": "text/html"}, content=b"<h1>oops</h1>"),
+            ServerError,
+            "Bad Gateway",
+        ),
+        (
+            httpx.Response(
+                404, headers={"Content-Type": "application/problem+json"}, content=b'{"x": 1}'
+            ),
+            NotFoundError,
+            "Not Found",
+        ),
+    ],
+    ids=["a gateway's page", "a problem without its fields"],
+)
+def test_an_error_answer_that_is_not_ours_still_raises_by_its_status(
+    answer: httpx.Response, raised: type[GreenlaneError], title: str
+) -> None:
+    with pytest.raises(raised) as caught:
+        scripted(Script(answer), []).me()
+    assert caught.value.title == title
+    assert caught.value.type == "about:blank"
 
 
 def test_backoff_without_retry_after_grows_with_jitter() -> None:

@@ -11,7 +11,6 @@ import logging
 import re
 from typing import Any
 
-import msgspec
 from litestar import Request, Response
 from litestar.enums import ParamType
 from litestar.exceptions import (
@@ -46,27 +45,10 @@ from greenlane.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from greenlane.wire.problems import PROBLEM_JSON, FieldError, Problem
 
-PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:greenlane:problem:"
 _logger = logging.getLogger("greenlane.errors")
-
-
-class FieldError(msgspec.Struct):
-    field: str
-    message: str
-
-
-class Problem(msgspec.Struct, omit_defaults=True):
-    """An RFC 9457 problem; ``errors`` lists each invalid field of a 422."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    errors: list[FieldError] | None = None
-    existing_id: str | None = None
-    request_id: str | None = None
 
 
 def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response[Any]:

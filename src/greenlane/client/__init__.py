@@ -12,7 +12,6 @@ from greenlane.client.errors import (
     AuthenticationError,
     ConflictError,
     ConnectionFailedError,
-    FieldError,
     ForbiddenError,
     GreenlaneError,
     NotFoundError,
@@ -24,6 +23,7 @@ from greenlane.client.errors import (
 from greenlane.client.exchange import DEFAULT_TIMEOUT, RetryPolicy
 from greenlane.client.offline import OfflineVerifier, SyncReport
 from greenlane.client.sync import AdminClient, LaneClient, PartnerClient
+from greenlane.wire.problems import FieldError
 
 __all__ = [
     "DEFAULT_TIMEOUT",

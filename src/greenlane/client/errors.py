@@ -14,28 +14,11 @@ import httpx
 import msgspec
 
 from greenlane.wire.identity import OAuthError
+from greenlane.wire.problems import PROBLEM_JSON, FieldError, Problem
 
-PROBLEM_JSON = "application/problem+json"
 # RFC 9457 §4.2.1: a problem without a more specific type.
 DEFAULT_TYPE = "about:blank"
 UNREACHABLE_TYPE = "urn:greenlane:client:unreachable"
-
-
-class FieldError(msgspec.Struct, frozen=True):
-    field: str
-    message: str
-
-
-class _Problem(msgspec.Struct):
-    """The problem+json body; the server's definition lives with its Litestar handlers."""
-
-    type: str = DEFAULT_TYPE
-    title: str = ""
-    status: int = 0
-    detail: str = ""
-    errors: list[FieldError] | None = None
-    existing_id: str | None = None
-    request_id: str | None = None
 
 
 class GreenlaneError(Exception):
@@ -112,7 +95,7 @@ _BY_STATUS: dict[int, type[GreenlaneError]] = {
     404: NotFoundError,
     422: ValidationError,
 }
-_PROBLEM = msgspec.json.Decoder(_Problem)
+_PROBLEM = msgspec.json.Decoder(Problem)
 _OAUTH = msgspec.json.Decoder(OAuthError)
 
 
@@ -137,15 +120,20 @@ def retry_after(response: httpx.Response) -> float | None:
     return max(0.0, (moment - base).total_seconds())
 
 
-def _problem_of(response: httpx.Response) -> _Problem:
+def _problem_of(response: httpx.Response) -> Problem:
     try:
         if response.headers.get("content-type", "").startswith(PROBLEM_JSON):
             return _PROBLEM.decode(response.content)
         oauth = _OAUTH.decode(response.content)
-    except msgspec.DecodeError:
-        return _Problem(title=response.reason_phrase, status=response.status_code)
-    return _Problem(
-        title=oauth.error, status=response.status_code, detail=oauth.error_description or ""
+    except msgspec.DecodeError:  # not ours (a proxy's page, say): the status line says enough
+        return Problem(
+            type=DEFAULT_TYPE, title=response.reason_phrase, status=response.status_code, detail=""
+        )
+    return Problem(
+        type=DEFAULT_TYPE,
+        title=oauth.error,
+        status=response.status_code,
+        detail=oauth.error_description or "",
     )
 
 

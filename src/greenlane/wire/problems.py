@@ -1,0 +1,24 @@
+"""RFC 9457 problem details: the body of every error answer (``/oauth/token`` aside)."""
+
+from __future__ import annotations
+
+import msgspec
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """An RFC 9457 problem; ``errors`` lists each invalid field of a 422."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = None
+    existing_id: str | None = None
+    request_id: str | None = None
