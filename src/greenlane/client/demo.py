@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Literal
 
 import jwt
 import segno
@@ -35,7 +36,7 @@ from greenlane.client import (
     PartnerClient,
     RetryPolicy,
 )
-from greenlane.wire.applications import ApplicationCreate
+from greenlane.wire.applications import Application, ApplicationCreate, IssuedClearance
 from greenlane.wire.clearances import Clearance
 from greenlane.wire.identity import ClientCreate, PartnerCreate, PortCreate
 from greenlane.wire.registration import (
@@ -262,8 +263,17 @@ class Tour:
         self.say(f"vehicle {vehicle.id}: {vehicle.make} {vehicle.kind}, plate {vehicle.plate}")
         return traveller, vehicle
 
-    def file(self, setup: Setup, traveller: Traveller, vehicle: Vehicle) -> Clearance:
-        self.step("The partner files an application; the rules approve it at once")
+    @staticmethod
+    def approved(
+        setup: Setup,
+        traveller: Traveller,
+        vehicle: Vehicle,
+        *,
+        entries: Literal["single", "multiple"],
+        purpose: str,
+    ) -> tuple[Application, IssuedClearance]:
+        """A week's application through the demo port and its clearance; the tour stops unless
+        it is approved."""
         filed = setup.partner.file_application(
             ApplicationCreate(
                 traveller_id=traveller.id,
@@ -271,16 +281,27 @@ class Tour:
                 ports=[setup.port],
                 valid_from=date.today(),
                 valid_until=date.today() + timedelta(days=7),
-                entries="multiple",
-                purpose="Deliveries to the demo checkpoint",
+                entries=entries,
+                purpose=purpose,
             )
+        )
+        if filed.clearance is None:
+            raise TourFailed(f"the {entries}-entry application was {filed.status}, not approved")
+        return filed, filed.clearance
+
+    def file(self, setup: Setup, traveller: Traveller, vehicle: Vehicle) -> Clearance:
+        self.step("The partner files an application; the rules approve it at once")
+        filed, issued = self.approved(
+            setup,
+            traveller,
+            vehicle,
+            entries="multiple",
+            purpose="Deliveries to the demo checkpoint",
         )
         self.say(f"application {filed.id}: [bold]{filed.status}[/]")
         for reason in filed.reasons:
             self.say(f"  {reason.effect} {reason.reason_code}: {reason.message}")
-        if filed.clearance is None:
-            raise TourFailed(f"the application was {filed.status}, not approved")
-        clearance = setup.partner.get_clearance(filed.clearance.id)
+        clearance = setup.partner.get_clearance(issued.id)
         self.say(
             f"clearance {clearance.id}, {clearance.status} until "
             f"{clearance.expires_at:%Y-%m-%d %H:%M} UTC, a {len(clearance.token)}-character "
@@ -363,20 +384,9 @@ class Tour:
         revoked: Clearance,
     ) -> None:
         self.step("The partner files a new application and gets a second clearance")
-        filed = setup.partner.file_application(
-            ApplicationCreate(
-                traveller_id=traveller.id,
-                vehicle_id=vehicle.id,
-                ports=[setup.port],
-                valid_from=date.today(),
-                valid_until=date.today() + timedelta(days=7),
-                entries="single",
-                purpose="A single return trip",
-            )
+        filed, second = self.approved(
+            setup, traveller, vehicle, entries="single", purpose="A single return trip"
         )
-        if filed.clearance is None:
-            raise TourFailed(f"the second application was {filed.status}, not approved")
-        second = filed.clearance
         self.say(f"clearance {second.id} (single entry), {filed.status}")
 
         with tempfile.TemporaryDirectory(prefix="greenlane-demo-") as folder:
