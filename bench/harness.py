@@ -170,13 +170,25 @@ class Seeded:
         return cls(**raw)
 
 
-def _token(client: httpx.Client, client_id: str, secret: str) -> dict[str, str]:
-    answer = client.post(
-        "/oauth/token",
-        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
-    )
+def sign_in_form(client_id: str, secret: str) -> dict[str, str]:
+    """The body of a client-credentials ``POST /oauth/token``."""
+    return {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+
+
+def access_token_of(answer: httpx.Response) -> str:
     answer.raise_for_status()
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+    token: str = answer.json()["access_token"]
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _token(client: httpx.Client, client_id: str, secret: str) -> dict[str, str]:
+    return bearer(
+        access_token_of(client.post("/oauth/token", data=sign_in_form(client_id, secret)))
+    )
 
 
 def seed(base_url: str, env: dict[str, str], count: int) -> Seeded:
@@ -230,24 +242,17 @@ async def _issue_all(
     kinds = ["plain"] * count + ["revoked"] * extra + ["elsewhere"] * extra
     limit = asyncio.Semaphore(16)
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
-        answer = await client.post(
-            "/oauth/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": client_id,
-                "client_secret": secret,
-            },
-        )
-        headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+        signed_in = await client.post("/oauth/token", data=sign_in_form(client_id, secret))
+        headers = bearer(access_token_of(signed_in))
 
         async def one(n: int, kind: str) -> tuple[Pass, str]:
             async with limit:
-                return await _issue(client, headers, n, kind), kind
+                return await issue_pass(client, headers, n, kind), kind
 
         return list(await asyncio.gather(*(one(n, k) for n, k in enumerate(kinds))))
 
 
-async def _issue(client: httpx.AsyncClient, headers: dict[str, str], n: int, kind: str) -> Pass:
+async def issue_pass(client: httpx.AsyncClient, headers: dict[str, str], n: int, kind: str) -> Pass:
     number = f"B{n:08d}"
     today = date.today()
     traveller = await client.post(

@@ -40,12 +40,14 @@ import msgspec
 from bench.harness import (
     PORT_CODE,
     Seeded,
+    access_token_of,
     count_rows,
     environment,
     fresh_database,
     scratch_dir,
     seed,
     server,
+    sign_in_form,
 )
 
 from greenlane.db import verifications as verifications_db
@@ -150,17 +152,8 @@ def verify_script(seeded: Seeded, access_token: str, pacing_ms: int) -> str:
 
 
 def lane_token(seeded: Seeded) -> str:
-    answer = httpx.post(
-        f"{seeded.base_url}/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": seeded.lane_id,
-            "client_secret": seeded.lane_secret,
-        },
-    )
-    answer.raise_for_status()
-    token: str = answer.json()["access_token"]
-    return token
+    form = sign_in_form(seeded.lane_id, seeded.lane_secret)
+    return access_token_of(httpx.post(f"{seeded.base_url}/oauth/token", data=form))
 
 
 def green_answers_sent(base_url: str) -> int:
@@ -174,11 +167,7 @@ def green_answers_sent(base_url: str) -> int:
 
 def sign_in_ms(seeded: Seeded, repeat: int = 200) -> float:
     """Median time of one client-credentials sign-in, sequential, over loopback."""
-    form = {
-        "grant_type": "client_credentials",
-        "client_id": seeded.lane_id,
-        "client_secret": seeded.lane_secret,
-    }
+    form = sign_in_form(seeded.lane_id, seeded.lane_secret)
     samples = []
     with httpx.Client(base_url=seeded.base_url) as client:
         for _ in range(repeat):

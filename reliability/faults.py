@@ -150,7 +150,7 @@ async def _drained(data_dir: Path) -> None:
 
 def _row(name: str, answers: Sequence[Answer], stored: Ledger, recovery: float | None) -> Row:
     answered = [a for a in answers if a.status is not None]
-    server_errors = sum(1 for a in answered if a.status is not None and a.status >= 500)
+    server_errors = sum(a.server_error for a in answered)
     refused = sum(1 for a in answered if a.status is not None and 400 <= a.status < 500)
     not_green = sum(1 for a in answered if a.status == 200 and a.decision != "green")
     degraded = sum(1 for a in answered if a.mode == "degraded")

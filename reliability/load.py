@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from bench.harness import Pass
+from bench.harness import Pass, access_token_of, sign_in_form
 
 ANSWER_TIMEOUT = 10.0  # well past any promised latency: a request still open then is lost
 
@@ -41,6 +41,10 @@ class Answer:
     @property
     def seconds(self) -> float:
         return self.ended - self.started
+
+    @property
+    def server_error(self) -> bool:
+        return self.status is not None and self.status >= 500
 
 
 def verify_body(p: Pass, event_id: str) -> dict[str, Any]:
@@ -175,14 +179,6 @@ def spooled_records(data_dir: Path) -> int:
 async def access_token(base_url: str, client_id: str, secret: str) -> str:
     """An access token by client credentials (any role)."""
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        answer = await client.post(
-            "/oauth/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": client_id,
-                "client_secret": secret,
-            },
+        return access_token_of(
+            await client.post("/oauth/token", data=sign_in_form(client_id, secret))
         )
-        answer.raise_for_status()
-        token: str = answer.json()["access_token"]
-        return token

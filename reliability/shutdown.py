@@ -99,7 +99,7 @@ def run_shutdown(*, database_back: bool) -> Row:
         scenario=name,
         broken=tuple(broken),
         requests=len(answers),
-        server_errors=sum(1 for a in answers if a.status is not None and a.status >= 500),
+        server_errors=sum(a.server_error for a in answers),
         p99_ms=p99_ms(run.answers),  # the slow requests take as long as their clients make them
         balance=stored.figure,
         duplicates=stored.duplicates,
