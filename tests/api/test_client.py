@@ -419,6 +419,17 @@ def test_a_refused_token_is_renewed_once() -> None:
         scripted(refused, []).me()
 
 
+def test_a_client_without_credentials_is_not_sent_twice_on_a_401() -> None:
+    script = Script(problem(401, "unauthorized"), me_answer())
+    anonymous = PartnerClient(
+        "http://greenlane.test", http_client=httpx.Client(transport=httpx.MockTransport(script))
+    )
+    with pytest.raises(AuthenticationError):
+        anonymous.me()
+    assert len(script.requests) == 1
+    assert "Authorization" not in script.requests[0].headers
+
+
 @pytest.mark.anyio
 async def test_the_async_twin_retries_the_same_way() -> None:
     script = Script(

@@ -27,7 +27,7 @@ from greenlane.client.exchange import (
     TokenCache,
     finish,
     plan,
-    request_headers,
+    request_args,
 )
 from greenlane.client.operations import ApplicationStatus, Id, QrFormat
 from greenlane.wire.applications import Application, ApplicationCreate
@@ -80,14 +80,14 @@ class AsyncSession:
         self._timeout = timeout
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
-        self._tokens = TokenCache(client_id, client_secret) if client_id and client_secret else None
+        self._tokens = TokenCache.for_credentials(client_id, client_secret)
         self._token_lock = asyncio.Lock()
 
     async def run(self, op: Operation[T]) -> T:
         return finish(op, await self._exchange(op))
 
     async def _exchange(self, op: Operation[Any]) -> httpx.Response:
-        steps = plan(op, self._retry)
+        steps = plan(op, self._retry, renewable=self._tokens is not None)
         step = next(steps)
         while True:
             outcome: Outcome = None
@@ -107,13 +107,7 @@ class AsyncSession:
         bearer = await self._bearer() if op.signed else None
         try:
             return await self._http.request(
-                op.method,
-                self.base_url + op.path,
-                content=op.content,
-                data=op.form,
-                params=op.params,
-                headers=request_headers(op, bearer),
-                timeout=self._timeout,
+                **request_args(op, self.base_url, bearer, self._timeout)
             )
         except httpx.TransportError as exc:
             return exc

@@ -88,8 +88,13 @@ Step = _Send | _Renew | Sleep
 Outcome = httpx.Response | httpx.TransportError | None
 
 
-def plan(op: Operation[Any], policy: RetryPolicy) -> Generator[Step, Outcome, httpx.Response]:
-    """The steps of one call; returns the final response (an error answer included)."""
+def plan(
+    op: Operation[Any], policy: RetryPolicy, *, renewable: bool
+) -> Generator[Step, Outcome, httpx.Response]:
+    """The steps of one call; returns the final response (an error answer included).
+
+    ``renewable``: the session has credentials to sign in again with after a 401.
+    """
     renewed = False
     attempt = 0
     while True:
@@ -103,7 +108,7 @@ def plan(op: Operation[Any], policy: RetryPolicy) -> Generator[Step, Outcome, ht
             yield Sleep(policy.backoff(attempt))
             continue
         assert outcome is not None
-        if outcome.status_code == 401 and op.signed and not renewed:
+        if outcome.status_code == 401 and op.signed and renewable and not renewed:
             # A token the server no longer accepts (its key rotated, the server restarted):
             # sign in once more before giving up.
             renewed = True
@@ -131,6 +136,11 @@ _ACCESS_TOKEN = msgspec.json.Decoder(AccessToken)
 
 class TokenCache:
     """The client-credentials access token, renewed ``REFRESH_MARGIN`` before it expires."""
+
+    @classmethod
+    def for_credentials(cls, client_id: str | None, client_secret: str | None) -> TokenCache | None:
+        """A cache when there are credentials; None for a session that does not sign in."""
+        return cls(client_id, client_secret) if client_id and client_secret else None
 
     def __init__(
         self,
@@ -172,10 +182,21 @@ class TokenCache:
         self._token = None
 
 
-def request_headers(op: Operation[Any], bearer: str | None) -> dict[str, str]:
+def request_args(
+    op: Operation[Any], base_url: str, bearer: str | None, timeout: httpx.Timeout
+) -> dict[str, Any]:
+    """The keyword arguments of ``httpx`` ``request()`` for one attempt of ``op``."""
     headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **op.headers}
     if op.content is not None:
         headers["Content-Type"] = "application/json"
     if bearer is not None:
         headers["Authorization"] = f"Bearer {bearer}"
-    return headers
+    return {
+        "method": op.method,
+        "url": base_url + op.path,
+        "content": op.content,
+        "data": op.form,
+        "params": op.params,
+        "headers": headers,
+        "timeout": timeout,
+    }

@@ -28,7 +28,7 @@ from greenlane.client.exchange import (
     TokenCache,
     finish,
     plan,
-    request_headers,
+    request_args,
 )
 from greenlane.client.operations import ApplicationStatus, Id, QrFormat
 from greenlane.wire.applications import Application, ApplicationCreate
@@ -81,14 +81,14 @@ class Session:
         self._timeout = timeout
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
-        self._tokens = TokenCache(client_id, client_secret) if client_id and client_secret else None
+        self._tokens = TokenCache.for_credentials(client_id, client_secret)
         self._token_lock = threading.Lock()
 
     def run(self, op: Operation[T]) -> T:
         return finish(op, self._exchange(op))
 
     def _exchange(self, op: Operation[Any]) -> httpx.Response:
-        steps = plan(op, self._retry)
+        steps = plan(op, self._retry, renewable=self._tokens is not None)
         step = next(steps)
         while True:
             outcome: Outcome = None
@@ -107,15 +107,7 @@ class Session:
     def _send(self, op: Operation[Any]) -> httpx.Response | httpx.TransportError:
         bearer = self._bearer() if op.signed else None
         try:
-            return self._http.request(
-                op.method,
-                self.base_url + op.path,
-                content=op.content,
-                data=op.form,
-                params=op.params,
-                headers=request_headers(op, bearer),
-                timeout=self._timeout,
-            )
+            return self._http.request(**request_args(op, self.base_url, bearer, self._timeout))
         except httpx.TransportError as exc:
             return exc
 
