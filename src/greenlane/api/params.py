@@ -6,7 +6,7 @@ from typing import Annotated
 
 from litestar.params import QueryParameter
 
-from greenlane.db.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from greenlane.wire.common import DEFAULT_LIMIT, MAX_LIMIT
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "CursorParam", "Limit"]
 

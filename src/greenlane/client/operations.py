@@ -17,8 +17,9 @@ import msgspec
 
 from greenlane.client.exchange import Operation
 from greenlane.wire.applications import Application, ApplicationCreate
+from greenlane.wire.applications import Status as ApplicationStatus
 from greenlane.wire.clearances import Clearance, RevocationPage, RevokeRequest
-from greenlane.wire.common import Page
+from greenlane.wire.common import MAX_LIMIT, Page
 from greenlane.wire.identity import (
     Client,
     ClientCreate,
@@ -41,9 +42,8 @@ from greenlane.wire.verify import PresentedDocument, VerifyAnswer, VerifyRequest
 
 T = TypeVar("T")
 Id = uuid.UUID | str
-ApplicationStatus = Literal["approved", "referred", "rejected"]
 QrFormat = Literal["svg", "png"]
-PAGE_SIZE = 200  # the largest page the API serves: fewest round trips when iterating
+PAGE_SIZE = MAX_LIMIT  # the largest page the API serves: fewest round trips when iterating
 
 _ENCODE = msgspec.json.Encoder()
 

@@ -30,8 +30,9 @@ from greenlane.client.exchange import (
     plan,
     request_args,
 )
-from greenlane.client.operations import ApplicationStatus, Id, QrFormat
+from greenlane.client.operations import Id, QrFormat
 from greenlane.wire.applications import Application, ApplicationCreate
+from greenlane.wire.applications import Status as ApplicationStatus
 from greenlane.wire.clearances import Clearance, RevocationPage
 from greenlane.wire.common import Page
 from greenlane.wire.identity import (

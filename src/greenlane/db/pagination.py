@@ -15,9 +15,6 @@ import msgspec
 from greenlane.domain.crypto import base64url
 from greenlane.errors import ValidationFailed
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
-
 
 @dataclass(frozen=True, slots=True)
 class Cursor:

@@ -8,6 +8,10 @@ import msgspec
 
 T = TypeVar("T")
 
+# The contract's list pages: ?limit= from 1 to MAX_LIMIT, DEFAULT_LIMIT when not given.
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
 Alpha3 = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$", description="ISO 3166-1 alpha-3")]
 PortCode = Annotated[
     str, msgspec.Meta(pattern="^[A-Z]{2}[A-Z0-9]{3}$", description="UN/LOCODE-shaped port code")
