@@ -48,13 +48,14 @@ from greenlane.client.operations import question
 from greenlane.client.spool import SingleEntryUse, Spool, SpoolEntry
 from greenlane.client.sync import LaneClient
 from greenlane.domain.clearance_token import ALGORITHM, CLOCK_LEEWAY, LANE_AUDIENCE
-from greenlane.domain.lane_checks import REASONS, LaneCheck, Presented, check, decision_of, ordered
+from greenlane.domain.lane_checks import LaneCheck, check, decision_of, ordered
 from greenlane.wire.verify import (
-    Holder,
     PresentedDocument,
     VerifyAnswer,
-    VerifyReason,
     VerifyRequest,
+    presented,
+    reasons,
+    token_holder,
 )
 
 DEFAULT_MAX_AGE = timedelta(hours=24)
@@ -170,7 +171,6 @@ class OfflineVerifier:
             else LaneState()
         )
         self._keys = public_keys(self._state.keys)
-        self._revoked = frozenset(self._state.revoked)
         self._spool = Spool(
             Path(spool_path)
             if spool_path
@@ -220,7 +220,6 @@ class OfflineVerifier:
             )
             self._save_state()
             self._keys = public_keys(self._state.keys)
-            self._revoked = frozenset(self._state.revoked)
 
     def _save_state(self) -> None:
         write_atomically(self._state_path, _ENCODE.encode(self._state))
@@ -240,7 +239,7 @@ class OfflineVerifier:
 
     @property
     def revoked_count(self) -> int:
-        return len(self._revoked)
+        return len(self._state.revoked)
 
     # --- deciding -------------------------------------------------------------------------
 
@@ -277,16 +276,11 @@ class OfflineVerifier:
             result = check(
                 token,
                 lane_port=self.port,
-                presented=Presented(
-                    document_number=document.number if document else None,
-                    issuing_state=document.issuing_state if document else None,
-                    mrz=mrz,
-                    plate=plate,
-                ),
+                presented=presented(request),
                 keys=self._keys,
                 issuer=self.issuer,
                 audience=LANE_AUDIENCE,
-                revoked=self._revoked,
+                revoked=self._state.revoked,
                 now=int(now.timestamp()),
                 today=now.date(),
             )
@@ -313,15 +307,11 @@ class OfflineVerifier:
             use = SingleEntryUse(claims.clearance_id, direction, claims.expires_at)
         answer = VerifyAnswer(
             decision=decision,
-            reasons=[VerifyReason(code, REASONS[code][1]) for code in found],
+            reasons=reasons(found),
             mode="degraded",
             checked_at=now,
             clearance_id=uuid.UUID(claims.clearance_id) if claims else None,
-            holder=(
-                Holder(nationality=claims.nationality, category=claims.category)
-                if claims is not None and decision != "deny"
-                else None
-            ),
+            holder=token_holder(claims) if claims is not None and decision != "deny" else None,
         )
         return _Decided(answer, use)
 

@@ -27,9 +27,7 @@ from greenlane.db.pool import Database
 from greenlane.domain.clearance_token import LANE_AUDIENCE
 from greenlane.domain.crypto import BlindIndex
 from greenlane.domain.lane_checks import (
-    REASONS,
     LaneCheck,
-    Presented,
     check,
     decision_of,
     ordered,
@@ -43,7 +41,16 @@ from greenlane.services.group_commit import CommitFailed, GroupCommitter
 from greenlane.services.keyring import KeyRing
 from greenlane.services.spool import Spool, SpoolUnavailable
 from greenlane.services.watchlist import Watchlist
-from greenlane.wire.verify import Holder, VehicleSeen, VerifyAnswer, VerifyReason, VerifyRequest
+from greenlane.wire.verify import (
+    Holder,
+    VehicleSeen,
+    VerifyAnswer,
+    VerifyReason,
+    VerifyRequest,
+    presented,
+    reasons,
+    token_holder,
+)
 
 DECISIONS = Counter(
     "greenlane_verify_decisions_total", "Verify answers by decision and code", ["decision", "code"]
@@ -147,16 +154,10 @@ class LaneVerifier:
         occurred = _occurred_at(request, now)
         assert lane.port_code is not None  # the guard admits lane clients only
         assert lane.lane_code is not None
-        presented = Presented(
-            document_number=request.document.number if request.document else None,
-            issuing_state=request.document.issuing_state if request.document else None,
-            mrz=request.mrz,
-            plate=request.plate,
-        )
         result = check(
             request.token,
             lane_port=lane.port_code,
-            presented=presented,
+            presented=presented(request),
             keys=self._keyring.verification,
             issuer=self._issuer,
             audience=LANE_AUDIENCE,
@@ -216,7 +217,7 @@ class LaneVerifier:
             ) from None
         holder, vehicle = self._people.get(item["clearance_id"], (None, None))
         if holder is None and result.claims is not None and decision != "deny":
-            holder = Holder(nationality=result.claims.nationality, category=result.claims.category)
+            holder = token_holder(result.claims)
         answer = _answer(
             {
                 "decision": decision,
@@ -303,7 +304,7 @@ def _answer(parts: dict[str, Any]) -> VerifyAnswer:
     """The answer, built the same way from fresh and from stored parts (so replays match)."""
     return VerifyAnswer(
         decision=parts["decision"],
-        reasons=[VerifyReason(code, REASONS[code][1]) for code in ordered(parts["codes"])],
+        reasons=reasons(ordered(parts["codes"])),
         mode=parts["mode"],
         checked_at=datetime.fromisoformat(parts["checked_at"]),
         clearance_id=uuid.UUID(parts["clearance_id"]) if parts.get("clearance_id") else None,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
 
+from greenlane.domain.clearance_token import ClearanceClaims
+from greenlane.domain.lane_checks import REASONS, Presented
 from greenlane.wire.common import Alpha3, Request
 
 Decision = Literal["green", "refer", "deny"]
@@ -57,3 +60,27 @@ class VerifyAnswer(msgspec.Struct, omit_defaults=True):
     crossing_id: uuid.UUID | None = None
     holder: Holder | None = None
     vehicle: VehicleSeen | None = None
+
+
+# --- between the wire and the checks: shared by the server and the offline lane --------------
+
+
+def presented(request: VerifyRequest) -> Presented:
+    """What the lane scanned, as the checks take it."""
+    document = request.document
+    return Presented(
+        document_number=document.number if document else None,
+        issuing_state=document.issuing_state if document else None,
+        mrz=request.mrz,
+        plate=request.plate,
+    )
+
+
+def reasons(codes: Iterable[str]) -> list[VerifyReason]:
+    """The answer's reasons for ``codes`` (already in order), each with its message."""
+    return [VerifyReason(code, REASONS[code][1]) for code in codes]
+
+
+def token_holder(claims: ClearanceClaims) -> Holder:
+    """All that a token says of its holder: names never travel in it."""
+    return Holder(nationality=claims.nationality, category=claims.category)
