@@ -93,7 +93,10 @@ _BY_STATUS: dict[int, type[GreenlaneError]] = {
     401: AuthenticationError,
     403: ForbiddenError,
     404: NotFoundError,
+    409: ConflictError,
     422: ValidationError,
+    429: RateLimitedError,
+    503: ServiceUnavailableError,
 }
 _PROBLEM = msgspec.json.Decoder(Problem)
 _OAUTH = msgspec.json.Decoder(OAuthError)
@@ -138,15 +141,7 @@ def _problem_of(response: httpx.Response) -> Problem:
 
 
 def _class_for(status: int) -> type[GreenlaneError]:
-    if status == 409:
-        return ConflictError
-    if status == 429:
-        return RateLimitedError
-    if status == 503:
-        return ServiceUnavailableError
-    if status >= 500:
-        return ServerError
-    return _BY_STATUS.get(status, GreenlaneError)
+    return _BY_STATUS.get(status, ServerError if status >= 500 else GreenlaneError)
 
 
 def error_from_response(response: httpx.Response) -> GreenlaneError:
