@@ -404,20 +404,21 @@ class Tour:
             )
 
             self.step("The lane's link to the centre is cut")
-            verifier.lane = LaneClient(
+            with LaneClient(
                 f"http://127.0.0.1:{_closed_port()}",
                 *setup.lane_credentials,
                 retry=RetryPolicy(attempts=1),
-            )
-            try:
-                verifier.refresh()
-            except ConnectionFailedError:
-                self.say(
-                    "refreshing fails: [red]no route to the server[/]; the lane carries on "
-                    f"from its cache, {_age(verifier)} old"
-                )
-            else:
-                raise TourFailed("the cut link still answered")
+            ) as cut_link:
+                verifier.lane = cut_link
+                try:
+                    verifier.refresh()
+                except ConnectionFailedError:
+                    self.say(
+                        "refreshing fails: [red]no route to the server[/]; the lane carries on "
+                        f"from its cache, {_age(verifier)} old"
+                    )
+                else:
+                    raise TourFailed("the cut link still answered")
             green = verifier.verify(second.token, "entry", document=scanned, plate=vehicle.plate)
             self.say("the second clearance, checked on the lane alone:")
             self.decision(green)
