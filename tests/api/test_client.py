@@ -35,6 +35,7 @@ from greenlane.client import (
     ServerError,
     ServiceUnavailableError,
     ValidationError,
+    exchange,
 )
 from greenlane.settings import Settings
 from greenlane.wire.applications import ApplicationCreate
@@ -325,15 +326,21 @@ def test_an_error_answer_that_is_not_ours_still_raises_by_its_status(
     assert caught.value.type == "about:blank"
 
 
-def test_backoff_without_retry_after_grows_with_jitter() -> None:
+def test_backoff_without_retry_after_grows_with_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn: list[tuple[float, float]] = []
+
+    def highest(low: float, high: float) -> float:  # full jitter, drawn at its ceiling
+        drawn.append((low, high))
+        return high
+
+    monkeypatch.setattr(exchange.random, "uniform", highest)
     script = Script(
         httpx.ConnectError("refused"), httpx.ConnectError("refused"), problem(503, "x"), me_answer()
     )
     sleeps: list[float] = []
     scripted(script, sleeps).me()
-    assert len(sleeps) == 3
-    ceilings = [0.25, 0.5, 1.0]  # base 0.25 s, doubling; full jitter below each
-    assert all(0 <= slept <= ceiling for slept, ceiling in zip(sleeps, ceilings, strict=True))
+    assert sleeps == [0.25, 0.5, 1.0]  # base 0.25 s, doubling
+    assert drawn == [(0, 0.25), (0, 0.5), (0, 1.0)]  # each wait anywhere from 0 to its ceiling
 
 
 def test_the_idempotency_key_is_kept_across_retries_of_one_call() -> None:

@@ -145,7 +145,9 @@ def test_stale_data_is_refused_out_loud(
     assert offline.data_age() == timedelta(0)
     assert offline.verify(issued.token, "entry", document=presented(issued)).decision == "green"
 
-    moment[0] += timedelta(hours=24, seconds=1)
+    moment[0] += timedelta(hours=24)  # the default limit itself: still fresh
+    assert offline.verify(issued.token, "entry", document=presented(issued)).decision == "green"
+    moment[0] += timedelta(seconds=1)
     assert offline.data_age() == timedelta(hours=24, seconds=1)
     stale = offline.verify(issued.token, "exit", document=presented(issued))
     assert (stale.decision, codes(stale)) == ("refer", ["lane_data_stale"])
@@ -155,6 +157,27 @@ def test_stale_data_is_refused_out_loud(
 
     offline.refresh()
     assert offline.verify(issued.token, "exit", document=presented(issued)).decision == "green"
+
+
+def test_the_age_limit_is_the_lanes_to_choose(
+    lane_and_partner: tuple[Actor, Actor], settings: Settings, tmp_path: Path
+) -> None:
+    lane_actor, partner = lane_and_partner
+    issued = issue(partner)
+    moment = [datetime.now(UTC)]
+    offline = offline_lane(
+        sdk(LaneClient, lane_actor),
+        settings,
+        tmp_path,
+        clock=lambda: moment[0],
+        max_age=timedelta(minutes=5),
+    )
+    offline.refresh()
+    moment[0] += timedelta(minutes=5)
+    assert offline.verify(issued.token, "entry", document=presented(issued)).decision == "green"
+    moment[0] += timedelta(seconds=1)
+    late = offline.verify(issued.token, "exit", document=presented(issued))
+    assert (late.decision, codes(late)) == ("refer", ["lane_data_stale"])
 
 
 class LosingTransport(httpx.BaseTransport):
