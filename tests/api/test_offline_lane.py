@@ -23,6 +23,7 @@ from greenlane.client import ConnectionFailedError, LaneClient, OfflineVerifier
 from greenlane.settings import Settings
 from greenlane.wire.verify import PresentedDocument, VerifyAnswer
 
+from . import bodies
 from .actors import Actor, Admin
 from .lane_setup import OTHER_PORT, PORT, Issued, issue, lanes_and_partner
 from .sdk import BASE, NO_WAIT, presented, sdk
@@ -54,6 +55,7 @@ class Case:
     document: PresentedDocument | None = None
     plate: str | None = None
     direction: Literal["entry", "exit"] = "entry"
+    mrz: str | None = None
 
 
 def ask(issued: Issued, **changes: Any) -> Case:
@@ -83,6 +85,10 @@ def test_the_server_and_an_offline_lane_decide_alike(
     now = int(time.time())
     expired = forge(lane_actor, settings, expires_at=now - 3600)
     early = forge(lane_actor, settings, not_before=now + 3600)
+    mistyped = forge(lane_actor, settings, typ="JWT")
+    unknown_key = forge(lane_actor, settings, kid="nobodys-key")
+    mrz = bodies.td3(plain.traveller)
+    other_mrz = bodies.td3(bodies.traveller())
 
     lane = sdk(LaneClient, lane_actor)
     offline = offline_lane(lane, settings, tmp_path)
@@ -97,6 +103,14 @@ def test_the_server_and_an_offline_lane_decide_alike(
         "expired": ([ask(plain, token=expired)], "deny", ["token_expired"]),
         "not yet valid": ([ask(plain, token=early)], "deny", ["token_not_yet_valid"]),
         "malformed": ([ask(plain, token="not a token")], "deny", ["token_malformed"]),
+        "not a clearance (typ)": ([ask(plain, token=mistyped)], "deny", ["token_malformed"]),
+        "unknown key": ([ask(plain, token=unknown_key)], "deny", ["key_unknown"]),
+        "scanned mrz": ([ask(plain, document=None, mrz=mrz)], "green", []),
+        "someone else's mrz": (
+            [ask(plain, document=None, mrz=other_mrz)],
+            "deny",
+            ["document_mismatch"],
+        ),
         "tampered": ([ask(plain, token=plain.token[:-4] + "AAAA")], "deny", ["signature_invalid"]),
         "vehicle mismatch": ([ask(truck, plate="ZZ9999")], "deny", ["vehicle_mismatch"]),
         "plate not presented": ([ask(truck, plate=None)], "refer", ["plate_not_presented"]),
@@ -120,8 +134,9 @@ def test_the_server_and_an_offline_lane_decide_alike(
     }
     for name, (questions, decision, expected) in cases.items():
         for q in questions:
-            online = lane.verify(q.token, q.direction, document=q.document, plate=q.plate)
-            local = offline.verify(q.token, q.direction, document=q.document, plate=q.plate)
+            seen = {"document": q.document, "plate": q.plate, "mrz": q.mrz}
+            online = lane.verify(q.token, q.direction, **seen)
+            local = offline.verify(q.token, q.direction, **seen)
         assert (online.decision, codes(online)) == (decision, expected), name
         assert (local.decision, codes(local)) == (decision, expected), name
         assert [r.message for r in local.reasons] == [r.message for r in online.reasons], name
