@@ -343,21 +343,39 @@ def test_backoff_without_retry_after_grows_with_jitter(monkeypatch: pytest.Monke
     assert drawn == [(0, 0.25), (0, 0.5), (0, 1.0)]  # each wait anywhere from 0 to its ceiling
 
 
-def test_the_idempotency_key_is_kept_across_retries_of_one_call() -> None:
+CREATING_CALLS: dict[str, Callable[[PartnerClient], object]] = {
+    "register_traveller": lambda partner: partner.register_traveller(driver()),
+    "register_vehicle": lambda partner: partner.register_vehicle(truck()),
+    "file_application": lambda partner: partner.file_application(trip(uuid.uuid4())),
+}
+
+
+@pytest.mark.parametrize("call", CREATING_CALLS.values(), ids=CREATING_CALLS.keys())
+def test_the_idempotency_key_is_kept_across_retries_of_one_call(
+    call: Callable[[PartnerClient], object],
+) -> None:
     created = httpx.Response(201, content=b"{}")
     script = Script(
         httpx.ReadTimeout("no answer"), problem(503, "service-unavailable", "0"), created, created
     )
     partner = scripted(script, [])
-    body = driver()
-    with pytest.raises(msgspec.ValidationError):  # the scripted "{}" is not a traveller
-        partner.register_traveller(body)
+    with pytest.raises(msgspec.ValidationError):  # the scripted "{}" is not what was created
+        call(partner)
     with pytest.raises(msgspec.ValidationError):
-        partner.register_traveller(body)
+        call(partner)
     keys = [request.headers["Idempotency-Key"] for request in script.requests]
     assert keys[0] == keys[1] == keys[2]
     assert keys[3] != keys[0]
     assert uuid.UUID(keys[0])
+    assert script.requests[0].content == script.requests[2].content  # the same body each time
+
+
+def test_a_traveller_is_sent_as_given() -> None:
+    created = httpx.Response(201, content=b"{}")
+    script = Script(created)
+    body = driver()
+    with pytest.raises(msgspec.ValidationError):
+        scripted(script, []).register_traveller(body)
     sent = msgspec.json.decode(script.requests[0].content)
     assert sent["document"]["number"] == body.document.number
 
