@@ -19,7 +19,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from greenlane.client import ConnectionFailedError, LaneClient, OfflineVerifier
+from greenlane.client import ConnectionFailedError, LaneClient, OfflineVerifier, durable
 from greenlane.settings import Settings
 from greenlane.wire.verify import PresentedDocument, VerifyAnswer
 
@@ -378,6 +378,33 @@ def test_what_the_lane_keeps_of_a_token_is_forgotten_once_it_has_expired(
     assert jti not in state
     assert single.clearance_id not in state
     assert first_code(offline, revoked) == "token_expired"
+
+
+def test_a_refresh_cut_short_leaves_the_state_file_as_it_was(
+    lane_and_partner: tuple[Actor, Actor],
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lane_actor, partner = lane_and_partner
+    plain = issue(partner)
+    offline = offline_lane(sdk(LaneClient, lane_actor), settings, tmp_path)
+    offline.refresh()
+    before = (tmp_path / "lane.json").read_bytes()
+    revoked = issue(partner)
+    partner.post(f"/v1/clearances/{revoked.clearance_id}/revoke", json={"reason": "lost"})
+
+    def power_cut(source: object, target: object) -> None:
+        raise OSError("the power went before the rename")
+
+    monkeypatch.setattr(durable.os, "replace", power_cut)
+    with pytest.raises(OSError, match="power"):
+        offline.refresh()
+    monkeypatch.undo()
+    assert (tmp_path / "lane.json").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    restarted = offline_lane(dead_lane(lane_actor), settings, tmp_path)
+    assert restarted.verify(plain.token, "entry", document=presented(plain)).decision == "green"
 
 
 def test_the_same_event_gets_the_same_answer_offline(
