@@ -69,6 +69,8 @@ def test_the_demo_tours_a_running_server(running: tuple[str, dict[str, str]]) ->
     for step in steps:
         assert step in out, step
     assert out.count("decision GREEN") == 3  # online, its replay, and offline
+    # The tour itself stops (exit 1) when the replay's answer differs from the first in any field.
+    assert "the same answer and the same crossing" in out
     assert "DENY (document_mismatch)" in out
     assert out.count("DENY (token_revoked)") == 2  # online after the revocation, and offline
     assert "mode degraded" in out
