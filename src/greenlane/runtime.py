@@ -187,6 +187,7 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
             commit_budget=settings.verify_commit_budget_ms / 1000,
         ),
     )
+    db.on_commit = runtime.live.apply
     await maintenance.run_once(db, datetime.now(UTC).date(), settings.retention_months)
     await runtime.live.start()
     runtime.housekeeping = asyncio.create_task(runtime._housekeep(), name="greenlane-housekeeping")

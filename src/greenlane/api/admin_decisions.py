@@ -83,15 +83,13 @@ class DecisionsController(Controller):
         data: Annotated[RevokeRequest, Body()],
     ) -> Clearance:
         runtime = runtime_of(state)
-        revoked = await clearances.revoke(
+        return await clearances.revoke(
             runtime.db,
             clearance_id,
             partner_id=None,
             actor=actor(caller(request)),
             reason=data.reason,
         )
-        await runtime.revocations.reload_all()  # this worker at once; the others by NOTIFY
-        return revoked
 
     @get("/keys", summary="Clearance signing keys and their states (one page: there are few)")
     async def keys(self, state: State) -> Page[SigningKey]:
@@ -112,5 +110,4 @@ class DecisionsController(Controller):
                 runtime.settings.key_encryption_key.reveal(),
                 actor=actor(caller(request)),
             )
-        await runtime.keyring.reload_all()
         return Rotation(active=active, next=following)

@@ -106,7 +106,4 @@ class ClientsController(Controller):
         client_id: Annotated[uuid.UUID, PathParameter(description="The client to disable")],
     ) -> Client:
         runtime = runtime_of(state)
-        client = await identity.disable_client(runtime.db, client_id, actor=actor(caller(request)))
-        # This worker applies its own change before answering; the others hear of it by NOTIFY.
-        await runtime.clients.reload_one(str(client_id))
-        return client
+        return await identity.disable_client(runtime.db, client_id, actor=actor(caller(request)))

@@ -65,7 +65,6 @@ class RulesController(Controller):
     ) -> Response[Rule]:
         runtime = runtime_of(state)
         rule = await rules.create_rule(runtime.db, data, actor=actor(caller(request)))
-        await runtime.rules.reload_all()  # this worker at once; the others by NOTIFY
         return with_etag(rule, status_code=201)
 
     @get(
@@ -99,7 +98,6 @@ class RulesController(Controller):
         rule = await rules.update_rule(
             runtime.db, rule_id, data, if_match=if_match, actor=actor(caller(request))
         )
-        await runtime.rules.reload_all()
         return with_etag(rule)
 
     @delete(
@@ -119,4 +117,3 @@ class RulesController(Controller):
         await rules.delete_rule(
             runtime.db, rule_id, if_match=if_match, actor=actor(caller(request))
         )
-        await runtime.rules.reload_all()

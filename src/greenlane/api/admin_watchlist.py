@@ -37,11 +37,9 @@ class WatchlistController(Controller):
         data: Annotated[WatchlistCreate, Body()],
     ) -> WatchlistEntry:
         runtime = runtime_of(state)
-        entry = await watchlist.add_entry(
+        return await watchlist.add_entry(
             runtime.db, data, index=runtime.index, actor=actor(caller(request))
         )
-        await runtime.watchlist.reload_all()  # this worker at once; the others by NOTIFY
-        return entry
 
     @get("/", summary="Watchlist entries (masked)")
     async def list(
@@ -60,4 +58,3 @@ class WatchlistController(Controller):
     ) -> None:
         runtime = runtime_of(state)
         await watchlist.delete_entry(runtime.db, entry_id, actor=actor(caller(request)))
-        await runtime.watchlist.reload_all()

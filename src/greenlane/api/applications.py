@@ -154,12 +154,10 @@ class ClearancesController(Controller):
     ) -> Clearance:
         who = partner_caller(request)
         runtime = runtime_of(state)
-        revoked = await clearances.revoke(
+        return await clearances.revoke(
             runtime.db,
             clearance_id,
             partner_id=who.partner_id,
             actor=who.actor,
             reason=data.reason if data else "withdrawn by the partner",
         )
-        await runtime.revocations.reload_all()  # this worker at once; the others by NOTIFY
-        return revoked

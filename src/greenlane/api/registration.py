@@ -132,9 +132,9 @@ class TravellersController(Controller):
     async def erase(
         self, request: Request[Any, Any, Any], state: State, traveller_id: TravellerId
     ) -> None:
-        runtime = runtime_of(state)
-        await registration.erase_traveller(runtime.db, partner_caller(request), traveller_id)
-        await runtime.revocations.reload_all()  # the erased traveller's clearances
+        await registration.erase_traveller(
+            runtime_of(state).db, partner_caller(request), traveller_id
+        )
 
 
 class VehiclesController(Controller):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -45,12 +46,35 @@ async def create_pool(settings: Settings, dsn: str) -> Pool:
     return pool
 
 
-class Database:
-    """The pool, and the acquire timeout every caller respects (asyncpg waits forever)."""
+Change = tuple[str, str]  # (topic, key), as announced to every worker by NOTIFY
+# The changes announced inside the transaction this task is running, if it runs one.
+_announced: ContextVar[list[Change] | None] = ContextVar("greenlane_announced", default=None)
 
-    def __init__(self, pool: Pool, acquire_timeout: float) -> None:
+
+def announce(topic: str, key: str) -> None:
+    """Note a change announced in the current transaction, for :attr:`Database.on_commit`."""
+    pending = _announced.get()
+    if pending is not None:
+        pending.append((topic, key))
+
+
+class Database:
+    """The pool, and the acquire timeout every caller respects (asyncpg waits forever).
+
+    ``on_commit`` receives the changes a transaction announced, once it has committed and
+    before :meth:`transaction` returns: a worker applies its own writes before it answers,
+    while the others hear of them by NOTIFY.
+    """
+
+    def __init__(
+        self,
+        pool: Pool,
+        acquire_timeout: float,
+        on_commit: Callable[[Sequence[Change]], Awaitable[None]] | None = None,
+    ) -> None:
         self.pool = pool
         self.acquire_timeout = acquire_timeout
+        self.on_commit = on_commit
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Any]:
@@ -60,9 +84,16 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Any]:
-        async with self.pool.acquire(timeout=self.acquire_timeout) as conn, conn.transaction():
-            with _text_postgres_refuses():
-                yield conn
+        announced: list[Change] = []
+        token = _announced.set(announced)
+        try:
+            async with self.pool.acquire(timeout=self.acquire_timeout) as conn, conn.transaction():
+                with _text_postgres_refuses():
+                    yield conn
+        finally:
+            _announced.reset(token)
+        if announced and self.on_commit is not None:  # reached only once committed
+            await self.on_commit(announced)
 
     def in_use(self) -> int:
         return self.pool.get_size() - self.pool.get_idle_size()

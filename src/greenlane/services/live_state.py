@@ -13,11 +13,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
 
+from greenlane.db.pool import Change, announce
 from greenlane.services.background import keep_cancellation, stop_tasks
 
 CHANNEL = "greenlane_state"
@@ -28,8 +29,10 @@ OnChange = Callable[[str], Awaitable[None]]
 
 
 async def notify(conn: Any, topic: str, key: str = "") -> None:
-    """Tell every worker that ``topic`` changed (delivered when the transaction commits)."""
+    """Tell every worker that ``topic`` changed (delivered when the transaction commits); this
+    worker applies it through ``Database.on_commit`` before the transaction returns."""
     await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, f"{topic}:{key}")
+    announce(topic, key)
 
 
 class LiveState:
@@ -62,6 +65,11 @@ class LiveState:
         """Subscribe, then load everything once: nothing committed after the load is missed."""
         subscription = await self._subscribe()
         self._task = asyncio.create_task(self._run(subscription), name="greenlane-live-state")
+
+    async def apply(self, changes: Sequence[Change]) -> None:
+        """Apply changes this worker committed itself, as their notifications will."""
+        for topic, key in changes:
+            await self._dispatch(topic, key)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -122,13 +130,16 @@ class LiveState:
                     self.last_refresh = time.monotonic()
                     continue
                 topic, _, key = payload.partition(":")
-                handler = self._on_change.get(topic)
-                if handler is not None:
-                    await handler(key)
+                await self._dispatch(topic, key)
         finally:
             self.connected = False
             with contextlib.suppress(Exception):
                 await conn.close(timeout=1)
+
+    async def _dispatch(self, topic: str, key: str) -> None:
+        handler = self._on_change.get(topic)
+        if handler is not None:
+            await handler(key)
 
     def _enqueue(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
         self._changes.put_nowait(str(payload))
