@@ -98,13 +98,10 @@ def upgrade() -> None:
         fingerprint bytea NOT NULL,
         status      smallint,
         body_enc    bytea,
-        -- What the answer created: erasing it deletes the stored answer with it.
-        resource_id uuid,
         created_at  timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (partner_id, key)
     );
     CREATE INDEX idempotency_keys_expiry ON idempotency_keys (created_at);
-    CREATE INDEX idempotency_keys_resource ON idempotency_keys (resource_id);
     """)
 
 

@@ -13,12 +13,8 @@ transaction, one commit. For each item, in order, the function
    of single_entry_uses, and any single-entry verification of a direction already used is
    denied with ``already_used``; this holds across workers and hosts;
 3. records the crossing (green only) and the verification event (always);
-4. stores the reply's parts, so that a replay is rebuilt byte for byte from the same values,
-   and adds the holder and vehicle of a green or refer answer as it answers (gl_people): the
-   stored parts hold no names, and a replay after an erasure names nobody.
-
-The worker's in-memory revocation list is checked once more here, against the table, so that a
-revocation committed a moment before cannot let a crossing through.
+4. reads the holder and vehicle for a green or refer answer, and stores the reply's parts, so
+   that a replay is rebuilt byte for byte from the same values.
 """
 
 from greenlane.migrate import execute_script
@@ -31,25 +27,6 @@ depends_on = None
 
 def upgrade() -> None:
     execute_script("""
-    -- The holder and vehicle a green or refer answer names, read when answering (also for a
-    -- replay), so that stored replies hold no names and an erasure takes them out of replays.
-    CREATE FUNCTION gl_people(answer jsonb) RETURNS jsonb
-    LANGUAGE sql STABLE AS $$
-        SELECT coalesce((
-            SELECT jsonb_build_object(
-                'holder', CASE WHEN t.surname IS NULL THEN NULL ELSE jsonb_strip_nulls(
-                    jsonb_build_object('given_names', t.given_names, 'surname', t.surname,
-                                       'nationality', t.nationality, 'category', t.category))
-                          END,
-                'vehicle', CASE WHEN v.plate IS NULL THEN NULL
-                                ELSE jsonb_build_object('plate', v.plate, 'kind', v.kind) END)
-            FROM clearances c
-            JOIN travellers t ON t.id = c.traveller_id
-            LEFT JOIN vehicles v ON v.id = c.vehicle_id
-            WHERE c.id = (answer->>'clearance_id')::uuid AND answer->>'decision' <> 'deny'
-        ), '{}'::jsonb)
-    $$;
-
     CREATE FUNCTION gl_record_verifications(items jsonb)
     RETURNS TABLE (item_index integer, replayed boolean, differs boolean, reply jsonb)
     LANGUAGE plpgsql AS $$
@@ -64,6 +41,8 @@ def upgrade() -> None:
         outcome     text;
         codes       text[];
         crossing    uuid;
+        holder      jsonb;
+        seen        jsonb;
         answer      jsonb;
     BEGIN
         FOR item IN SELECT value FROM jsonb_array_elements(items) LOOP
@@ -78,7 +57,7 @@ def upgrade() -> None:
                 SELECT v.request_sha, v.reply INTO stored
                     FROM verify_replies v WHERE v.lane_client = lane AND v.event_id = event;
                 item_index := n; replayed := true; differs := stored.request_sha <> sha;
-                reply := stored.reply || gl_people(stored.reply);
+                reply := stored.reply;
                 RETURN NEXT;
                 n := n + 1;
                 CONTINUE;
@@ -86,14 +65,6 @@ def upgrade() -> None:
 
             outcome := item->>'decision';
             codes := ARRAY(SELECT jsonb_array_elements_text(item->'codes'));
-            -- The worker checked its in-memory revocation list; a revocation that committed
-            -- since (or that its listener missed while reconnecting) still stops a crossing.
-            IF outcome <> 'deny' AND clearance IS NOT NULL
-               AND EXISTS (SELECT 1 FROM clearances c
-                           WHERE c.id = clearance AND c.revoked_at IS NOT NULL) THEN
-                outcome := 'deny';
-                codes := codes || 'token_revoked'::text;
-            END IF;
             IF (item->>'single_entry')::boolean AND clearance IS NOT NULL THEN
                 IF outcome = 'green' THEN
                     INSERT INTO single_entry_uses (clearance_id, direction, event_id, used_at)
@@ -128,14 +99,27 @@ def upgrade() -> None:
                         item->>'direction', outcome, codes, item->>'mode',
                         (item->>'latency_us')::integer, (item->>'occurred_at')::timestamptz);
 
+            holder := NULL;
+            seen := NULL;
+            IF outcome <> 'deny' AND clearance IS NOT NULL THEN
+                SELECT jsonb_strip_nulls(jsonb_build_object(
+                           'given_names', t.given_names, 'surname', t.surname,
+                           'nationality', t.nationality, 'category', t.category)),
+                       CASE WHEN v.plate IS NULL THEN NULL
+                            ELSE jsonb_build_object('plate', v.plate, 'kind', v.kind) END
+                    INTO holder, seen
+                    FROM clearances c
+                    JOIN travellers t ON t.id = c.traveller_id
+                    LEFT JOIN vehicles v ON v.id = c.vehicle_id
+                    WHERE c.id = clearance;
+            END IF;
             answer := jsonb_build_object(
                 'decision', outcome, 'codes', to_jsonb(codes), 'crossing_id', crossing,
-                'clearance_id', clearance, 'mode', item->'mode',
-                'checked_at', item->'checked_at');
+                'clearance_id', clearance, 'holder', holder, 'vehicle', seen,
+                'mode', item->'mode', 'checked_at', item->'checked_at');
             UPDATE verify_replies SET reply = answer
                 WHERE verify_replies.lane_client = lane AND verify_replies.event_id = event;
-            item_index := n; replayed := false; differs := false;
-            reply := answer || gl_people(answer);
+            item_index := n; replayed := false; differs := false; reply := answer;
             RETURN NEXT;
             n := n + 1;
         END LOOP;
@@ -145,7 +129,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    execute_script("""
-    DROP FUNCTION gl_record_verifications(jsonb);
-    DROP FUNCTION gl_people(jsonb);
-    """)
+    execute_script("DROP FUNCTION gl_record_verifications(jsonb);")

@@ -1,4 +1,4 @@
-"""Lane verifications: one call records a whole group-commit batch (see migration 0006)."""
+"""Lane verifications: one call records a whole group-commit batch (see migrations 0006, 0007)."""
 
 from __future__ import annotations
 
