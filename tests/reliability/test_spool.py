@@ -59,6 +59,7 @@ def test_failed_drains_lose_nothing(tmp_path: Path) -> None:
 def test_a_dead_workers_file_is_drained(tmp_path: Path, name: str) -> None:
     left = tmp_path / name.format(pid=gone_pid())
     left.write_bytes(msgspec.json.encode({"n": 1}) + b"\n")
+    assert Spool(tmp_path).has_work()
 
     async def scenario() -> list[dict[str, Any]]:
         database = Database()
@@ -81,3 +82,4 @@ def test_a_live_workers_file_is_left_to_it(tmp_path: Path) -> None:
 
     assert asyncio.run(scenario()) == 0
     assert theirs.exists()
+    assert not Spool(tmp_path).has_work()  # so housekeeping does not keep trying to drain it

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import psutil
 from prometheus_client import Gauge
 
 SPOOL_DEPTH = Gauge(
@@ -99,8 +100,7 @@ class Spool:
         for claimed in sorted(self._directory.glob(f"spool-*.draining-{mine}")):
             sent += await self._send(claimed, write)
         for path in sorted(self._directory.glob("spool-*")):
-            owner = _owner(path)
-            if owner is None or (owner != mine and _alive(owner)):
+            if not _claimable(path, mine):
                 continue
             claimed = path.with_suffix(f".draining-{mine}")
             try:
@@ -129,7 +129,11 @@ class Spool:
         return len(records)
 
     def has_work(self) -> bool:
-        return self._depth > 0 or any(self._directory.glob("spool-*"))
+        """Whether :meth:`drain` would find something: a live worker's file is not ours to send."""
+        mine = os.getpid()
+        return self._depth > 0 or any(
+            _claimable(path, mine) for path in self._directory.glob("spool-*")
+        )
 
 
 def _owner(path: Path) -> int | None:
@@ -139,11 +143,7 @@ def _owner(path: Path) -> int | None:
     return int(digits) if digits.isdigit() else None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process, alive
-        return True
-    return True
+def _claimable(path: Path, mine: int) -> bool:
+    """A file of this worker's, or of a worker that is gone."""
+    owner = _owner(path)
+    return owner is not None and (owner == mine or not psutil.pid_exists(owner))

@@ -173,9 +173,7 @@ class LaneVerifier:
             answer = await self._degraded(item, result, now)
         else:
             if row["replayed"] and row["differs"]:
-                raise ValidationFailed.one(
-                    "event_id", "already used by this lane for a different verification"
-                )
+                raise _event_reused()
             answer = _answer(jsonb(row["reply"]))
             if answer.holder is not None and answer.clearance_id is not None:
                 self._people.remember(answer.clearance_id, (answer.holder, answer.vehicle))
@@ -190,9 +188,7 @@ class LaneVerifier:
         earlier: tuple[str, VerifyAnswer] | None = self._degraded_replies.get(key)
         if earlier is not None:
             if earlier[0] != item["request_sha"]:
-                raise ValidationFailed.one(
-                    "event_id", "already used by this lane for a different verification"
-                )
+                raise _event_reused()
             return earlier[1]
         if self.degraded_since is None:
             self.degraded_since = time.monotonic()
@@ -244,10 +240,16 @@ class LaneVerifier:
         """Send spooled verifications to PostgreSQL (idempotent by event id)."""
 
         async def write(records: Sequence[dict[str, Any]]) -> None:
-            async with asyncio.timeout(DRAIN_TIMEOUT), self._db.connection() as conn:
-                await verifications_db.record(conn, list(records))
+            async with asyncio.timeout(DRAIN_TIMEOUT):
+                await self._record(records)
 
         return await self._spool.drain(write)
+
+
+def _event_reused() -> ValidationFailed:
+    return ValidationFailed.one(
+        "event_id", "already used by this lane for a different verification"
+    )
 
 
 def _forget_attempt(
