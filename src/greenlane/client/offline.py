@@ -32,22 +32,20 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-import jwt
 import msgspec
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from greenlane.client.durable import write_atomically
 from greenlane.client.errors import ValidationError
 from greenlane.client.operations import question
 from greenlane.client.spool import SingleEntryUse, Spool, SpoolEntry
 from greenlane.client.sync import LaneClient
-from greenlane.domain.clearance_token import ALGORITHM, CLOCK_LEEWAY, LANE_AUDIENCE
+from greenlane.domain.clearance_token import CLOCK_LEEWAY, LANE_AUDIENCE, public_keys
 from greenlane.domain.lane_checks import LaneCheck, check, decision_of, ordered
 from greenlane.wire.verify import (
     PresentedDocument,
@@ -116,20 +114,6 @@ def _utc_now() -> datetime:
 def _still_presentable(expires_at: int, now: int) -> bool:
     """Whether a token expiring at ``expires_at`` could still pass the checks' expiry test."""
     return expires_at + CLOCK_LEEWAY > now
-
-
-def public_keys(jwks: Iterable[Mapping[str, Any]]) -> dict[str, ec.EllipticCurvePublicKey]:
-    """The ES256 keys of a JWKS by ``kid``; anything else in it is ignored, never trusted."""
-    keys: dict[str, ec.EllipticCurvePublicKey] = {}
-    for jwk in jwks:
-        kid = jwk.get("kid")
-        try:
-            key = jwt.PyJWK(dict(jwk), algorithm=ALGORITHM).key
-        except (jwt.PyJWTError, ValueError, TypeError):
-            continue
-        if isinstance(kid, str) and isinstance(key, ec.EllipticCurvePublicKey):
-            keys[kid] = key
-    return keys
 
 
 _STATE_DECODER = msgspec.json.Decoder(LaneState)

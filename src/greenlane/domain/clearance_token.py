@@ -34,7 +34,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal
@@ -363,3 +363,17 @@ def plate_matches(verified: VerifiedToken, *, plate: str) -> bool:
         return False
     expected = vehicle_binding(claims.token_id, claims.vehicle_country, plate)
     return hmac.compare_digest(expected.encode(), claims.vehicle_binding.encode())
+
+
+def public_keys(jwks: Iterable[Mapping[str, Any]]) -> dict[str, ec.EllipticCurvePublicKey]:
+    """The ES256 keys of a JWKS by ``kid``; anything else in it is ignored, never trusted."""
+    keys: dict[str, ec.EllipticCurvePublicKey] = {}
+    for jwk in jwks:
+        kid = jwk.get("kid")
+        try:
+            key = jwt.PyJWK(dict(jwk), algorithm=ALGORITHM).key
+        except (jwt.PyJWTError, ValueError, TypeError):
+            continue
+        if isinstance(kid, str) and isinstance(key, ec.EllipticCurvePublicKey):
+            keys[kid] = key
+    return keys

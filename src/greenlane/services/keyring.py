@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from greenlane.db import signing_keys as keys_db
 from greenlane.db.codecs import jsonb
 from greenlane.db.pool import Database
+from greenlane.domain.clearance_token import public_keys
 from greenlane.domain.signing_keys import (
     new_signing_key,
     public_jwk,
@@ -119,21 +120,21 @@ class KeyRing:
             rows = await keys_db.published(conn)
         now = datetime.now(UTC)
         live = [r for r in rows if r["state"] != "retiring" or r["retire_after"] >= now]
-        signer = None
-        verification: dict[str, ec.EllipticCurvePublicKey] = {}
-        jwks: list[dict[str, str]] = []
-        for row in live:
-            jwk: dict[str, str] = jsonb(row["public_jwk"])
-            jwks.append(jwk)
-            # The next key verifies too: another worker may already sign with it while this
-            # one has not yet heard of the rotation.
-            private_key = unwrap_private_key(bytes(row["private_enc"]), self._kek, row["kid"])
-            verification[row["kid"]] = private_key.public_key()
-            if row["state"] == "active":
-                signer = Signer(row["kid"], private_key)
-        self.signer = signer
-        self.verification = verification
+        jwks: list[dict[str, str]] = [jsonb(row["public_jwk"]) for row in live]
+        self.signer = _signer(live, self._kek)
+        # Every published key verifies, the next one too: another worker may already sign with
+        # it while this one has not yet heard of the rotation.
+        self.verification = public_keys(jwks)
         self.jwks = msgspec.json.encode({"keys": jwks})
 
     async def on_change(self, _key: str) -> None:
         await self.reload_all()
+
+
+def _signer(rows: list[asyncpg.Record], kek: bytes) -> Signer | None:
+    """The active key, the only one whose private half is unwrapped."""
+    for row in rows:
+        if row["state"] == "active":
+            kid = row["kid"]
+            return Signer(kid, unwrap_private_key(bytes(row["private_enc"]), kek, kid))
+    return None
