@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import json
 import os
 import signal
@@ -12,7 +11,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,6 +22,7 @@ from greenlane.db.pagination import decode_cursor
 from greenlane.db.pool import Database, create_pool
 from greenlane.errors import NotFound, SettingsError, ValidationFailed
 from greenlane.settings import Settings, development_secrets, load_settings
+from greenlane.wire.identity import ClientCreate, ClientCreated
 
 OPENAPI_PATH = Path("openapi/openapi.json")
 CLI_ACTOR = "cli"
@@ -113,10 +113,20 @@ def _print_json(value: object) -> None:
     print(msgspec.json.encode(value).decode())
 
 
-def cmd_clients_create(settings: Settings, args: argparse.Namespace) -> int:
+def _create_client(settings: Settings, data: ClientCreate) -> ClientCreated:
+    """A new client in the configured database (``ValidationFailed`` for a bad one)."""
     from greenlane.services.identity import create_client
-    from greenlane.wire.identity import ClientCreate
 
+    pepper = settings.secret_pepper.reveal()
+    with database(settings) as url:
+        return asyncio.run(
+            _with_database(
+                settings, url, lambda db: create_client(db, data, actor=CLI_ACTOR, pepper=pepper)
+            )
+        )
+
+
+def cmd_clients_create(settings: Settings, args: argparse.Namespace) -> int:
     try:
         data = msgspec.convert(
             {
@@ -135,19 +145,11 @@ def cmd_clients_create(settings: Settings, args: argparse.Namespace) -> int:
     except msgspec.ValidationError as exc:
         print(f"greenlane: {exc}", file=sys.stderr)
         return 2
-    pepper = settings.secret_pepper.reveal()
-    with database(settings) as url:
-        try:
-            created = asyncio.run(
-                _with_database(
-                    settings,
-                    url,
-                    lambda db: create_client(db, data, actor=CLI_ACTOR, pepper=pepper),
-                )
-            )
-        except ValidationFailed as exc:
-            print(f"greenlane: {exc.detail}", file=sys.stderr)
-            return 2
+    try:
+        created = _create_client(settings, data)
+    except ValidationFailed as exc:
+        print(f"greenlane: {exc.detail}", file=sys.stderr)
+        return 2
     _print_json({"client_id": created.client_id, "client_secret": created.client_secret})
     return 0
 
@@ -243,22 +245,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         settings.database_url is not None or (settings.data_dir / "pgdata").is_dir()
     ):
         # A local server's database is at hand: make an admin as `clients create` would.
-        made = io.StringIO()
-        with redirect_stdout(made):
-            failed = cmd_clients_create(
-                settings,
-                argparse.Namespace(
-                    role="admin",
-                    name="greenlane demo",
-                    partner_id=None,
-                    port_code=None,
-                    lane_code=None,
-                ),
-            )
-        if failed:
-            return failed
-        created = json.loads(made.getvalue())
-        credentials = (created["client_id"], created["client_secret"])
+        created = _create_client(settings, ClientCreate(role="admin", name="greenlane demo"))
+        credentials = (str(created.client_id), created.client_secret)
     return demo.run(args.url, credentials, issuer=args.issuer or settings.issuer)
 
 
