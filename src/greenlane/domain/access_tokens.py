@@ -8,12 +8,13 @@ audience are pinned; nothing in the token chooses how it is checked.
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Literal
 
 import jwt
+
+from greenlane.domain.crypto import COMPACT_JWS
 
 ALGORITHM = "HS256"
 TOKEN_TYPE = "at+jwt"
@@ -22,9 +23,6 @@ MAX_TOKEN_LENGTH = 2048
 REQUIRED_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "role", "scope"]
 # PyJWT reads times with int(), so "0" or "1e3" would pass its checks; ours are JSON integers.
 TIME_CLAIMS = ("exp", "iat", "nbf")
-# Unpadded base64url only: PyJWT also decodes padded or standard-alphabet spellings, and a token
-# must have one spelling (the verified-token cache in api/security.py is keyed by its text).
-_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 Role = Literal["admin", "partner", "lane"]
 ROLES: tuple[Role, ...] = ("admin", "partner", "lane")
@@ -69,7 +67,7 @@ def issue_access_token(
 def decode_access_token(token: str, *, key: bytes, issuer: str, now: int) -> AccessClaims:
     if len(token) > MAX_TOKEN_LENGTH:
         raise InvalidAccessToken("token too long")
-    if _COMPACT_JWS.fullmatch(token) is None:
+    if COMPACT_JWS.fullmatch(token) is None:  # the verified-token cache keys on the text
         raise InvalidAccessToken("not a compact JWS")
     try:
         header = jwt.get_unverified_header(token)

@@ -32,7 +32,6 @@ decision code rather than raising, because a failing token is an ordinary answer
 import base64
 import hashlib
 import hmac
-import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -46,7 +45,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from greenlane.domain.crypto import base64url, encode_parts
+from greenlane.domain.crypto import COMPACT_JWS, base64url, encode_parts
 
 ALGORITHM = "ES256"
 LANE_AUDIENCE = "gl-lanes"
@@ -87,7 +86,6 @@ _CATEGORY_NAMES = {code: name for name, code in CATEGORY_CODES.items()}
 _ENTRY_CODES: Mapping[Entries, Literal["s", "m"]] = {"single": "s", "multiple": "m"}
 _ENTRY_NAMES: Mapping[str, Entries] = {code: name for name, code in _ENTRY_CODES.items()}
 
-_COMPACT_JWS = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
 _SCALAR_BYTES = 32
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 
@@ -236,7 +234,7 @@ def verify_token(
     """Check a token cheapest test first: size, shape, header, signature, then claims."""
     if len(token) > MAX_TOKEN_CHARS:
         return TokenFailure("token_malformed", f"longer than {MAX_TOKEN_CHARS} characters")
-    parts = _COMPACT_JWS.fullmatch(token)
+    parts = COMPACT_JWS.fullmatch(token)
     if parts is None:
         return TokenFailure("token_malformed", "not a compact JWS")
     header = _decode_header(parts.group(1))

@@ -33,6 +33,9 @@ _HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
 _BASE64_KEY = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
 _KEY_VERSION = re.compile(r"[0-9]{1,5}")
 _URLSAFE_TO_STANDARD = str.maketrans("-_", "+/")
+# A compact JWS: header, payload and signature, each unpadded base64url. Tokens must have one
+# spelling (PyJWT also decodes padded or standard-alphabet ones): caches are keyed by the text.
+COMPACT_JWS = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
 
 
 class KeyMaterialError(ValueError):

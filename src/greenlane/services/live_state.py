@@ -104,7 +104,6 @@ class LiveState:
             except Exception as exc:  # the database went away: reconnect, whatever the cause
                 keep_cancellation()
                 _logger.warning("live state listener lost", exc_info=(type(exc), exc, None))
-            self.connected = False
             while True:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)

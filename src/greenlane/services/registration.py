@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
@@ -245,10 +246,6 @@ def _traveller_row(
     )
 
 
-def _open(p: Protection, row: asyncpg.Record, column: str) -> str:
-    return travellers_db.unseal(p.cipher, row, column)
-
-
 def traveller_answer(row: asyncpg.Record, p: Protection) -> Traveller:
     licence = None
     if row["licence_number_masked"] is not None:
@@ -262,7 +259,7 @@ def traveller_answer(row: asyncpg.Record, p: Protection) -> Traveller:
         id=row["id"],
         given_names=row["given_names"],
         surname=row["surname"],
-        date_of_birth=date.fromisoformat(_open(p, row, "date_of_birth_enc")),
+        date_of_birth=date.fromisoformat(travellers_db.unseal(p.cipher, row, "date_of_birth_enc")),
         sex=row["sex"],
         nationality=row["nationality"],
         document=DocumentOut(
@@ -286,7 +283,7 @@ def stored_traveller(row: asyncpg.Record, p: Protection) -> TravellerCreate:
     licence = None
     if row["licence_number_enc"] is not None:
         licence = {
-            "number": _open(p, row, "licence_number_enc"),
+            "number": travellers_db.unseal(p.cipher, row, "licence_number_enc"),
             "issuing_state": row["licence_issuing_state"],
             "classes": list(row["licence_classes"]),
             "expiry_date": row["licence_expiry"],
@@ -295,12 +292,12 @@ def stored_traveller(row: asyncpg.Record, p: Protection) -> TravellerCreate:
         {
             "given_names": row["given_names"],
             "surname": row["surname"],
-            "date_of_birth": _open(p, row, "date_of_birth_enc"),
+            "date_of_birth": travellers_db.unseal(p.cipher, row, "date_of_birth_enc"),
             "sex": row["sex"],
             "nationality": row["nationality"],
             "document": {
                 "type": row["document_type"],
-                "number": _open(p, row, "document_number_enc"),
+                "number": travellers_db.unseal(p.cipher, row, "document_number_enc"),
                 "issuing_state": row["document_issuing_state"],
                 "expiry_date": row["document_expiry"],
             },
@@ -423,11 +420,11 @@ async def _insert_unique(
     existing = await table.find(conn, caller.partner_id, lookup)
     if existing is not None:
         raise _duplicate(table, existing)
-    try:
-        async with conn.transaction():  # a savepoint: a lost race leaves the outer one usable
-            return await table.insert(conn, row_id, caller.partner_id, values, caller.actor)
-    except asyncpg.UniqueViolationError:
-        raise _duplicate(table, await table.find(conn, caller.partner_id, lookup)) from None
+    async with _unique(conn, table, caller, lookup):  # a race lost after the check
+        record: asyncpg.Record = await table.insert(
+            conn, row_id, caller.partner_id, values, caller.actor
+        )
+    return record
 
 
 async def _update_unique(
@@ -440,13 +437,23 @@ async def _update_unique(
 ) -> asyncpg.Record:
     """Update, or 409 naming the partner's other registration of the same document or plate
     (the unique index decides, so a concurrent write cannot slip between check and update)."""
-    try:
-        async with conn.transaction():
-            record = await table.update(conn, row_id, caller.partner_id, values, caller.actor)
-    except asyncpg.UniqueViolationError:
-        raise _duplicate(table, await table.find(conn, caller.partner_id, lookup)) from None
+    async with _unique(conn, table, caller, lookup):
+        record = await table.update(conn, row_id, caller.partner_id, values, caller.actor)
     assert record is not None  # the row is locked by the caller
     return record
+
+
+@asynccontextmanager
+async def _unique(
+    conn: Any, table: PartnerTable, caller: Caller, lookup: bytes
+) -> AsyncIterator[None]:
+    """A savepoint (a violation leaves the outer transaction usable) whose unique violation
+    becomes a 409 naming the partner's record that already has this document or plate."""
+    try:
+        async with conn.transaction():
+            yield
+    except asyncpg.UniqueViolationError:
+        raise _duplicate(table, await table.find(conn, caller.partner_id, lookup)) from None
 
 
 async def _create(
