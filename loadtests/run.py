@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,16 +22,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import environment, fresh_database, scratch_dir, seed, server  # noqa: E402
+from bench.harness import (  # noqa: E402
+    environment,
+    free_port,
+    fresh_database,
+    scratch_dir,
+    seed,
+    server,
+)
 
 LOCUSTFILE = ROOT / "loadtests" / "locustfile.py"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def locust(base_url: str, seed_file: Path, report: Path, args: argparse.Namespace) -> int:

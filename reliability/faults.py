@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.harness import Pass, seed, server
+from bench.harness import Pass, free_port, seed, server
 
 from reliability.load import (
     Answer,
@@ -38,7 +38,7 @@ from reliability.load import (
     spool_files,
 )
 from reliability.proxy import FaultProxy, Mode
-from reliability.stack import COMMAND_TIMEOUT, Stack, TcpPostgres, free_port, proxied
+from reliability.stack import COMMAND_TIMEOUT, Stack, TcpPostgres, proxied
 from reliability.table import Row, render
 
 LATENCY_MS = 300

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import httpx
 import msgspec
 import psutil
-from bench.harness import Pass, seed, server
+from bench.harness import Pass, free_port, seed, server
 
 from reliability.load import (
     Answer,
@@ -52,7 +52,7 @@ from reliability.load import (
     verify_body,
 )
 from reliability.proxy import Mode
-from reliability.stack import Stack, free_port, proxied
+from reliability.stack import Stack, proxied
 from reliability.table import Row, render
 
 EXIT_BOUND = 15.0

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from bench.harness import environment
+from bench.harness import environment, free_port
 
 from greenlane.embedded_db import EmbeddedPostgres, ensure_database
 from reliability.proxy import FaultProxy
@@ -33,13 +32,6 @@ SERVER_SETTINGS = {
     "DB_COMMAND_TIMEOUT": f"{COMMAND_TIMEOUT:g}",
     "VERIFY_COMMIT_BUDGET_MS": "200",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class TcpPostgres:

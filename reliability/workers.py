@@ -40,6 +40,7 @@ from bench.harness import (
     Seeded,
     bearer,
     environment,
+    free_port,
     greenlane,
     issue_pass,
     seed,
@@ -48,7 +49,7 @@ from bench.harness import (
 
 from greenlane.settings import PREFIX
 from reliability.load import Answer, access_token, answer_of, ask, ledger, verify_body
-from reliability.stack import TcpPostgres, free_port
+from reliability.stack import TcpPostgres
 from reliability.table import Row, render
 
 REACH_BOUND = 1.0

@@ -25,7 +25,7 @@ from greenlane.settings import Settings
 
 from . import bodies
 from .actors import Actor, Admin
-from .test_foundation import assert_problem
+from .problems import assert_problem
 
 PORT = "THBKK"
 

@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 
 from litestar import Litestar
 from litestar.testing import TestClient
 
 from .actors import sign_in
-
-
-def greenlane(environment: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GREENLANE_")}
-    env.update(environment)
-    return subprocess.run(
-        [sys.executable, "-m", "greenlane", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from .commands import greenlane
 
 
 def test_clients_create_list_and_disable(

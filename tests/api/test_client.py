@@ -45,15 +45,10 @@ from greenlane.wire.verify import PresentedDocument
 
 from . import bodies
 from .actors import Actor, Admin, make_admin_credentials
-from .lane_setup import PORT, lanes_and_partner
+from .lane_setup import PORT
 from .sdk import BASE, NO_WAIT, sdk
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture
-def lane_and_partner(admin: Admin) -> tuple[Actor, Actor]:
-    return lanes_and_partner(admin)
 
 
 def driver() -> TravellerCreate:

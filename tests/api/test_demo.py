@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bench.harness import environment, fresh_database, greenlane, server
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+from bench.harness import environment, free_port, fresh_database, greenlane, server
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from greenlane.domain.default_rules import DEFAULT_RULES
 from ..conftest import ROOT
 from . import bodies
 from .actors import Actor, Admin
-from .test_foundation import assert_problem
+from .problems import assert_problem
 
 DRY_RUN = "/v1/admin/rules/dry-run"
 RULES = "/v1/admin/rules"

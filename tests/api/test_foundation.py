@@ -23,18 +23,7 @@ from greenlane.openapi import openapi_document, render
 from greenlane.settings import Settings
 
 from ..conftest import ROOT, with_database
-
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(response: object, status: int, slug: str) -> dict[str, object]:
-    assert response.status_code == status  # type: ignore[attr-defined]
-    assert response.headers["content-type"] == PROBLEM  # type: ignore[attr-defined]
-    body: dict[str, object] = response.json()  # type: ignore[attr-defined]
-    assert body["type"] == f"urn:greenlane:problem:{slug}"
-    assert body["status"] == status
-    assert set(body) >= {"type", "title", "status", "detail"}
-    return body
+from .problems import PROBLEM, assert_problem
 
 
 def test_unknown_route_is_a_404_problem(client: TestClient[Litestar]) -> None:

@@ -16,7 +16,7 @@ from greenlane.settings import Settings
 
 from . import bodies
 from .actors import Actor, Admin, make_admin_credentials
-from .test_foundation import assert_problem
+from .problems import assert_problem
 
 
 @pytest.fixture

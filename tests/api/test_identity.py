@@ -26,7 +26,8 @@ from greenlane.services import audit as audit_service
 from greenlane.settings import Settings, new_key_text
 
 from .actors import Actor, Admin, make_admin_credentials, sign_in
-from .test_foundation import assert_problem
+from .problems import assert_problem
+from .tokens import b64
 
 
 def token_request(client: TestClient[Litestar], **form: str) -> object:
@@ -182,10 +183,6 @@ def forged(settings: Settings, **changes: object) -> str:
     algorithm = str(changes.pop("algorithm", "HS256"))
     headers = {"typ": "at+jwt", **changes.pop("headers", {})}  # type: ignore[dict-item]
     return jwt.encode(claims, key, algorithm=algorithm, headers=headers)  # type: ignore[arg-type]
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
 def unsigned(header: dict[str, object], claims: dict[str, object]) -> str:

@@ -24,17 +24,12 @@ from greenlane.settings import Settings
 from greenlane.wire.verify import PresentedDocument, VerifyAnswer
 
 from . import bodies
-from .actors import Actor, Admin
-from .lane_setup import OTHER_PORT, PORT, Issued, issue, lanes_and_partner
+from .actors import Actor
+from .lane_setup import OTHER_PORT, PORT, Issued, issue
 from .sdk import BASE, NO_WAIT, presented, sdk
-from .test_verify import forge
+from .tokens import forge
 
 WRONG_DOCUMENT = PresentedDocument(number="X1234567", issuing_state="THA")
-
-
-@pytest.fixture
-def lane_and_partner(admin: Admin) -> tuple[Actor, Actor]:
-    return lanes_and_partner(admin)
 
 
 def codes(answer: VerifyAnswer) -> list[str]:

@@ -13,7 +13,7 @@ from greenlane.settings import load_settings, new_key_text
 
 from . import bodies
 from .actors import Actor, Admin
-from .test_cli import greenlane
+from .commands import greenlane
 
 
 def _as_text(value: object) -> str:

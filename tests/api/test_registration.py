@@ -10,7 +10,7 @@ import pytest
 
 from . import bodies
 from .actors import Actor, Admin
-from .test_foundation import assert_problem
+from .problems import assert_problem
 
 
 @pytest.fixture

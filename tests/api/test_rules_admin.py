@@ -21,7 +21,7 @@ from greenlane.services.rules import RuleBook
 from greenlane.settings import Settings
 
 from .actors import Admin
-from .test_foundation import assert_problem
+from .problems import assert_problem
 
 RULES = "/v1/admin/rules"
 

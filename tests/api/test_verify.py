@@ -16,19 +16,14 @@ import asyncpg
 import jwt
 import pytest
 
-from greenlane.domain.clearance_token import LANE_AUDIENCE, ClearanceClaims, issue_token
 from greenlane.domain.lookups import document_index
 from greenlane.settings import Settings
 
 from . import bodies
 from .actors import Actor, Admin
-from .lane_setup import OTHER_PORT, PORT, issue, lanes_and_partner, question
-from .test_foundation import assert_problem
-
-
-@pytest.fixture
-def lane_and_partner(admin: Admin) -> tuple[Actor, Actor]:
-    return lanes_and_partner(admin)
+from .lane_setup import OTHER_PORT, PORT, issue, question
+from .problems import assert_problem
+from .tokens import b64, forge, part
 
 
 def ask(lane: Actor, body: dict[str, Any]) -> dict[str, Any]:
@@ -243,40 +238,6 @@ def test_every_verify_is_kept_as_an_event_without_personal_data(
 
 
 # --- broken and forged tokens ------------------------------------------------------------------
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def part(value: dict[str, Any]) -> str:
-    return b64(json.dumps(value).encode())
-
-
-def forge(lane: Actor, settings: Settings, **changes: Any) -> str:
-    """A token signed by the service's own active key, with chosen claims or header."""
-    signer = lane.http.app.state.runtime.keyring.signer
-    now = int(time.time())
-    claims = ClearanceClaims(
-        issuer=settings.issuer,
-        clearance_id=str(uuid.uuid4()),
-        audience=LANE_AUDIENCE,
-        issued_at=now,
-        not_before=changes.pop("not_before", now - 60),
-        expires_at=changes.pop("expires_at", now + 3600),
-        token_id="abcdefghijklmnop",
-        ports=(PORT,),
-        entries="multiple",
-        category="business_visitor",
-        nationality="THA",
-        document_binding="AAAAAAAAAAAAAAAA",
-    )
-    token = issue_token(claims, signer.private_key, signer.kid)
-    if changes:
-        header = {**jwt.get_unverified_header(token), **changes}
-        _, body, signature = token.split(".")
-        token = f"{part(header)}.{body}.{signature}"
-    return token
 
 
 def test_forged_and_broken_tokens_are_denied(

@@ -14,7 +14,7 @@ from greenlane.domain.lookups import document_index, vehicle_index
 from greenlane.runtime import Runtime
 
 from .actors import Admin
-from .test_foundation import assert_problem
+from .problems import assert_problem
 
 WATCHLIST = "/v1/admin/watchlist"
 NUMBER, CANONICAL_NUMBER = "ab 123-4567", "AB1234567"

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from ..api.test_verify import b64, part
+from ..api.tokens import b64, part
 
 # Signs the ASCII signing input (``header.payload``) and returns the raw signature bytes.
 Sign = Callable[[bytes], bytes]

@@ -18,7 +18,7 @@ import pytest
 from ..api import bodies
 from ..api.actors import Actor, Admin
 from ..api.lane_setup import PORT, issue
-from ..api.test_foundation import assert_problem
+from ..api.problems import assert_problem
 from .routes import Operation, call, partner_operations, random_ids
 
 # Where the owner reads back the record each path parameter names.

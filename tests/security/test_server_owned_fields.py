@@ -32,7 +32,7 @@ from greenlane.wire.verify import VerifyAnswer, VerifyRequest
 from ..api import bodies
 from ..api.actors import Actor, Admin
 from ..api.lane_setup import PORT, issue, question
-from ..api.test_foundation import assert_problem
+from ..api.problems import assert_problem
 from .routes import partner_operations
 
 ALWAYS_SERVER_OWNED = frozenset(

@@ -29,7 +29,7 @@ from greenlane.settings import Settings, new_key_text
 
 from ..api.actors import Actor, Admin
 from ..api.lane_setup import Issued, issue, lanes_and_partner, question
-from ..api.test_foundation import assert_problem
+from ..api.problems import assert_problem
 from .jws import (
     DROP,
     Sign,
