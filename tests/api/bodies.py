@@ -66,6 +66,20 @@ def vehicle(**changes: Any) -> dict[str, Any]:
     return body
 
 
+def application(traveller_id: str, **changes: Any) -> dict[str, Any]:
+    """A ten-day business trip through Bangkok, from tomorrow (both ends count)."""
+    body: dict[str, Any] = {
+        "traveller_id": traveller_id,
+        "ports": ["THBKK"],
+        "valid_from": in_days(1),
+        "valid_until": in_days(10),
+        "entries": "multiple",
+        "purpose": "Meetings with suppliers",
+    }
+    body.update(changes)
+    return body
+
+
 def _field(value: str, width: int) -> str:
     return value.ljust(width, "<")[:width]
 

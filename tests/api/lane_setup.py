@@ -47,20 +47,32 @@ def issue(
     body = traveller or (bodies.driver() if with_vehicle else bodies.traveller())
     traveller_id = partner.post("/v1/travellers", json=body).json()["id"]
     vehicle = None
-    application: dict[str, Any] = {
-        "traveller_id": traveller_id,
-        "ports": ports or [PORT],
-        "valid_from": valid_from or date.today().isoformat(),
-        "valid_until": bodies.in_days(10),
-        "entries": entries,
-        "purpose": "Deliveries",
-    }
+    application = bodies.application(
+        traveller_id,
+        ports=ports or [PORT],
+        valid_from=valid_from or date.today().isoformat(),
+        entries=entries,
+        purpose="Deliveries",
+    )
     if with_vehicle:
         vehicle = bodies.vehicle()
         application["vehicle_id"] = partner.post("/v1/vehicles", json=vehicle).json()["id"]
     filed = partner.post("/v1/applications", json=application).json()
     assert filed["status"] == "approved", filed
     return Issued(traveller=body, vehicle=vehicle, application=filed)
+
+
+def single_trip(ids: dict[str, str]) -> dict[str, Any]:
+    """A single-entry trip from today through PORT, for the traveller and vehicle in ``ids``."""
+    return bodies.application(
+        ids["traveller_id"],
+        vehicle_id=ids["vehicle_id"],
+        ports=[PORT],
+        valid_from=date.today().isoformat(),
+        valid_until=bodies.in_days(5),
+        entries="single",
+        purpose="Deliveries",
+    )
 
 
 def question(issued: Issued | None = None, **changes: Any) -> dict[str, Any]:
@@ -75,6 +87,18 @@ def question(issued: Issued | None = None, **changes: Any) -> dict[str, Any]:
             body["plate"] = issued.vehicle["plate"]
     body.update(changes)
     return body
+
+
+def ask(lane: Actor, body: dict[str, Any]) -> dict[str, Any]:
+    """``POST /v1/verify`` as ``lane``; the answer, which must be a 200."""
+    response = lane.post("/v1/verify", json=body)
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def codes(answer: dict[str, Any]) -> list[str]:
+    return [reason["code"] for reason in answer["reasons"]]
 
 
 def lanes_and_partner(admin: Admin) -> tuple[Actor, Actor]:

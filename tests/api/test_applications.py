@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import time
@@ -10,7 +9,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 import jwt
 import pytest
 import zxingcpp
@@ -26,6 +24,7 @@ from greenlane.settings import Settings
 from . import bodies
 from .actors import Actor, Admin
 from .problems import assert_problem
+from .tokens import expire_retiring_key
 
 PORT = "THBKK"
 
@@ -41,19 +40,6 @@ def register(partner: Actor, body: dict[str, Any], route: str = "/v1/travellers"
     assert response.status_code == 201, response.text
     created: str = response.json()["id"]
     return created
-
-
-def application(traveller_id: str, **changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "traveller_id": traveller_id,
-        "ports": [PORT],
-        "valid_from": bodies.in_days(1),
-        "valid_until": bodies.in_days(10),
-        "entries": "multiple",
-        "purpose": "Supplier meetings",
-    }
-    body.update(changes)
-    return body
 
 
 def file(partner: Actor, body: dict[str, Any]) -> dict[str, Any]:
@@ -88,7 +74,7 @@ def test_an_approved_application_carries_a_signed_clearance(
 ) -> None:
     traveller = bodies.traveller()
     traveller_id = register(partner, traveller)
-    filed = file(partner, application(traveller_id))
+    filed = file(partner, bodies.application(traveller_id))
     assert filed["status"] == "approved"
     assert filed["reasons"] == []
     token = filed["clearance"]["token"]
@@ -130,7 +116,7 @@ def test_a_token_with_five_ports_and_a_vehicle_stays_under_600_characters(
     driver_id = register(partner, bodies.driver())
     vehicle_id = register(partner, bodies.vehicle(), "/v1/vehicles")
     filed = file(
-        partner, application(driver_id, vehicle_id=vehicle_id, ports=ports, entries="single")
+        partner, bodies.application(driver_id, vehicle_id=vehicle_id, ports=ports, entries="single")
     )
     assert filed["status"] == "approved", filed["reasons"]
     assert len(filed["clearance"]["token"]) < 600
@@ -139,7 +125,7 @@ def test_a_token_with_five_ports_and_a_vehicle_stays_under_600_characters(
 def test_rejected_applications_name_every_reason(partner: Actor) -> None:
     body = bodies.traveller(nationality="DEU")
     body["document"].update(issuing_state="DEU", expiry_date=bodies.in_days(60))
-    filed = file(partner, application(register(partner, body)))
+    filed = file(partner, bodies.application(register(partner, body)))
     assert filed["status"] == "rejected"
     assert "clearance" not in filed
     assert {r["reason_code"] for r in filed["reasons"]} == {
@@ -160,7 +146,7 @@ def refer_by_watchlist(admin: Admin, partner: Actor) -> dict[str, Any]:
             "reason": "check",
         },
     )
-    filed = file(partner, application(register(partner, body)))
+    filed = file(partner, bodies.application(register(partner, body)))
     assert filed["status"] == "referred"
     assert [r["reason_code"] for r in filed["reasons"]] == ["watchlist_hit"]
     return filed
@@ -206,7 +192,7 @@ def test_a_referral_can_be_rejected(admin: Admin, partner: Actor) -> None:
 
 
 def test_deciding_an_unknown_or_unreferred_application(admin: Admin, partner: Actor) -> None:
-    approved = file(partner, application(register(partner, bodies.traveller())))
+    approved = file(partner, bodies.application(register(partner, bodies.traveller())))
     url = f"/v1/admin/applications/{approved['id']}/decision"
     assert_problem(admin.post(url, json={"decision": "approve", "note": "x"}), 409, "conflict")
     unknown = f"/v1/admin/applications/{uuid.uuid4()}/decision"
@@ -229,11 +215,15 @@ def test_bad_applications(admin: Admin, partner: Actor) -> None:
     my_vehicle = register(partner, bodies.vehicle(), "/v1/vehicles")
 
     def post(**changes: Any) -> Any:
-        return partner.post("/v1/applications", json=application(mine, **changes))
+        return partner.post("/v1/applications", json=bodies.application(mine, **changes))
 
-    assert_problem(partner.post("/v1/applications", json=application(theirs)), 404, "not-found")
     assert_problem(
-        partner.post("/v1/applications", json=application(str(uuid.uuid4()))), 404, "not-found"
+        partner.post("/v1/applications", json=bodies.application(theirs)), 404, "not-found"
+    )
+    assert_problem(
+        partner.post("/v1/applications", json=bodies.application(str(uuid.uuid4()))),
+        404,
+        "not-found",
     )
     assert_problem(post(vehicle_id=their_vehicle), 404, "not-found")
     assert problem_fields(post(ports=["THZZZ"])) == ["ports[0]"]
@@ -254,7 +244,7 @@ def test_bad_applications(admin: Admin, partner: Actor) -> None:
 
 def test_another_partners_applications_and_clearances_are_404(admin: Admin, partner: Actor) -> None:
     other = admin.partner_actor("Other")
-    filed = file(other, application(register(other, bodies.traveller())))
+    filed = file(other, bodies.application(register(other, bodies.traveller())))
     for url in (
         f"/v1/applications/{filed['id']}",
         f"/v1/clearances/{filed['clearance']['id']}",
@@ -267,7 +257,7 @@ def test_another_partners_applications_and_clearances_are_404(admin: Admin, part
 
 
 def test_idempotent_application(partner: Actor) -> None:
-    body = application(register(partner, bodies.traveller()))
+    body = bodies.application(register(partner, bodies.traveller()))
     key = {"Idempotency-Key": "app-1"}
     first = partner.post("/v1/applications", json=body, headers=key)
     again = partner.post("/v1/applications", json=body, headers=key)
@@ -280,7 +270,7 @@ def test_idempotent_application(partner: Actor) -> None:
 
 
 def test_the_qr_code_holds_exactly_the_token(partner: Actor) -> None:
-    filed = file(partner, application(register(partner, bodies.traveller())))
+    filed = file(partner, bodies.application(register(partner, bodies.traveller())))
     url = f"/v1/clearances/{filed['clearance']['id']}/qr"
     svg = partner.get(url)
     assert svg.status_code == 200
@@ -300,7 +290,7 @@ def test_the_qr_code_holds_exactly_the_token(partner: Actor) -> None:
 def test_revocation_by_the_partner_and_the_feed(
     admin: Admin, partner: Actor, settings: Settings
 ) -> None:
-    filed = file(partner, application(register(partner, bodies.traveller())))
+    filed = file(partner, bodies.application(register(partner, bodies.traveller())))
     clearance_url = f"/v1/clearances/{filed['clearance']['id']}"
     lane = admin.lane_actor(PORT)
     start = lane.get("/v1/revocations").json()
@@ -325,7 +315,7 @@ def test_revocation_by_the_partner_and_the_feed(
 
 
 def test_an_admin_revokes_any_clearance(admin: Admin, partner: Actor) -> None:
-    filed = file(partner, application(register(partner, bodies.traveller())))
+    filed = file(partner, bodies.application(register(partner, bodies.traveller())))
     url = f"/v1/admin/clearances/{filed['clearance']['id']}/revoke"
     assert admin.post(url, json={"reason": "fraud"}).json()["status"] == "revoked"
     assert partner.get(f"/v1/clearances/{filed['clearance']['id']}").json()["status"] == "revoked"
@@ -336,7 +326,7 @@ def test_an_admin_revokes_any_clearance(admin: Admin, partner: Actor) -> None:
 
 def test_erasing_a_traveller_revokes_their_clearances(partner: Actor) -> None:
     traveller_id = register(partner, bodies.traveller())
-    filed = file(partner, application(traveller_id))
+    filed = file(partner, bodies.application(traveller_id))
     assert partner.delete(f"/v1/travellers/{traveller_id}").status_code == 204
     clearance = partner.get(f"/v1/clearances/{filed['clearance']['id']}").json()
     assert clearance["status"] == "revoked"
@@ -346,7 +336,7 @@ def test_erasing_a_traveller_revokes_their_clearances(partner: Actor) -> None:
 def test_a_revocation_reaches_another_worker_within_a_second(
     partner: Actor, settings: Settings
 ) -> None:
-    filed = file(partner, application(register(partner, bodies.traveller())))
+    filed = file(partner, bodies.application(register(partner, bodies.traveller())))
     with TestClient(app=create_app(settings)) as other_worker:
         partner.post(f"/v1/clearances/{filed['clearance']['id']}/revoke", json={"reason": "x"})
         jti = verify(partner.http, settings, filed["clearance"]["token"]).claims.token_id
@@ -384,7 +374,7 @@ def test_the_jwks_is_public_cacheable_and_holds_no_private_part(admin: Admin) ->
 def test_rotation_keeps_old_tokens_valid_until_their_key_retires(
     admin: Admin, partner: Actor, settings: Settings, clean_database: str
 ) -> None:
-    before = file(partner, application(register(partner, bodies.traveller())))
+    before = file(partner, bodies.application(register(partner, bodies.traveller())))
     old_kid = jwt.get_unverified_header(before["clearance"]["token"])["kid"]
     published_next = [
         k["kid"] for k in admin.get("/v1/admin/keys").json()["items"] if k["state"] == "next"
@@ -392,7 +382,7 @@ def test_rotation_keeps_old_tokens_valid_until_their_key_retires(
     rotated = admin.post("/v1/admin/keys/rotate")
     assert rotated.status_code == 200
     assert rotated.json()["active"] == published_next[0]
-    after = file(partner, application(register(partner, bodies.traveller())))
+    after = file(partner, bodies.application(register(partner, bodies.traveller())))
     new_kid = jwt.get_unverified_header(after["clearance"]["token"])["kid"]
     assert new_kid == published_next[0] != old_kid
     verify(partner.http, settings, before["clearance"]["token"])
@@ -401,17 +391,7 @@ def test_rotation_keeps_old_tokens_valid_until_their_key_retires(
     assert states[old_kid] == "retiring"
     assert "keys.rotate" in [e["action"] for e in admin.get("/v1/admin/audit").json()["items"]]
 
-    async def expire_old_key() -> None:
-        conn = await asyncpg.connect(clean_database)
-        try:
-            await conn.execute(
-                "UPDATE signing_keys SET retire_after = now() - interval '1 second' WHERE kid = $1",
-                old_kid,
-            )
-        finally:
-            await conn.close()
-
-    asyncio.run(expire_old_key())
+    expire_retiring_key(clean_database, old_kid)
     admin.post("/v1/admin/keys/rotate")
     states = {k["kid"]: k["state"] for k in admin.get("/v1/admin/keys").json()["items"]}
     assert states[old_kid] == "retired"
@@ -446,7 +426,7 @@ def test_only_admins_manage_keys_and_reviews(partner: Actor) -> None:
 
 
 def test_a_partner_withdraws_without_a_body(partner: Actor) -> None:
-    filed = file(partner, application(register(partner, bodies.traveller())))
+    filed = file(partner, bodies.application(register(partner, bodies.traveller())))
     withdrawn = partner.post(f"/v1/clearances/{filed['clearance']['id']}/revoke")
     assert withdrawn.status_code == 200
     assert withdrawn.json()["status"] == "revoked"

@@ -59,20 +59,6 @@ def with_document(**changes: Any) -> dict[str, Any]:
     return document
 
 
-def application(traveller_id: str, **changes: Any) -> dict[str, Any]:
-    """A ten-day business trip through Bangkok, from tomorrow (both ends count)."""
-    body: dict[str, Any] = {
-        "traveller_id": traveller_id,
-        "ports": ["THBKK"],
-        "valid_from": bodies.in_days(1),
-        "valid_until": bodies.in_days(10),
-        "entries": "multiple",
-        "purpose": "Meetings with suppliers",
-    }
-    body.update(changes)
-    return body
-
-
 def dry_run(admin: Admin, body: dict[str, Any]) -> dict[str, Any]:
     response = admin.post(DRY_RUN, json={"application": body})
     assert response.status_code == 200, response.text
@@ -131,7 +117,7 @@ def judged_once_loaded(admin: Admin, body: dict[str, Any], rule_id: str) -> dict
 def test_a_thai_business_visitor_is_approved_by_every_default_rule(
     admin: Admin, partner: Actor
 ) -> None:
-    result = dry_run(admin, application(register(partner, bodies.traveller())))
+    result = dry_run(admin, bodies.application(register(partner, bodies.traveller())))
     assert result["status"] == "approved"
     assert result["reasons"] == []
     assert result["watchlist_hit"] is False
@@ -148,7 +134,7 @@ def test_a_thai_business_visitor_is_approved_by_every_default_rule(
 
 
 def test_a_filed_application_is_dry_run_by_its_id(admin: Admin, partner: Actor) -> None:
-    body = application(register(partner, bodies.traveller(nationality="DEU")))
+    body = bodies.application(register(partner, bodies.traveller(nationality="DEU")))
     filed = partner.post("/v1/applications", json=body)
     assert filed.status_code == 201, filed.text
     response = admin.post(DRY_RUN, json={"application_id": filed.json()["id"]})
@@ -174,7 +160,7 @@ def count_rows(database_url: str) -> dict[str, int]:
 
 
 def test_a_dry_run_stores_nothing(admin: Admin, partner: Actor, database_url: str) -> None:
-    approved = application(register(partner, bodies.traveller()))
+    approved = bodies.application(register(partner, bodies.traveller()))
     filed = partner.post("/v1/applications", json=approved)
     assert filed.status_code == 201, filed.text
     before = count_rows(database_url)
@@ -211,7 +197,7 @@ def test_the_default_rules_reject_a_traveller(
     reason_code: str,
 ) -> None:
     traveller_id = register(partner, traveller)
-    result = dry_run(admin, application(traveller_id, **trip))
+    result = dry_run(admin, bodies.application(traveller_id, **trip))
     assert (result["status"], codes(result)) == ("rejected", [reason_code])
     [reason] = result["reasons"]
     failed = [r for r in result["results"] if r["result"] == "fail"]
@@ -223,9 +209,9 @@ def test_a_commercial_driver_may_stay_30_days_counting_both_ends(
 ) -> None:
     traveller_id = register(partner, bodies.driver())
     trip = {"valid_from": bodies.in_days(1), "valid_until": bodies.in_days(30)}
-    assert dry_run(admin, application(traveller_id, **trip))["status"] == "approved"
+    assert dry_run(admin, bodies.application(traveller_id, **trip))["status"] == "approved"
     trip["valid_until"] = bodies.in_days(31)
-    assert codes(dry_run(admin, application(traveller_id, **trip))) == ["stay_too_long"]
+    assert codes(dry_run(admin, bodies.application(traveller_id, **trip))) == ["stay_too_long"]
 
 
 @pytest.mark.parametrize(
@@ -243,7 +229,7 @@ def test_the_default_rules_reject_a_vehicle(
     ports: list[str],
     reason_code: str,
 ) -> None:
-    body = application(
+    body = bodies.application(
         register(partner, bodies.driver()),
         vehicle_id=register_vehicle(partner, **vehicle),
         ports=ports,
@@ -255,13 +241,13 @@ def test_the_default_rules_reject_a_vehicle(
 def test_an_expired_driving_licence_cannot_bring_a_vehicle(admin: Admin, partner: Actor) -> None:
     driver = bodies.driver()
     driver["driving_licence"]["expiry_date"] = bodies.in_days(5)
-    body = application(register(partner, driver), vehicle_id=register_vehicle(partner))
+    body = bodies.application(register(partner, driver), vehicle_id=register_vehicle(partner))
     assert codes(dry_run(admin, body)) == ["driving_licence_invalid"]
 
 
 def test_a_watchlisted_document_is_referred(admin: Admin, partner: Actor) -> None:
     traveller = bodies.traveller()
-    body = application(register(partner, traveller))
+    body = bodies.application(register(partner, traveller))
     document = traveller["document"]
     added = admin.post(
         "/v1/admin/watchlist",
@@ -303,7 +289,7 @@ def test_a_rule_that_fails_to_evaluate_refers_with_rule_error(
     admin: Admin, partner: Actor, condition: str, error: str
 ) -> None:
     rule = create_rule(admin, rule_body(condition=condition, effect="deny"))
-    body = application(register(partner, bodies.traveller()))
+    body = bodies.application(register(partner, bodies.traveller()))
     result = judged_once_loaded(admin, body, rule["id"])
     assert result["status"] == "referred"
     assert [(r["rule_id"], r["reason_code"], r["effect"]) for r in result["reasons"]] == [
@@ -326,19 +312,19 @@ def test_a_rule_for_some_categories_judges_only_them(admin: Admin, partner: Acto
             applies_to={"categories": ["investor"]},
         ),
     )
-    investor = application(register(partner, bodies.traveller(category="investor")))
+    investor = bodies.application(register(partner, bodies.traveller(category="investor")))
     result = judged_once_loaded(admin, investor, rule["id"])
     assert (result["status"], codes(result)) == ("referred", ["test_rule"])
     assert judged(result)[rule["id"]]["result"] == "fail"
 
-    visitor = dry_run(admin, application(register(partner, bodies.traveller())))
+    visitor = dry_run(admin, bodies.application(register(partner, bodies.traveller())))
     assert rule["id"] not in judged(visitor)
     assert visitor["status"] == "approved"
 
 
 def test_a_disabled_rule_is_not_judged(admin: Admin, partner: Actor) -> None:
     rule = create_rule(admin, rule_body(condition="false"))
-    body = application(register(partner, bodies.traveller()))
+    body = bodies.application(register(partner, bodies.traveller()))
     assert judged_once_loaded(admin, body, rule["id"])["status"] == "referred"
 
     disabled = admin.put(
@@ -362,7 +348,7 @@ def test_a_scheduled_rule_is_not_judged_before_it_starts(admin: Admin, partner: 
     # Notifications arrive in order and each reloads every rule: once the later rule is
     # judged, the worker has read the scheduled one too.
     later = create_rule(admin, rule_body(name="Later"))
-    body = application(register(partner, bodies.traveller()))
+    body = bodies.application(register(partner, bodies.traveller()))
     result = judged_once_loaded(admin, body, later["id"])
     assert scheduled["id"] not in judged(result)
     assert result["status"] == "approved"
@@ -380,7 +366,7 @@ def problem_fields(response: httpx.Response) -> list[str]:
 
 
 def test_both_an_application_and_an_id_is_422(admin: Admin, partner: Actor) -> None:
-    body = application(register(partner, bodies.traveller()))
+    body = bodies.application(register(partner, bodies.traveller()))
     filed = partner.post("/v1/applications", json=body)
     both = admin.post(DRY_RUN, json={"application": body, "application_id": filed.json()["id"]})
     assert problem_fields(both) == ["application"]
@@ -396,7 +382,7 @@ def test_an_unknown_application_is_404(admin: Admin) -> None:
 
 
 def test_partners_cannot_dry_run(admin: Admin, partner: Actor) -> None:
-    body = application(register(partner, bodies.traveller()))
+    body = bodies.application(register(partner, bodies.traveller()))
     assert_problem(partner.post(DRY_RUN, json={"application": body}), 403, "forbidden")
 
 
@@ -420,9 +406,9 @@ def test_filing_decides_exactly_as_the_dry_run(admin: Admin, partner: Actor) -> 
         document=with_document(issuing_state="DEU", expiry_date=bodies.in_days(60)),
     )
     cases = {
-        "approved": application(register(partner, bodies.traveller())),
-        "rejected": application(register(partner, german)),
-        "referred": application(register(partner, watched)),
+        "approved": bodies.application(register(partner, bodies.traveller())),
+        "rejected": bodies.application(register(partner, german)),
+        "referred": bodies.application(register(partner, watched)),
     }
     eventually(
         lambda: dry_run(admin, cases["referred"]),
@@ -461,7 +447,7 @@ def test_readme_examples_compile(admin: Admin, partner: Actor) -> None:
     traveller = bodies.traveller(
         category="installer_servicer", employer={"name": "Rhein Maschinen", "country": "DEU"}
     )
-    body = application(
+    body = bodies.application(
         register(partner, traveller),
         ports=[port],
         entries="single",

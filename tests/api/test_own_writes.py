@@ -4,23 +4,11 @@ its LISTEN connection has heard the NOTIFY yet (here it never will: the listener
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import jwt
 
-from .actors import Actor, Admin
-from .lane_setup import issue, lanes_and_partner, question
-
-
-def codes(answer: dict[str, Any]) -> list[str]:
-    return [reason["code"] for reason in answer["reasons"]]
-
-
-def verify(lane: Actor, body: dict[str, Any]) -> dict[str, Any]:
-    response = lane.post("/v1/verify", json=body)
-    assert response.status_code == 200, response.text
-    answer: dict[str, Any] = response.json()
-    return answer
+from .actors import Admin
+from .lane_setup import ask, codes, issue, lanes_and_partner, question
 
 
 def test_a_worker_applies_its_own_writes_before_it_answers(admin: Admin) -> None:
@@ -30,11 +18,11 @@ def test_a_worker_applies_its_own_writes_before_it_answers(admin: Admin) -> None
     admin.http.blocking_portal.call(runtime.live.stop)  # deaf to NOTIFY from here on
 
     partner.post(f"/v1/clearances/{revoked.clearance_id}/revoke", json={"reason": "lost"})
-    assert codes(verify(lane, question(revoked))) == ["token_revoked"]
+    assert codes(ask(lane, question(revoked))) == ["token_revoked"]
 
     entry = {"kind": "document", "reason": "reported stolen", **watched.document()}
     assert admin.post("/v1/admin/watchlist", json=entry).status_code == 201
-    assert codes(verify(lane, question(watched))) == ["watchlist_hit"]
+    assert codes(ask(lane, question(watched))) == ["watchlist_hit"]
 
     rule = {
         "name": "Always met",

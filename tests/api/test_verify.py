@@ -21,20 +21,9 @@ from greenlane.settings import Settings
 
 from . import bodies
 from .actors import Actor, Admin
-from .lane_setup import OTHER_PORT, PORT, issue, question
+from .lane_setup import OTHER_PORT, PORT, ask, codes, issue, question
 from .problems import assert_problem
 from .tokens import b64, forge, part
-
-
-def ask(lane: Actor, body: dict[str, Any]) -> dict[str, Any]:
-    response = lane.post("/v1/verify", json=body)
-    assert response.status_code == 200, response.text
-    answer: dict[str, Any] = response.json()
-    return answer
-
-
-def codes(answer: dict[str, Any]) -> list[str]:
-    return [reason["code"] for reason in answer["reasons"]]
 
 
 async def count(database_url: str, sql: str, *args: Any) -> int:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
 import uuid
 from typing import Any
 
+import asyncpg
 import jwt
 
 from greenlane.domain.clearance_token import LANE_AUDIENCE, ClearanceClaims, issue_token
@@ -49,3 +51,19 @@ def forge(lane: Actor, settings: Settings, **changes: Any) -> str:
         _, body, signature = token.split(".")
         token = f"{part(header)}.{body}.{signature}"
     return token
+
+
+def expire_retiring_key(database_url: str, kid: str) -> None:
+    """As if the last token ``kid`` signed had expired: the next rotation retires it."""
+
+    async def expire() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await conn.execute(
+                "UPDATE signing_keys SET retire_after = now() - interval '1 second' WHERE kid = $1",
+                kid,
+            )
+        finally:
+            await conn.close()
+
+    asyncio.run(expire())

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import pytest
 
-from ..api import bodies
 from ..api.actors import Actor, Admin
-from ..api.lane_setup import PORT, issue
+from ..api.lane_setup import PORT, issue, single_trip
 from ..api.problems import assert_problem
 from .routes import Operation, call, partner_operations, random_ids
 
@@ -151,15 +149,7 @@ def test_an_application_cannot_name_another_partners_records(
     partners: dict[str, Holdings], field: str, caller: str, target: str
 ) -> None:
     me, owner = partners[caller], partners[other(caller)]
-    body = {
-        "traveller_id": me.ids["traveller_id"],
-        "vehicle_id": me.ids["vehicle_id"],
-        "ports": [PORT],
-        "valid_from": date.today().isoformat(),
-        "valid_until": bodies.in_days(5),
-        "entries": "single",
-        "purpose": "Deliveries",
-    }
+    body = single_trip(me.ids)
     filed_before = me.actor.get("/v1/applications").json()["items"]
     chosen = owner.ids[field] if target == TARGETS[0] else str(uuid.uuid4())
     answer = me.actor.post("/v1/applications", json={**body, field: chosen})

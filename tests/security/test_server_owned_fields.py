@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import msgspec
@@ -31,7 +30,7 @@ from greenlane.wire.verify import VerifyAnswer, VerifyRequest
 
 from ..api import bodies
 from ..api.actors import Actor, Admin
-from ..api.lane_setup import PORT, issue, question
+from ..api.lane_setup import PORT, issue, question, single_trip
 from ..api.problems import assert_problem
 from .routes import partner_operations
 
@@ -86,15 +85,7 @@ def wire_names(struct: type[msgspec.Struct]) -> frozenset[str]:
 
 
 def application(world: World) -> dict[str, Any]:
-    return {
-        "traveller_id": world.ids["traveller_id"],
-        "vehicle_id": world.ids["vehicle_id"],
-        "ports": [PORT],
-        "valid_from": date.today().isoformat(),
-        "valid_until": bodies.in_days(5),
-        "entries": "single",
-        "purpose": "Deliveries",
-    }
+    return single_trip(world.ids)
 
 
 BODIES = {

@@ -8,7 +8,6 @@ token-level code the case names and nothing about the holder; an access token mu
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
@@ -16,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -30,6 +28,7 @@ from greenlane.settings import Settings, new_key_text
 from ..api.actors import Actor, Admin
 from ..api.lane_setup import Issued, issue, lanes_and_partner, question
 from ..api.problems import assert_problem
+from ..api.tokens import expire_retiring_key
 from .jws import (
     DROP,
     Sign,
@@ -102,22 +101,6 @@ class Kit:
 
 def rotate(admin: Admin) -> None:
     assert admin.post("/v1/admin/keys/rotate").status_code == 200
-
-
-def expire_retiring_key(database_url: str, kid: str) -> None:
-    """As if the last token ``kid`` signed had expired (tests/api/test_applications.py)."""
-
-    async def expire() -> None:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(
-                "UPDATE signing_keys SET retire_after = now() - interval '1 second' WHERE kid = $1",
-                kid,
-            )
-        finally:
-            await conn.close()
-
-    asyncio.run(expire())
 
 
 def public_forms(http: TestClient[Litestar], key: ec.EllipticCurvePublicKey) -> dict[str, bytes]:
