@@ -46,7 +46,7 @@ from greenlane.wire.verify import PresentedDocument
 from . import bodies
 from .actors import Actor, Admin, make_admin_credentials
 from .lane_setup import PORT
-from .sdk import BASE, NO_WAIT, sdk
+from .sdk import BASE, sdk
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -255,8 +255,9 @@ def me_answer() -> httpx.Response:
     )
 
 
-def scripted(script: Script, sleeps: list[float]) -> PartnerClient:
-    return PartnerClient(
+def scripted(script: Script, sleeps: list[float], kind: type[Any] = PartnerClient) -> Any:
+    """A client of ``kind`` whose requests ``script`` answers and whose waits go to ``sleeps``."""
+    return kind(
         "http://greenlane.test",
         "id",
         "secret",
@@ -377,13 +378,7 @@ def test_a_traveller_is_sent_as_given() -> None:
 
 def test_a_request_that_may_have_arrived_is_not_resent_without_a_key() -> None:
     script = Script(httpx.ReadTimeout("no answer"), me_answer())
-    admin = AdminClient(
-        "http://greenlane.test",
-        "id",
-        "secret",
-        http_client=httpx.Client(transport=httpx.MockTransport(script)),
-        retry=NO_WAIT,
-    )
+    admin = scripted(script, [], AdminClient)
     with pytest.raises(ConnectionFailedError) as failed:
         admin.create_partner(
             PartnerCreate(name="Once Only", country="THA", contact_email="o@o.example")
