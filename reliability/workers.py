@@ -48,7 +48,15 @@ from bench.harness import (
 )
 
 from greenlane.settings import PREFIX
-from reliability.load import Answer, access_token, answer_of, ask, ledger, verify_body
+from reliability.load import (
+    Answer,
+    Ledger,
+    access_token,
+    answer_of,
+    ask,
+    ledger,
+    verify_body,
+)
 from reliability.stack import TcpPostgres
 from reliability.table import Row, render
 
@@ -229,15 +237,12 @@ async def _single_entry_at_once(servers: Servers, single: Sequence[Pass], databa
     stored = await ledger(database_url, answers)
     if not stored.balanced:
         broken.append("greens, stored and crossings differ")
-    return Row(
-        "workers",
+    return _arbitration_row(
         "one single-entry clearance at both at once",
-        tuple(broken),
-        requests=len(answers),
-        server_errors=_unanswered_or_5xx(answers),
-        balance=stored.figure,
-        duplicates=stored.duplicates,
-        notes=f"{len(single)} clearances, each: one green, one deny already_used",
+        broken,
+        answers,
+        stored,
+        f"{len(single)} clearances, each: one green, one deny already_used",
     )
 
 
@@ -258,21 +263,30 @@ async def _same_event_at_once(servers: Servers, shown: Sequence[Pass], database_
         broken.append(f"{len(shown) - identical} pairs of answers differ")
     if not stored.balanced or stored.crossings != len(shown):
         broken.append("not one crossing per event id")
-    return Row(
-        "workers",
+    return _arbitration_row(
         "one event id at both at once",
-        tuple(broken),
-        requests=len(answers),
-        server_errors=_unanswered_or_5xx(answers),
-        balance=stored.figure,
-        duplicates=stored.duplicates,
-        notes=f"{identical}/{len(shown)} pairs identical byte for byte",
+        broken,
+        answers,
+        stored,
+        f"{identical}/{len(shown)} pairs identical byte for byte",
     )
 
 
-def _unanswered_or_5xx(answers: Sequence[Answer]) -> int:
-    """Both servers are up all along: no answer at all counts against them too."""
-    return sum(a.status is None or a.server_error for a in answers)
+def _arbitration_row(
+    scenario: str, broken: Sequence[str], answers: Sequence[Answer], stored: Ledger, notes: str
+) -> Row:
+    """A row where the database arbitrates between the two servers' answers."""
+    return Row(
+        "workers",
+        scenario,
+        tuple(broken),
+        requests=len(answers),
+        # Both servers are up all along: no answer at all counts against them too.
+        server_errors=sum(a.status is None or a.server_error for a in answers),
+        balance=stored.figure,
+        duplicates=stored.duplicates,
+        notes=notes,
+    )
 
 
 def main() -> int:
