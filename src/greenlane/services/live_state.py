@@ -69,7 +69,11 @@ class LiveState:
     async def apply(self, changes: Sequence[Change]) -> None:
         """Apply changes this worker committed itself, as their notifications will."""
         for topic, key in changes:
-            await self._dispatch(topic, key)
+            try:
+                await self._dispatch(topic, key)
+            except Exception as exc:  # committed all the same: NOTIFY or the refresh catches up
+                keep_cancellation()
+                _logger.warning("could not apply own change", exc_info=(type(exc), exc, None))
 
     async def stop(self) -> None:
         if self._task is not None:
