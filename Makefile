@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-LINTED := src tests migrations $(wildcard loadtests bench reliability)
+LINTED := src tests $(wildcard loadtests bench reliability)
 
 .PHONY: run test lint typecheck unit fuzz openapi bench bench-eligibility loadtest loadtest-ci faults reliability clean
 

@@ -1,4 +1,4 @@
-"""Schema migrations: alembic driven from Python, with the revisions in ``migrations/``.
+"""Schema migrations: alembic driven from Python, with the revisions in ``greenlane/migrations``.
 
 Alembic's async ``env.py`` runs its own event loop, so these functions must be called from
 synchronous code (the command line, a thread, or a synchronous test fixture).
@@ -7,18 +7,18 @@ synchronous code (the command line, a thread, or a synchronous test fixture).
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+# Found through the package, so that an installed wheel migrates as a checkout does.
+SCRIPT_LOCATION = "greenlane:migrations"
 
 
 def alembic_config(database_url: str) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", SCRIPT_LOCATION)
     config.attributes["database_url"] = database_url
     return config
 
@@ -34,7 +34,7 @@ def downgrade(database_url: str, revision: str = "base") -> None:
 @cache
 def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
-    assert head is not None, "migrations/ holds no revision"
+    assert head is not None, "greenlane/migrations holds no revision"
     return head
 
 

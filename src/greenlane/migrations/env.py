@@ -26,6 +26,8 @@ async def run_online() -> None:
     url = context.config.attributes.get("database_url") or context.config.get_main_option(
         "sqlalchemy.url"
     )
+    if not url:
+        raise SystemExit("no database URL: use `greenlane migrate`")
     engine = create_async_engine(sqlalchemy_url(url))
     try:
         async with engine.connect() as connection:
