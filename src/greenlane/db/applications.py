@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 
 from greenlane.db.pagination import Cursor, keyset_condition, keyset_params
+from greenlane.db.pool import Connection
 
 COLUMNS = (
     "a.id, a.partner_id, a.traveller_id, a.vehicle_id, a.ports, a.valid_from, a.valid_until,"
@@ -21,7 +22,7 @@ FROM = "applications a LEFT JOIN clearances c ON c.application_id = a.id"
 
 
 async def insert(
-    conn: Any,
+    conn: Connection,
     *,
     application_id: uuid.UUID,
     partner_id: uuid.UUID,
@@ -56,18 +57,17 @@ async def insert(
 
 
 async def get(
-    conn: Any, application_id: uuid.UUID, partner_id: uuid.UUID | None
+    conn: Connection, application_id: uuid.UUID, partner_id: uuid.UUID | None
 ) -> asyncpg.Record | None:
     """A partner's application, or (``partner_id`` None, for administrators) anyone's."""
-    row: asyncpg.Record | None = await conn.fetchrow(
+    return await conn.fetchrow(
         f"SELECT {COLUMNS} FROM {FROM} WHERE a.id = $1 AND ($2::uuid IS NULL OR a.partner_id = $2)",
         application_id,
         partner_id,
     )
-    return row
 
 
-async def lock_referred(conn: Any, application_id: uuid.UUID) -> str | None:
+async def lock_referred(conn: Connection, application_id: uuid.UUID) -> str | None:
     """Lock the application for a decision; returns its status (None when it does not exist)."""
     status: str | None = await conn.fetchval(
         "SELECT status FROM applications WHERE id = $1 FOR UPDATE", application_id
@@ -76,7 +76,7 @@ async def lock_referred(conn: Any, application_id: uuid.UUID) -> str | None:
 
 
 async def decide(
-    conn: Any, application_id: uuid.UUID, *, status: str, note: str, actor: str, at: datetime
+    conn: Connection, application_id: uuid.UUID, *, status: str, note: str, actor: str, at: datetime
 ) -> None:
     await conn.execute(
         "UPDATE applications SET status = $2, decision_note = $3, decided_by = $4,"
@@ -90,14 +90,14 @@ async def decide(
 
 
 async def page(
-    conn: Any,
+    conn: Connection,
     *,
     partner_id: uuid.UUID | None,
     status: str | None,
     after: Cursor | None,
     limit: int,
 ) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+    return await conn.fetch(
         f"SELECT {COLUMNS} FROM {FROM}"
         " WHERE ($1::uuid IS NULL OR a.partner_id = $1) AND ($2::text IS NULL OR a.status = $2)"
         f" AND {keyset_condition(3, 'a')}"
@@ -107,4 +107,3 @@ async def page(
         *keyset_params(after),
         limit,
     )
-    return rows

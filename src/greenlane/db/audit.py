@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from greenlane.db.codecs import jsonb
+from greenlane.db.pool import Connection
 from greenlane.domain.audit_chain import GENESIS, AuditEntry, chain_hash
 
 # pg_advisory_xact_lock key: taken by every appender until its transaction ends.
@@ -17,7 +18,7 @@ _CHAIN_LOCK = 0x61756469  # "audi"
 
 
 async def append(
-    conn: Any, *, actor: str, action: str, subject: str | None, details: Mapping[str, Any]
+    conn: Connection, *, actor: str, action: str, subject: str | None, details: Mapping[str, Any]
 ) -> AuditEntry:
     """Add one entry inside the caller's transaction; it commits or rolls back with the change."""
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _CHAIN_LOCK)
@@ -56,21 +57,20 @@ def _entry(row: asyncpg.Record) -> AuditEntry:
     )
 
 
-async def _rows(conn: Any, *, after_id: int, limit: int) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+async def _rows(conn: Connection, *, after_id: int, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
         "SELECT id, at, actor, action, subject, details, hash FROM audit_log"
         " WHERE id > $1 ORDER BY id LIMIT $2",
         after_id,
         limit,
     )
-    return rows
 
 
-async def page(conn: Any, *, after_id: int, limit: int) -> list[AuditEntry]:
+async def page(conn: Connection, *, after_id: int, limit: int) -> list[AuditEntry]:
     return [_entry(row) for row in await _rows(conn, after_id=after_id, limit=limit)]
 
 
-async def chained(conn: Any, *, chunk: int) -> AsyncIterator[list[tuple[AuditEntry, bytes]]]:
+async def chained(conn: Connection, *, chunk: int) -> AsyncIterator[list[tuple[AuditEntry, bytes]]]:
     """Every entry in id order with its stored hash, ``chunk`` at a time (one snapshot if the
     caller's transaction is repeatable read)."""
     after_id = 0

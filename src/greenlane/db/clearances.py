@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import asyncpg
+
+from greenlane.db.pool import Connection
 
 COLUMNS = (
     "id, application_id, partner_id, traveller_id, vehicle_id, jti, kid, token, ports, entries,"
@@ -19,7 +20,7 @@ _REVOCATION_LOCK = 0x7265766B  # "revk"
 
 
 async def insert(
-    conn: Any,
+    conn: Connection,
     *,
     clearance_id: uuid.UUID,
     application_id: uuid.UUID,
@@ -56,18 +57,17 @@ async def insert(
 
 
 async def get(
-    conn: Any, clearance_id: uuid.UUID, partner_id: uuid.UUID | None
+    conn: Connection, clearance_id: uuid.UUID, partner_id: uuid.UUID | None
 ) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
+    return await conn.fetchrow(
         f"SELECT {COLUMNS} FROM clearances WHERE id = $1 AND ($2::uuid IS NULL OR partner_id = $2)",
         clearance_id,
         partner_id,
     )
-    return row
 
 
 async def revoke(
-    conn: Any, clearance_ids: Sequence[uuid.UUID], *, actor: str, reason: str, at: datetime
+    conn: Connection, clearance_ids: Sequence[uuid.UUID], *, actor: str, reason: str, at: datetime
 ) -> list[str]:
     """Revoke those not yet revoked (revoking twice changes nothing); returns their jtis."""
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _REVOCATION_LOCK)
@@ -83,22 +83,21 @@ async def revoke(
     return [row["jti"] for row in rows]
 
 
-async def of_traveller(conn: Any, traveller_id: uuid.UUID) -> list[uuid.UUID]:
+async def of_traveller(conn: Connection, traveller_id: uuid.UUID) -> list[uuid.UUID]:
     rows = await conn.fetch("SELECT id FROM clearances WHERE traveller_id = $1", traveller_id)
     return [row["id"] for row in rows]
 
 
-async def revocations(conn: Any, *, after_seq: int, limit: int) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+async def revocations(conn: Connection, *, after_seq: int, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
         "SELECT jti, revoked_at, expires_at, revocation_seq FROM clearances"
         " WHERE revocation_seq > $1 ORDER BY revocation_seq LIMIT $2",
         after_seq,
         limit,
     )
-    return rows
 
 
-async def revoked_jtis(conn: Any, *, not_expired_at: datetime) -> list[str]:
+async def revoked_jtis(conn: Connection, *, not_expired_at: datetime) -> list[str]:
     """Revoked tokens that could still be presented (not yet expired)."""
     rows = await conn.fetch(
         "SELECT jti FROM clearances WHERE revoked_at IS NOT NULL AND expires_at > $1",

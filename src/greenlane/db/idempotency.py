@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import asyncpg
+
+from greenlane.db.pool import Connection
 
 TTL = "24 hours"
 
 
-async def claim(conn: Any, partner_id: uuid.UUID, key: str, fingerprint: bytes) -> bool:
+async def claim(conn: Connection, partner_id: uuid.UUID, key: str, fingerprint: bytes) -> bool:
     """Take the key for this request, or learn that an earlier request holds it.
 
     A concurrent request with the same key blocks on the row until the first one's transaction
@@ -32,7 +33,7 @@ async def claim(conn: Any, partner_id: uuid.UUID, key: str, fingerprint: bytes) 
 
 
 async def store(
-    conn: Any,
+    conn: Connection,
     partner_id: uuid.UUID,
     key: str,
     status: int,
@@ -50,7 +51,7 @@ async def store(
     )
 
 
-async def forget_resource(conn: Any, partner_id: uuid.UUID, resource_id: uuid.UUID) -> None:
+async def forget_resource(conn: Connection, partner_id: uuid.UUID, resource_id: uuid.UUID) -> None:
     """Delete the stored answers that created ``resource_id`` (it is being erased)."""
     await conn.execute(
         "DELETE FROM idempotency_keys WHERE partner_id = $1 AND resource_id = $2",
@@ -59,17 +60,16 @@ async def forget_resource(conn: Any, partner_id: uuid.UUID, resource_id: uuid.UU
     )
 
 
-async def stored(conn: Any, partner_id: uuid.UUID, key: str) -> asyncpg.Record | None:
-    record: asyncpg.Record | None = await conn.fetchrow(
+async def stored(conn: Connection, partner_id: uuid.UUID, key: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
         "SELECT fingerprint, status, body_enc FROM idempotency_keys"
         " WHERE partner_id = $1 AND key = $2",
         partner_id,
         key,
     )
-    return record
 
 
-async def purge_expired(conn: Any) -> int:
+async def purge_expired(conn: Connection) -> int:
     status: str = await conn.execute(
         f"DELETE FROM idempotency_keys WHERE created_at < now() - interval '{TTL}'"
     )

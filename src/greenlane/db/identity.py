@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
 from greenlane.db.pagination import Cursor, keyset_condition, keyset_params
+from greenlane.db.pool import Connection, returning
 
 PARTNER_COLUMNS = "id, name, country, contact_email, created_at, created_by, updated_at, updated_by"
 PORT_COLUMNS = "code, name, country, kinds, created_at, created_by, updated_at, updated_by"
@@ -20,9 +20,16 @@ CLIENT_COLUMNS = (
 
 
 async def insert_partner(
-    conn: Any, *, partner_id: uuid.UUID, name: str, country: str, contact_email: str, actor: str
+    conn: Connection,
+    *,
+    partner_id: uuid.UUID,
+    name: str,
+    country: str,
+    contact_email: str,
+    actor: str,
 ) -> asyncpg.Record:
-    row: asyncpg.Record = await conn.fetchrow(
+    return await returning(
+        conn,
         f"INSERT INTO partners (id, name, country, contact_email, created_by, updated_by)"
         f" VALUES ($1, $2, $3, $4, $5, $5) RETURNING {PARTNER_COLUMNS}",
         partner_id,
@@ -31,28 +38,28 @@ async def insert_partner(
         contact_email,
         actor,
     )
-    return row
 
 
-async def list_partners(conn: Any, *, after: Cursor | None, limit: int) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+async def list_partners(
+    conn: Connection, *, after: Cursor | None, limit: int
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
         f"SELECT {PARTNER_COLUMNS} FROM partners WHERE {keyset_condition(1)}"
         " ORDER BY created_at, id LIMIT $3",
         *keyset_params(after),
         limit,
     )
-    return rows
 
 
-async def partner_exists(conn: Any, partner_id: uuid.UUID) -> bool:
+async def partner_exists(conn: Connection, partner_id: uuid.UUID) -> bool:
     return bool(await conn.fetchval("SELECT 1 FROM partners WHERE id = $1", partner_id))
 
 
 async def insert_port(
-    conn: Any, *, code: str, name: str, country: str, kinds: Sequence[str], actor: str
+    conn: Connection, *, code: str, name: str, country: str, kinds: Sequence[str], actor: str
 ) -> asyncpg.Record | None:
     """The new port, or None when the code is taken."""
-    row: asyncpg.Record | None = await conn.fetchrow(
+    return await conn.fetchrow(
         f"INSERT INTO ports (code, name, country, kinds, created_by, updated_by)"
         f" VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (code) DO NOTHING RETURNING {PORT_COLUMNS}",
         code,
@@ -61,25 +68,25 @@ async def insert_port(
         list(kinds),
         actor,
     )
-    return row
 
 
-async def list_ports(conn: Any, *, after_code: str | None, limit: int) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+async def list_ports(
+    conn: Connection, *, after_code: str | None, limit: int
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
         f"SELECT {PORT_COLUMNS} FROM ports WHERE $1::text IS NULL OR code > $1"
         " ORDER BY code LIMIT $2",
         after_code,
         limit,
     )
-    return rows
 
 
-async def port_exists(conn: Any, code: str) -> bool:
+async def port_exists(conn: Connection, code: str) -> bool:
     return bool(await conn.fetchval("SELECT 1 FROM ports WHERE code = $1", code))
 
 
 async def insert_client(
-    conn: Any,
+    conn: Connection,
     *,
     client_id: uuid.UUID,
     role: str,
@@ -90,7 +97,8 @@ async def insert_client(
     secret_hash: bytes,
     actor: str,
 ) -> asyncpg.Record:
-    row: asyncpg.Record = await conn.fetchrow(
+    return await returning(
+        conn,
         f"INSERT INTO clients (id, role, name, partner_id, port_code, lane_code, secret_hash,"
         f" created_by, updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)"
         f" RETURNING {CLIENT_COLUMNS}",
@@ -103,32 +111,28 @@ async def insert_client(
         secret_hash,
         actor,
     )
-    return row
 
 
-async def list_clients(conn: Any, *, after: Cursor | None, limit: int) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+async def list_clients(
+    conn: Connection, *, after: Cursor | None, limit: int
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
         f"SELECT {CLIENT_COLUMNS} FROM clients WHERE {keyset_condition(1)}"
         " ORDER BY created_at, id LIMIT $3",
         *keyset_params(after),
         limit,
     )
-    return rows
 
 
-async def all_clients(conn: Any) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(f"SELECT {CLIENT_COLUMNS} FROM clients")
-    return rows
+async def all_clients(conn: Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(f"SELECT {CLIENT_COLUMNS} FROM clients")
 
 
-async def get_client(conn: Any, client_id: uuid.UUID) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
-        f"SELECT {CLIENT_COLUMNS} FROM clients WHERE id = $1", client_id
-    )
-    return row
+async def get_client(conn: Connection, client_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {CLIENT_COLUMNS} FROM clients WHERE id = $1", client_id)
 
 
-async def client_secret_hash(conn: Any, client_id: uuid.UUID) -> tuple[bytes, bool] | None:
+async def client_secret_hash(conn: Connection, client_id: uuid.UUID) -> tuple[bytes, bool] | None:
     """The stored secret hash and whether the client is enabled."""
     row = await conn.fetchrow(
         "SELECT secret_hash, disabled_at IS NULL AS enabled FROM clients WHERE id = $1", client_id
@@ -137,20 +141,19 @@ async def client_secret_hash(conn: Any, client_id: uuid.UUID) -> tuple[bytes, bo
 
 
 async def disable_client(
-    conn: Any, client_id: uuid.UUID, *, actor: str, at: datetime
+    conn: Connection, client_id: uuid.UUID, *, actor: str, at: datetime
 ) -> asyncpg.Record | None:
     """Disable the client (idempotently); None when it does not exist."""
-    row: asyncpg.Record | None = await conn.fetchrow(
+    return await conn.fetchrow(
         f"UPDATE clients SET disabled_at = coalesce(disabled_at, $2), updated_at = $2,"
         f" updated_by = $3 WHERE id = $1 RETURNING {CLIENT_COLUMNS}",
         client_id,
         at,
         actor,
     )
-    return row
 
 
-async def record_signin_failure(conn: Any, client_id: str, *, at: datetime) -> int:
+async def record_signin_failure(conn: Connection, client_id: str, *, at: datetime) -> int:
     """Count a failed sign-in in the current one-minute window; returns the count so far."""
     failures: int = await conn.fetchval(
         "INSERT INTO signin_failures AS f (client_id, window_start, failures) VALUES ($1, $2, 1)"
@@ -166,7 +169,9 @@ async def record_signin_failure(conn: Any, client_id: str, *, at: datetime) -> i
     return failures
 
 
-async def signin_failures(conn: Any, client_id: str, *, at: datetime) -> tuple[int, datetime]:
+async def signin_failures(
+    conn: Connection, client_id: str, *, at: datetime
+) -> tuple[int, datetime]:
     """Failures in the window that is still open at ``at``, and when that window started."""
     row = await conn.fetchrow(
         "SELECT failures, window_start FROM signin_failures"
@@ -177,5 +182,5 @@ async def signin_failures(conn: Any, client_id: str, *, at: datetime) -> tuple[i
     return (row["failures"], row["window_start"]) if row else (0, at)
 
 
-async def clear_signin_failures(conn: Any, client_id: str) -> None:
+async def clear_signin_failures(conn: Connection, client_id: str) -> None:
     await conn.execute("DELETE FROM signin_failures WHERE client_id = $1", client_id)

@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 
 from greenlane.db.pagination import Cursor, keyset_condition, keyset_params
+from greenlane.db.pool import Connection, returning
 
 RECORDED = "created_at, created_by, updated_at, updated_by"
 
@@ -35,14 +36,15 @@ class PartnerTable:
 
     async def insert(
         self,
-        conn: Any,
+        conn: Connection,
         row_id: uuid.UUID,
         partner_id: uuid.UUID,
         values: Sequence[Any],
         actor: str,
     ) -> asyncpg.Record:
         placeholders = ", ".join(f"${i}" for i in range(4, 4 + len(values)))
-        record: asyncpg.Record = await conn.fetchrow(
+        return await returning(
+            conn,
             f"INSERT INTO {self.name} (id, partner_id, created_by, updated_by,"
             f" {', '.join(self.written)}) VALUES ($1, $2, $3, $3, {placeholders})"
             f" RETURNING {self.returned}",
@@ -51,18 +53,17 @@ class PartnerTable:
             actor,
             *values,
         )
-        return record
 
     async def update(
         self,
-        conn: Any,
+        conn: Connection,
         row_id: uuid.UUID,
         partner_id: uuid.UUID,
         values: Sequence[Any],
         actor: str,
     ) -> asyncpg.Record | None:
         assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(self.written, start=4))
-        record: asyncpg.Record | None = await conn.fetchrow(
+        return await conn.fetchrow(
             f"UPDATE {self.name} SET {assignments}, updated_at = now(), updated_by = $3"
             f" WHERE id = $1 AND partner_id = $2 AND erased_at IS NULL"
             f" RETURNING {self.returned}",
@@ -71,32 +72,36 @@ class PartnerTable:
             actor,
             *values,
         )
-        return record
 
     async def get(
-        self, conn: Any, row_id: uuid.UUID, partner_id: uuid.UUID, *, for_update: bool = False
+        self,
+        conn: Connection,
+        row_id: uuid.UUID,
+        partner_id: uuid.UUID,
+        *,
+        for_update: bool = False,
     ) -> asyncpg.Record | None:
         lock = " FOR UPDATE" if for_update else ""
-        record: asyncpg.Record | None = await conn.fetchrow(
+        return await conn.fetchrow(
             f"SELECT {self.returned} FROM {self.name}"
             f" WHERE id = $1 AND partner_id = $2 AND erased_at IS NULL{lock}",
             row_id,
             partner_id,
         )
-        return record
 
     async def get_any(
-        self, conn: Any, row_id: uuid.UUID, *, for_update: bool = False
+        self, conn: Connection, row_id: uuid.UUID, *, for_update: bool = False
     ) -> asyncpg.Record | None:
         """Whoever owns it: for administrators, never for partner routes."""
         lock = " FOR UPDATE" if for_update else ""
-        record: asyncpg.Record | None = await conn.fetchrow(
+        return await conn.fetchrow(
             f"SELECT {self.returned} FROM {self.name} WHERE id = $1 AND erased_at IS NULL{lock}",
             row_id,
         )
-        return record
 
-    async def find(self, conn: Any, partner_id: uuid.UUID, lookup: bytes) -> uuid.UUID | None:
+    async def find(
+        self, conn: Connection, partner_id: uuid.UUID, lookup: bytes
+    ) -> uuid.UUID | None:
         """The partner's live record with this blind index, if any."""
         found: uuid.UUID | None = await conn.fetchval(
             f"SELECT id FROM {self.name}"
@@ -107,9 +112,9 @@ class PartnerTable:
         return found
 
     async def page(
-        self, conn: Any, partner_id: uuid.UUID, *, after: Cursor | None, limit: int
+        self, conn: Connection, partner_id: uuid.UUID, *, after: Cursor | None, limit: int
     ) -> list[asyncpg.Record]:
-        records: list[asyncpg.Record] = await conn.fetch(
+        return await conn.fetch(
             f"SELECT {self.returned} FROM {self.name}"
             f" WHERE partner_id = $1 AND erased_at IS NULL AND {keyset_condition(2)}"
             " ORDER BY created_at, id LIMIT $4",
@@ -117,10 +122,15 @@ class PartnerTable:
             *keyset_params(after),
             limit,
         )
-        return records
 
     async def erase(
-        self, conn: Any, row_id: uuid.UUID, partner_id: uuid.UUID, *, actor: str, at: datetime
+        self,
+        conn: Connection,
+        row_id: uuid.UUID,
+        partner_id: uuid.UUID,
+        *,
+        actor: str,
+        at: datetime,
     ) -> bool:
         """Clear the personal columns; the row stays as a tombstone for what points at it."""
         cleared = ", ".join(f"{name} = NULL" for name in self.erasable)

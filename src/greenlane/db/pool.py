@@ -5,15 +5,42 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import asyncpg
+from asyncpg.transaction import Transaction
 
 from greenlane.errors import BadRequest
 from greenlane.settings import Settings
 
 if TYPE_CHECKING:
     Pool = asyncpg.Pool[asyncpg.Record]
+
+
+class Connection(Protocol):
+    """What greenlane's SQL needs of a connection.
+
+    A Protocol rather than ``asyncpg.Connection``: the pool hands out a proxy that asyncpg's
+    stubs do not type as a connection, and the harness and the CLI use plain connections.
+    """
+
+    async def execute(self, query: str, *args: object, timeout: float | None = ...) -> str: ...
+
+    async def fetch(
+        self, query: str, *args: object, timeout: float | None = ...
+    ) -> list[asyncpg.Record]: ...
+
+    async def fetchrow(
+        self, query: str, *args: object, timeout: float | None = ...
+    ) -> asyncpg.Record | None: ...
+
+    async def fetchval(
+        self, query: str, *args: object, column: int = ..., timeout: float | None = ...
+    ) -> Any: ...
+
+    def transaction(
+        self, *, isolation: Any = ..., readonly: bool = ..., deferrable: bool = ...
+    ) -> Transaction: ...
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -77,19 +104,19 @@ class Database:
         self.on_commit = on_commit
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Any]:
+    async def connection(self) -> AsyncIterator[Connection]:
         async with self.pool.acquire(timeout=self.acquire_timeout) as conn:
             with _text_postgres_refuses():
-                yield conn
+                yield _typed(conn)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Any]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         announced: list[Change] = []
         token = _announced.set(announced)
         try:
             async with self.pool.acquire(timeout=self.acquire_timeout) as conn, conn.transaction():
                 with _text_postgres_refuses():
-                    yield conn
+                    yield _typed(conn)
         finally:
             _announced.reset(token)
         if announced and self.on_commit is not None:  # reached only once committed
@@ -97,6 +124,19 @@ class Database:
 
     def in_use(self) -> int:
         return self.pool.get_size() - self.pool.get_idle_size()
+
+
+async def returning(conn: Connection, query: str, *args: object) -> asyncpg.Record:
+    """The row of an ``INSERT`` or ``UPDATE … RETURNING`` that cannot miss its row."""
+    row = await conn.fetchrow(query, *args)
+    assert row is not None, "the statement returns a row"
+    return row
+
+
+def _typed(proxy: Any) -> Connection:
+    """The pool's proxy forwards every call to a real connection, which the stubs cannot see."""
+    typed: Connection = proxy
+    return typed
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from greenlane.db.pagination import Cursor, keyset_condition, keyset_params
+from greenlane.db.pool import Connection, returning
 from greenlane.wire.rules import RuleWrite
 
 CONTENT_COLUMNS = (
@@ -54,9 +55,10 @@ def _content(data: RuleWrite) -> tuple[Any, ...]:
 
 
 async def insert_rule(
-    conn: Any, *, rule_id: uuid.UUID, data: RuleWrite, actor: str
+    conn: Connection, *, rule_id: uuid.UUID, data: RuleWrite, actor: str
 ) -> asyncpg.Record:
-    row: asyncpg.Record = await conn.fetchrow(
+    return await returning(
+        conn,
         f"INSERT INTO rules (id, version, {CONTENT_COLUMNS}, created_by, updated_by)"
         f" VALUES ($1, 1, {_CONTENT_VALUES}, {_ACTOR}, {_ACTOR})"
         f" RETURNING {RULE_COLUMNS}",
@@ -64,10 +66,9 @@ async def insert_rule(
         *_content(data),
         actor,
     )
-    return row
 
 
-async def lock_version(conn: Any, rule_id: uuid.UUID) -> int | None:
+async def lock_version(conn: Connection, rule_id: uuid.UUID) -> int | None:
     """The current version of a live rule, locked until the transaction ends; None if none."""
     version: int | None = await conn.fetchval(
         "SELECT version FROM rules WHERE id = $1 AND deleted_at IS NULL FOR UPDATE", rule_id
@@ -76,29 +77,29 @@ async def lock_version(conn: Any, rule_id: uuid.UUID) -> int | None:
 
 
 async def update_rule(
-    conn: Any, rule_id: uuid.UUID, *, data: RuleWrite, actor: str
+    conn: Connection, rule_id: uuid.UUID, *, data: RuleWrite, actor: str
 ) -> asyncpg.Record:
-    row: asyncpg.Record = await conn.fetchrow(
+    return await returning(
+        conn,
         f"UPDATE rules SET version = version + 1, {_CONTENT_ASSIGNMENTS},"
         f" updated_at = now(), updated_by = {_ACTOR} WHERE id = $1 RETURNING {RULE_COLUMNS}",
         rule_id,
         *_content(data),
         actor,
     )
-    return row
 
 
-async def mark_deleted(conn: Any, rule_id: uuid.UUID, *, actor: str) -> asyncpg.Record:
-    row: asyncpg.Record = await conn.fetchrow(
+async def mark_deleted(conn: Connection, rule_id: uuid.UUID, *, actor: str) -> asyncpg.Record:
+    return await returning(
+        conn,
         f"UPDATE rules SET version = version + 1, deleted_at = now(), updated_at = now(),"
         f" updated_by = $2 WHERE id = $1 RETURNING {RULE_COLUMNS}",
         rule_id,
         actor,
     )
-    return row
 
 
-async def record_version(conn: Any, rule_id: uuid.UUID, change: str) -> None:
+async def record_version(conn: Connection, rule_id: uuid.UUID, change: str) -> None:
     """Copy the rule's current row into its history as a ``change`` version."""
     await conn.execute(
         f"INSERT INTO rule_versions ({VERSION_COLUMNS})"
@@ -109,39 +110,35 @@ async def record_version(conn: Any, rule_id: uuid.UUID, change: str) -> None:
     )
 
 
-async def get_rule(conn: Any, rule_id: uuid.UUID) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
+async def get_rule(conn: Connection, rule_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
         f"SELECT {RULE_COLUMNS} FROM rules WHERE id = $1 AND deleted_at IS NULL", rule_id
     )
-    return row
 
 
-async def versions(conn: Any, rule_id: uuid.UUID, *, up_to: int) -> list[asyncpg.Record]:
+async def versions(conn: Connection, rule_id: uuid.UUID, *, up_to: int) -> list[asyncpg.Record]:
     """The versions up to ``up_to``, oldest first (bounded so that they agree with a row read
     a moment before, whatever was written since)."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+    return await conn.fetch(
         f"SELECT {VERSION_COLUMNS} FROM rule_versions WHERE rule_id = $1 AND version <= $2"
         " ORDER BY version",
         rule_id,
         up_to,
     )
-    return rows
 
 
-async def list_rules(conn: Any, *, after: Cursor | None, limit: int) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+async def list_rules(conn: Connection, *, after: Cursor | None, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
         f"SELECT {RULE_COLUMNS} FROM rules WHERE deleted_at IS NULL AND {keyset_condition(1)}"
         " ORDER BY created_at, id LIMIT $3",
         *keyset_params(after),
         limit,
     )
-    return rows
 
 
-async def enabled_rules(conn: Any) -> list[asyncpg.Record]:
+async def enabled_rules(conn: Connection) -> list[asyncpg.Record]:
     """Every enabled, undeleted rule, scheduled or not, in a stable order."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+    return await conn.fetch(
         f"SELECT {RULE_COLUMNS} FROM rules WHERE deleted_at IS NULL AND enabled"
         " ORDER BY created_at, id"
     )
-    return rows

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
 
 import asyncpg
+
+from greenlane.db.pool import Connection
 
 COLUMNS = (
     "kid, state, public_jwk, private_enc, created_at, activated_at, retiring_at, retire_after,"
@@ -16,12 +17,12 @@ COLUMNS = (
 _ROTATION_LOCK = 0x6B657973  # "keys"
 
 
-async def lock_rotation(conn: Any) -> None:
+async def lock_rotation(conn: Connection) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _ROTATION_LOCK)
 
 
 async def insert(
-    conn: Any, *, kid: str, state: str, public_jwk: dict[str, str], private_enc: bytes
+    conn: Connection, *, kid: str, state: str, public_jwk: dict[str, str], private_enc: bytes
 ) -> None:
     await conn.execute(
         "INSERT INTO signing_keys (kid, state, public_jwk, private_enc, activated_at)"
@@ -33,29 +34,22 @@ async def insert(
     )
 
 
-async def published(conn: Any) -> list[asyncpg.Record]:
+async def published(conn: Connection) -> list[asyncpg.Record]:
     """Every key a lane may need: next, active and retiring ones."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+    return await conn.fetch(
         f"SELECT {COLUMNS} FROM signing_keys WHERE state <> 'retired' ORDER BY created_at"
     )
-    return rows
 
 
-async def everything(conn: Any) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
-        f"SELECT {COLUMNS} FROM signing_keys ORDER BY created_at"
-    )
-    return rows
+async def everything(conn: Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(f"SELECT {COLUMNS} FROM signing_keys ORDER BY created_at")
 
 
-async def in_state(conn: Any, state: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
-        f"SELECT {COLUMNS} FROM signing_keys WHERE state = $1", state
-    )
-    return row
+async def in_state(conn: Connection, state: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(f"SELECT {COLUMNS} FROM signing_keys WHERE state = $1", state)
 
 
-async def retire_active(conn: Any, at: datetime) -> None:
+async def retire_active(conn: Connection, at: datetime) -> None:
     """The active key stops signing and verifies until its last token has expired."""
     await conn.execute(
         "UPDATE signing_keys k SET state = 'retiring', retiring_at = $1,"
@@ -66,13 +60,13 @@ async def retire_active(conn: Any, at: datetime) -> None:
     )
 
 
-async def activate(conn: Any, kid: str, at: datetime) -> None:
+async def activate(conn: Connection, kid: str, at: datetime) -> None:
     await conn.execute(
         "UPDATE signing_keys SET state = 'active', activated_at = $2 WHERE kid = $1", kid, at
     )
 
 
-async def retire_expired(conn: Any, at: datetime) -> list[str]:
+async def retire_expired(conn: Connection, at: datetime) -> list[str]:
     """Retiring keys whose every token has expired become retired; returns their kids."""
     rows = await conn.fetch(
         "UPDATE signing_keys SET state = 'retired', retired_at = $1"
@@ -82,7 +76,7 @@ async def retire_expired(conn: Any, at: datetime) -> list[str]:
     return [row["kid"] for row in rows]
 
 
-async def extend_retirement(conn: Any, kid: str, expires_at: datetime) -> None:
+async def extend_retirement(conn: Connection, kid: str, expires_at: datetime) -> None:
     """A token signed by a key that is retiring meanwhile pushes its retirement back."""
     await conn.execute(
         "UPDATE signing_keys SET retire_after = greatest(retire_after, $2)"

@@ -7,16 +7,17 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from greenlane.db.pool import Connection
+
 _ENCODE = msgspec.json.Encoder()
 
 
-async def record(conn: Any, items: list[dict[str, Any]]) -> list[asyncpg.Record]:
+async def record(conn: Connection, items: list[dict[str, Any]]) -> list[asyncpg.Record]:
     """One statement, one transaction, one commit for every item, in order.
 
     The caller bounds the time (asyncio.timeout): asyncpg then cancels the statement.
     """
-    rows: list[asyncpg.Record] = await conn.fetch(
+    return await conn.fetch(
         "SELECT item_index, replayed, differs, reply FROM gl_record_verifications($1::jsonb)",
         _ENCODE.encode(items).decode(),
     )
-    return rows

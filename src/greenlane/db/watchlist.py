@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import asyncpg
 
 from greenlane.db.pagination import Cursor, keyset_condition, keyset_params
+from greenlane.db.pool import Connection
 
 ENTRY_COLUMNS = "id, kind, issuing_state_or_country, hint, reason, created_at, created_by"
 
 
 async def insert_entry(
-    conn: Any,
+    conn: Connection,
     *,
     entry_id: uuid.UUID,
     kind: str,
@@ -24,7 +24,7 @@ async def insert_entry(
     actor: str,
 ) -> asyncpg.Record | None:
     """The new entry, or None when the document or vehicle is already listed."""
-    row: asyncpg.Record | None = await conn.fetchrow(
+    return await conn.fetchrow(
         f"INSERT INTO watchlist (id, kind, lookup, issuing_state_or_country, hint, reason,"
         f" created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)"
         f" ON CONFLICT (kind, lookup) DO NOTHING RETURNING {ENTRY_COLUMNS}",
@@ -36,27 +36,27 @@ async def insert_entry(
         reason,
         actor,
     )
-    return row
 
 
-async def find_id(conn: Any, *, kind: str, lookup: bytes) -> uuid.UUID | None:
+async def find_id(conn: Connection, *, kind: str, lookup: bytes) -> uuid.UUID | None:
     found: uuid.UUID | None = await conn.fetchval(
         "SELECT id FROM watchlist WHERE kind = $1 AND lookup = $2", kind, lookup
     )
     return found
 
 
-async def list_entries(conn: Any, *, after: Cursor | None, limit: int) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
+async def list_entries(
+    conn: Connection, *, after: Cursor | None, limit: int
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
         f"SELECT {ENTRY_COLUMNS} FROM watchlist WHERE {keyset_condition(1)}"
         " ORDER BY created_at, id LIMIT $3",
         *keyset_params(after),
         limit,
     )
-    return rows
 
 
-async def delete_entry(conn: Any, entry_id: uuid.UUID) -> str | None:
+async def delete_entry(conn: Connection, entry_id: uuid.UUID) -> str | None:
     """The deleted entry's kind, or None when there was no such entry."""
     kind: str | None = await conn.fetchval(
         "DELETE FROM watchlist WHERE id = $1 RETURNING kind", entry_id
@@ -64,6 +64,5 @@ async def delete_entry(conn: Any, entry_id: uuid.UUID) -> str | None:
     return kind
 
 
-async def all_lookups(conn: Any) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch("SELECT kind, lookup FROM watchlist")
-    return rows
+async def all_lookups(conn: Connection) -> list[asyncpg.Record]:
+    return await conn.fetch("SELECT kind, lookup FROM watchlist")

@@ -16,7 +16,7 @@ from greenlane.db import travellers as travellers_db
 from greenlane.db import vehicles as vehicles_db
 from greenlane.db.codecs import jsonb
 from greenlane.db.pagination import Cursor, next_cursor
-from greenlane.db.pool import Database
+from greenlane.db.pool import Connection, Database
 from greenlane.domain.crypto import BlindIndex, FieldCipher
 from greenlane.domain.rules import Outcome
 from greenlane.errors import Conflict, NotFound, ValidationFailed
@@ -58,7 +58,7 @@ def _reasons(outcome: Outcome) -> list[Reason]:
 
 
 async def _registration(
-    conn: Any, data: ApplicationCreate, partner_id: uuid.UUID | None, *, lock: bool = True
+    conn: Connection, data: ApplicationCreate, partner_id: uuid.UUID | None, *, lock: bool = True
 ) -> Registration:
     """The traveller and vehicle, which must be the partner's own (404 otherwise).
 
@@ -91,7 +91,7 @@ async def _registration(
 
 
 async def _issue(
-    conn: Any,
+    conn: Connection,
     d: Deciding,
     application_id: uuid.UUID,
     partner_id: uuid.UUID,
@@ -157,7 +157,7 @@ async def file(
     check_request(data, datetime.now(UTC).date())
     application_id = uuid.uuid4()
 
-    async def create(conn: Any) -> Application:
+    async def create(conn: Connection) -> Application:
         registration = await _registration(conn, data, partner_id)
         outcome, _hit = await assess(
             conn, data, registration, rules=d.rules, watchlist=d.watchlist, cipher=d.cipher

@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from greenlane.db import audit as audit_db
-from greenlane.db.pool import Database
+from greenlane.db.pool import Connection, Database
 from greenlane.domain.audit_chain import AuditEntry, ChainWalk
 from greenlane.wire.identity import AuditVerification
 
 
 async def record(
-    conn: Any,
+    conn: Connection,
     actor: str,
     action: str,
     subject: str | None = None,

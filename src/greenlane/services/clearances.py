@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 import asyncpg
 import segno
@@ -17,7 +17,7 @@ from greenlane.db import clearances as clearances_db
 from greenlane.db import crossings as crossings_db
 from greenlane.db import signing_keys as keys_db
 from greenlane.db import travellers as travellers_db
-from greenlane.db.pool import Database
+from greenlane.db.pool import Connection, Database
 from greenlane.domain.clearance_token import (
     LANE_AUDIENCE,
     ClearanceClaims,
@@ -45,7 +45,7 @@ def window(data: ApplicationCreate) -> tuple[datetime, datetime]:
 
 
 async def issue(
-    conn: Any,
+    conn: Connection,
     *,
     application_id: uuid.UUID,
     partner_id: uuid.UUID,
@@ -183,7 +183,7 @@ async def revoke(
 
 
 async def revoke_in(
-    conn: Any, clearance_ids: list[uuid.UUID], *, actor: str, reason: str
+    conn: Connection, clearance_ids: list[uuid.UUID], *, actor: str, reason: str
 ) -> list[str]:
     """Revoke inside the caller's transaction; audited and announced to every worker."""
     jtis = await clearances_db.revoke(
@@ -196,7 +196,7 @@ async def revoke_in(
     return jtis
 
 
-async def revoke_all_of_traveller(conn: Any, traveller_id: uuid.UUID, *, actor: str) -> None:
+async def revoke_all_of_traveller(conn: Connection, traveller_id: uuid.UUID, *, actor: str) -> None:
     clearance_ids = await clearances_db.of_traveller(conn, traveller_id)
     if clearance_ids:
         await revoke_in(conn, clearance_ids, actor=actor, reason="traveller erased")

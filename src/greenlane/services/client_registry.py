@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 
 from greenlane.db import identity as identity_db
-from greenlane.db.pool import Database
+from greenlane.db.pool import Connection, Database
 from greenlane.domain.access_tokens import Role
 
 
@@ -62,7 +61,7 @@ class ClientRegistry:
         async with self._db.connection() as conn:
             return await self._load(conn, client_id)
 
-    async def _load(self, conn: Any, client_id: uuid.UUID) -> ClientIdentity | None:
+    async def _load(self, conn: Connection, client_id: uuid.UUID) -> ClientIdentity | None:
         row = await identity_db.get_client(conn, client_id)
         if row is None:
             self._clients.pop(client_id, None)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 
 import asyncpg
 
 from greenlane.db import travellers as travellers_db
+from greenlane.db.pool import Connection
 from greenlane.domain.crypto import FieldCipher
 from greenlane.domain.rules import (
     ApplicationFacts,
@@ -56,7 +56,7 @@ def check_request(data: ApplicationCreate, today: date) -> None:
         raise ValidationFailed(problems)
 
 
-async def port_kinds(conn: Any, ports: list[str]) -> dict[str, list[str]]:
+async def port_kinds(conn: Connection, ports: list[str]) -> dict[str, list[str]]:
     rows = await conn.fetch("SELECT code, kinds FROM ports WHERE code = ANY($1::text[])", ports)
     found = {row["code"]: list(row["kinds"]) for row in rows}
     unknown = [i for i, port in enumerate(ports) if port not in found]
@@ -114,7 +114,7 @@ def watchlisted(registration: Registration, watchlist: Watchlist) -> bool:
 
 
 async def assess(
-    conn: Any,
+    conn: Connection,
     data: ApplicationCreate,
     registration: Registration,
     *,

@@ -11,11 +11,12 @@ import hashlib
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import msgspec
 
 from greenlane.db import idempotency as idempotency_db
+from greenlane.db.pool import Connection
 from greenlane.domain.crypto import BlindIndex, FieldCipher
 from greenlane.errors import ValidationFailed
 
@@ -44,7 +45,7 @@ def fingerprint(route: str, body: msgspec.Struct) -> bytes:
 
 
 async def create_once(
-    conn: Any,
+    conn: Connection,
     cipher: FieldCipher,
     index: BlindIndex,
     *,

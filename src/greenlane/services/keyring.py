@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 import msgspec
@@ -18,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from greenlane.db import signing_keys as keys_db
 from greenlane.db.codecs import jsonb
-from greenlane.db.pool import Database
+from greenlane.db.pool import Connection, Database
 from greenlane.domain.clearance_token import public_keys
 from greenlane.domain.signing_keys import (
     new_signing_key,
@@ -40,7 +39,7 @@ class Signer:
     private_key: ec.EllipticCurvePrivateKey
 
 
-async def _make_key(conn: Any, kek: bytes, state: str) -> str:
+async def _make_key(conn: Connection, kek: bytes, state: str) -> str:
     private_key = new_signing_key()
     kid = thumbprint_kid(private_key.public_key())
     await keys_db.insert(
@@ -53,7 +52,7 @@ async def _make_key(conn: Any, kek: bytes, state: str) -> str:
     return kid
 
 
-async def rotate(conn: Any, kek: bytes, *, actor: str) -> tuple[str, str]:
+async def rotate(conn: Connection, kek: bytes, *, actor: str) -> tuple[str, str]:
     """Promote the next key (or a new one) to active and publish a new next key.
 
     Runs in the caller's transaction; returns (active kid, next kid).

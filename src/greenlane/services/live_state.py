@@ -14,11 +14,10 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
 
 import asyncpg
 
-from greenlane.db.pool import Change, announce
+from greenlane.db.pool import Change, Connection, announce
 from greenlane.services.background import keep_cancellation, stop_tasks
 
 CHANNEL = "greenlane_state"
@@ -28,7 +27,7 @@ Reload = Callable[[], Awaitable[None]]
 OnChange = Callable[[str], Awaitable[None]]
 
 
-async def notify(conn: Any, topic: str, key: str = "") -> None:
+async def notify(conn: Connection, topic: str, key: str = "") -> None:
     """Tell every worker that ``topic`` changed (delivered when the transaction commits); this
     worker applies it through ``Database.on_commit`` before the transaction returns."""
     await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, f"{topic}:{key}")
@@ -79,7 +78,7 @@ class LiveState:
         if self._task is not None:
             await stop_tasks([self._task])
 
-    async def _subscribe(self) -> tuple[Any, asyncio.Event]:
+    async def _subscribe(self) -> tuple[asyncpg.Connection[asyncpg.Record], asyncio.Event]:
         conn = await asyncpg.connect(self._dsn, timeout=self._connect_timeout)
         lost = asyncio.Event()
 
@@ -99,7 +98,9 @@ class LiveState:
         self.last_refresh = time.monotonic()
         return conn, lost
 
-    async def _run(self, subscription: tuple[Any, asyncio.Event]) -> None:
+    async def _run(
+        self, subscription: tuple[asyncpg.Connection[asyncpg.Record], asyncio.Event]
+    ) -> None:
         backoff = 0.1
         while True:
             try:
@@ -118,7 +119,7 @@ class LiveState:
                     keep_cancellation()
                     _logger.warning("live state reconnect failed", exc_info=(type(exc), exc, None))
 
-    async def _listen(self, conn: Any, lost: asyncio.Event) -> None:
+    async def _listen(self, conn: asyncpg.Connection[asyncpg.Record], lost: asyncio.Event) -> None:
         try:
             while not lost.is_set():
                 try:

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from typing import Any
 
 import asyncpg
 
 from greenlane.db import idempotency as idempotency_db
-from greenlane.db.pool import Database
+from greenlane.db.pool import Connection, Database
 
 PARTITIONED = ("crossings", "verification_events")
 MONTHS_AHEAD = 2
@@ -34,7 +33,7 @@ def partition_name(table: str, month: date) -> str:
     return f"{table}_{month:%Y%m}"
 
 
-async def ensure_partitions(conn: Any, today: date) -> list[str]:
+async def ensure_partitions(conn: Connection, today: date) -> list[str]:
     created = []
     for table in PARTITIONED:
         for offset in range(MONTHS_AHEAD + 1):
@@ -59,7 +58,9 @@ async def ensure_partitions(conn: Any, today: date) -> list[str]:
     return created
 
 
-async def drop_expired_partitions(conn: Any, today: date, retention_months: int) -> list[str]:
+async def drop_expired_partitions(
+    conn: Connection, today: date, retention_months: int
+) -> list[str]:
     oldest_kept = _month(today, -retention_months)
     dropped = []
     for table in PARTITIONED:

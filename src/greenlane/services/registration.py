@@ -23,7 +23,7 @@ from greenlane.db import travellers as travellers_db
 from greenlane.db import vehicles as vehicles_db
 from greenlane.db.pagination import Cursor, next_cursor
 from greenlane.db.partner_scoped import PartnerTable
-from greenlane.db.pool import Database
+from greenlane.db.pool import Connection, Database
 from greenlane.domain.countries import is_country, is_document_state
 from greenlane.domain.crypto import BlindIndex, FieldCipher
 from greenlane.domain.documents import (
@@ -390,7 +390,7 @@ async def register_traveller(
     checked = check_traveller(data, _today())
     traveller_id = uuid.uuid4()
 
-    async def create(conn: Any) -> Traveller:
+    async def create(conn: Connection) -> Traveller:
         row = _traveller_row(checked, traveller_id, p)
         record = await _insert_unique(
             conn, travellers_db.TABLE, traveller_id, caller, row.values(), row.document_index
@@ -409,7 +409,7 @@ def _duplicate(table: PartnerTable, existing: uuid.UUID | None) -> Conflict:
 
 
 async def _insert_unique(
-    conn: Any,
+    conn: Connection,
     table: PartnerTable,
     row_id: uuid.UUID,
     caller: Caller,
@@ -428,7 +428,7 @@ async def _insert_unique(
 
 
 async def _update_unique(
-    conn: Any,
+    conn: Connection,
     table: PartnerTable,
     row_id: uuid.UUID,
     caller: Caller,
@@ -445,7 +445,7 @@ async def _update_unique(
 
 @asynccontextmanager
 async def _unique(
-    conn: Any, table: PartnerTable, caller: Caller, lookup: bytes
+    conn: Connection, table: PartnerTable, caller: Caller, lookup: bytes
 ) -> AsyncIterator[None]:
     """A savepoint (a violation leaves the outer transaction usable) whose unique violation
     becomes a 409 naming the partner's record that already has this document or plate."""
@@ -541,7 +541,7 @@ async def register_vehicle(
     checked = check_vehicle(data)
     vehicle_id = uuid.uuid4()
 
-    async def create(conn: Any) -> Vehicle:
+    async def create(conn: Connection) -> Vehicle:
         row = _vehicle_row(checked, p)
         record = await _insert_unique(
             conn, vehicles_db.TABLE, vehicle_id, caller, row.values(), row.plate_index

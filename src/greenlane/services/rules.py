@@ -19,7 +19,7 @@ import asyncpg
 
 from greenlane.db import rules as rules_db
 from greenlane.db.pagination import Cursor, next_cursor
-from greenlane.db.pool import Database
+from greenlane.db.pool import Connection, Database
 from greenlane.domain.rules import (
     RULE_ERROR,
     WATCHLIST_HIT,
@@ -130,14 +130,14 @@ def _require_version(if_match: str | None, current: int) -> None:
     )
 
 
-async def _written(conn: Any, row: asyncpg.Record, change: wire.Change, actor: str) -> None:
+async def _written(conn: Connection, row: asyncpg.Record, change: wire.Change, actor: str) -> None:
     """What every write does after changing the row: history, audit, and the workers told."""
     await rules_db.record_version(conn, row["id"], change)
     await audit.record(conn, actor, f"rule.{change}", str(row["id"]), {"version": row["version"]})
     await notify(conn, "rules", str(row["id"]))
 
 
-async def _lock_current(conn: Any, rule_id: uuid.UUID, if_match: str | None) -> None:
+async def _lock_current(conn: Connection, rule_id: uuid.UUID, if_match: str | None) -> None:
     current = await rules_db.lock_version(conn, rule_id)
     if current is None:
         raise NotFound("no such rule")
