@@ -10,17 +10,17 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
 from greenlane.app import create_app
-from greenlane.db.pool import Database, create_pool
+from greenlane.db.pool import Connection, Database, create_pool
 from greenlane.db.rules import CONTENT_COLUMNS
 from greenlane.domain.default_rules import DEFAULT_RULES
 from greenlane.migrate import upgrade
@@ -28,6 +28,7 @@ from greenlane.services.keyring import ensure_signing_key
 from greenlane.settings import Settings, load_settings, new_key_text
 
 from .api.actors import Admin, make_admin_credentials
+from .database import connect
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,15 +44,11 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path="/" + name))
 
 
-def run(coro: object) -> object:
-    return asyncio.run(coro)  # type: ignore[arg-type]
+T = TypeVar("T")
 
 
-async def connect(url: str) -> asyncpg.Connection:
-    """The harness's own connection: a lock it cannot get fails the test instead of hanging it."""
-    return await asyncpg.connect(
-        url, timeout=10, command_timeout=60, server_settings={"lock_timeout": "30s"}
-    )
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
 
 
 @pytest.fixture(scope="session")
@@ -186,7 +183,7 @@ async def empty_tables(database_url: str) -> None:
         await conn.close()
 
 
-async def reset_rules(conn: asyncpg.Connection) -> None:
+async def reset_rules(conn: Connection) -> None:
     """Drop the rules tests wrote and restore each default rule from its version 1."""
     defaults = [uuid.UUID(rule.id) for rule in DEFAULT_RULES]
     first_version = ", ".join(f"v.{column.strip()}" for column in CONTENT_COLUMNS.split(","))

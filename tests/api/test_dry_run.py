@@ -12,7 +12,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-import asyncpg
 import httpx
 import pytest
 
@@ -20,6 +19,7 @@ from greenlane.domain.countries import RCEP_MEMBERS_SORTED, alpha2
 from greenlane.domain.default_rules import DEFAULT_RULES
 
 from ..conftest import ROOT
+from ..database import connect
 from . import bodies
 from .actors import Actor, Admin
 from .problems import assert_problem
@@ -147,7 +147,7 @@ def test_a_filed_application_is_dry_run_by_its_id(admin: Admin, partner: Actor) 
 
 def count_rows(database_url: str) -> dict[str, int]:
     async def count() -> dict[str, int]:
-        conn = await asyncpg.connect(database_url)
+        conn = await connect(database_url)
         try:
             return {
                 table: await conn.fetchval(f"SELECT count(*) FROM {table}")

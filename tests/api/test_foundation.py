@@ -10,7 +10,6 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 
-import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
@@ -23,6 +22,7 @@ from greenlane.openapi import openapi_document, render
 from greenlane.settings import Settings
 
 from ..conftest import ROOT, with_database
+from ..database import connect
 from .problems import PROBLEM, assert_problem
 
 
@@ -121,7 +121,7 @@ def test_migrations_go_up_down_and_up_again(server_url: str) -> None:
     url = with_database(server_url, name)
 
     async def tables() -> set[str]:
-        conn = await asyncpg.connect(url)
+        conn = await connect(url)
         try:
             rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
             return {row["tablename"] for row in rows}
@@ -139,7 +139,7 @@ def test_migrations_go_up_down_and_up_again(server_url: str) -> None:
     finally:
 
         async def drop() -> None:
-            conn = await asyncpg.connect(server_url)
+            conn = await connect(server_url)
             await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
             await conn.close()
 

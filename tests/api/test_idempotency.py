@@ -7,13 +7,13 @@ import uuid
 from typing import Any
 
 import anyio
-import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
 from greenlane.app import create_app
 from greenlane.settings import Settings
 
+from ..database import connect
 from . import bodies
 from .actors import Actor, Admin, make_admin_credentials
 from .problems import assert_problem
@@ -91,7 +91,7 @@ def test_keys_expire_after_24_hours(partner: Actor, clean_database: str) -> None
     partner.delete(f"/v1/vehicles/{first['id']}")
 
     async def age() -> None:
-        conn = await asyncpg.connect(clean_database)
+        conn = await connect(clean_database)
         try:
             await conn.execute(
                 "UPDATE idempotency_keys SET created_at = now() - interval '25 hours'"

@@ -25,6 +25,7 @@ from greenlane.domain.access_tokens import AUDIENCE
 from greenlane.services import audit as audit_service
 from greenlane.settings import Settings, new_key_text
 
+from ..database import connect
 from .actors import Actor, Admin, make_admin_credentials, sign_in
 from .problems import assert_problem
 from .tokens import b64
@@ -372,7 +373,7 @@ def test_client_secrets_are_shown_once_and_stored_hashed(admin: Admin, database_
     assert {c["client_id"] for c in listed} >= {client_id, admin.client_id}
 
     async def stored() -> bytes:
-        conn = await asyncpg.connect(database_url)
+        conn = await connect(database_url)
         try:
             return bytes(
                 await conn.fetchval(
@@ -428,7 +429,7 @@ def test_the_app_cannot_rewrite_the_audit_log(admin: Admin, database_url: str) -
     admin.partner()
 
     async def try_rewrite() -> list[str]:
-        conn = await asyncpg.connect(database_url)
+        conn = await connect(database_url)
         errors = []
         try:
             for sql in (
@@ -457,7 +458,7 @@ def test_an_edited_entry_is_named_by_verify(
         admin.partner(f"P{i}")
 
     async def tamper(entry_id: int) -> None:
-        conn = await asyncpg.connect(database_url)
+        conn = await connect(database_url)
         try:
             # Only the table owner, bypassing triggers, can do this; verification must notice.
             await conn.execute("SET session_replication_role = replica")

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-import asyncpg
 import httpx
 import jwt
 import pytest
@@ -23,6 +22,7 @@ from greenlane.client import ConnectionFailedError, LaneClient, OfflineVerifier,
 from greenlane.settings import Settings
 from greenlane.wire.verify import PresentedDocument, VerifyAnswer
 
+from ..database import connect
 from . import bodies
 from .actors import Actor
 from .lane_setup import OTHER_PORT, PORT, Issued, issue
@@ -221,7 +221,7 @@ def losing_lane(lane_actor: Actor, http: TestClient[Litestar], delivered: int) -
 
 
 async def events_by_id(database_url: str, lane_client: str) -> dict[uuid.UUID, int]:
-    conn = await asyncpg.connect(database_url)
+    conn = await connect(database_url)
     try:
         rows = await conn.fetch(
             "SELECT event_id, count(*) AS n FROM verification_events"

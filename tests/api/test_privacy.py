@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 
-import asyncpg
 from litestar.testing import TestClient
 
 from greenlane.app import create_app
 from greenlane.settings import load_settings, new_key_text
 
+from ..database import connect
 from . import bodies
 from .actors import Actor, Admin
 from .commands import greenlane
@@ -21,7 +21,7 @@ def _as_text(value: object) -> str:
 
 
 async def dump_everything(database_url: str) -> str:
-    conn = await asyncpg.connect(database_url)
+    conn = await connect(database_url)
     try:
         tables = [
             r["tablename"]
@@ -60,7 +60,7 @@ def test_a_ciphertext_moved_to_another_row_does_not_open(admin: Admin, clean_dat
     ).json()
 
     async def swap() -> None:
-        conn = await asyncpg.connect(clean_database)
+        conn = await connect(clean_database)
         try:
             await conn.execute(
                 "UPDATE travellers SET date_of_birth_enc ="

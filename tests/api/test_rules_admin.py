@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
@@ -20,6 +19,7 @@ from greenlane.domain.rules import MAX_EXPRESSION_LENGTH
 from greenlane.services.rules import RuleBook
 from greenlane.settings import Settings
 
+from ..database import connect
 from .actors import Admin
 from .problems import assert_problem
 
@@ -200,7 +200,7 @@ def test_a_deleted_rule_is_gone_but_its_versions_are_kept(admin: Admin, database
     assert rule_id not in {item["id"] for item in admin.get(RULES).json()["items"]}
 
     async def stored_versions() -> list[tuple[int, str]]:
-        conn = await asyncpg.connect(database_url)
+        conn = await connect(database_url)
         try:
             rows = await conn.fetch(
                 "SELECT version, change FROM rule_versions WHERE rule_id = $1 ORDER BY version",

@@ -7,12 +7,12 @@ import time
 import uuid
 from typing import Any
 
-import asyncpg
 import pytest
 
 from greenlane.domain.lookups import document_index, vehicle_index
 from greenlane.runtime import Runtime
 
+from ..database import connect
 from .actors import Admin
 from .problems import assert_problem
 
@@ -80,7 +80,7 @@ def test_the_number_is_never_answered_logged_or_stored(admin: Admin, database_ur
     answers = admin.get(WATCHLIST).text + admin.get("/v1/admin/audit").text
 
     async def dump() -> str:
-        conn = await asyncpg.connect(database_url)
+        conn = await connect(database_url)
         try:
             rows = await conn.fetch("SELECT * FROM watchlist")
             audit = await conn.fetch("SELECT * FROM audit_log")

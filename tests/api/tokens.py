@@ -9,12 +9,12 @@ import time
 import uuid
 from typing import Any
 
-import asyncpg
 import jwt
 
 from greenlane.domain.clearance_token import LANE_AUDIENCE, ClearanceClaims, issue_token
 from greenlane.settings import Settings
 
+from ..database import connect
 from .actors import Actor
 from .lane_setup import PORT
 
@@ -57,7 +57,7 @@ def expire_retiring_key(database_url: str, kid: str) -> None:
     """As if the last token ``kid`` signed had expired: the next rotation retires it."""
 
     async def expire() -> None:
-        conn = await asyncpg.connect(database_url)
+        conn = await connect(database_url)
         try:
             await conn.execute(
                 "UPDATE signing_keys SET retire_after = now() - interval '1 second' WHERE kid = $1",

@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
@@ -31,6 +30,7 @@ from greenlane.settings import Settings
 from ..api import bodies
 from ..api.actors import Actor, Admin, make_admin_credentials
 from ..api.lane_setup import PORT, issue, question
+from ..database import connect
 
 WRONG_DOCUMENT = "QZ8061735"  # presented at a lane, never registered
 WATCHLISTED = "QW5520914"
@@ -106,7 +106,7 @@ def corrupt_birth_date(database_url: str, source_id: str, target_id: str) -> Non
     """Move one row's ciphertext to another, so that reading the target fails (a 500)."""
 
     async def move() -> None:
-        conn = await asyncpg.connect(database_url)
+        conn = await connect(database_url)
         try:
             await conn.execute(
                 "UPDATE travellers SET date_of_birth_enc ="
