@@ -32,7 +32,11 @@ IfMatch = Annotated[
         description='The ETag of the version you read, such as "3" (required)',
     ),
 ]
-WITH_ETAG = [ResponseHeader(name="ETag", documentation_only=True, description="The version")]
+# Sent by ``with_etag``; the value is never sent, it gives the header its schema (a string),
+# without which the header is not valid OpenAPI.
+WITH_ETAG = [
+    ResponseHeader(name="ETag", documentation_only=True, value='"3"', description="The version")
+]
 # A conditional write's other answers, documented as problems by ``document_problems``.
 CONDITIONAL = {status: ResponseSpec(None, generate_examples=False) for status in (404, 412, 428)}
 
