@@ -7,10 +7,11 @@ clearance. The calls are awaited one after another in one event loop, so the fig
 worker's, with PostgreSQL on the same machine. For comparison, the script also times the pure
 in-memory part: the facts and CEL context of one application and ``evaluate()`` over the rules.
 
-    python bench/eligibility.py [--travellers N] [--runs R] [--evaluations E]
+    PYTHONPATH=. python bench/eligibility.py [--travellers N] [--runs R] [--evaluations E]
 
 The database is a fresh one, dropped at the end, on the embedded server under ``.greenlane/``,
-or on ``GREENLANE_BENCH_DATABASE_URL`` (a server's maintenance database) when that is set.
+or on ``GREENLANE_BENCH_DATABASE_URL`` (a server's maintenance database) when that is set. The
+table printed at the end also goes to ``docs/figures/bench-eligibility.md``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import msgspec
+from bench import figures
 
 from greenlane.api.deps import deciding
 from greenlane.app import create_app
@@ -261,19 +263,18 @@ async def measure(database_url: str, args: argparse.Namespace) -> None:
         )
         whole, alone = await in_memory_cost(runtime, requests, repeats=10)
     median = statistics.median(rates)
-    print(
-        f"{len(requests)} travellers, {len(rules)} rules in force, outcomes {dict(statuses)};"
-        f" {os.cpu_count()} CPUs, PostgreSQL on the same machine"
-    )
-    print(
-        f"dry_run (assess + DB round trips), one worker, {args.runs} runs of"
-        f" {args.evaluations}: median {median:.0f}/s"
-        f" (min {min(rates):.0f}, max {max(rates):.0f}); {1e6 / median:.0f} µs each"
-    )
-    print(
-        f"in memory: facts + context + evaluate() {whole:.0f} µs"
-        f" ({1e6 / whole:.0f}/s); evaluate() alone {alone:.0f} µs ({1e6 / alone:.0f}/s)"
-    )
+    rows = [
+        ("workload", f"{len(requests)} travellers, {len(rules)} rules in force, outcomes "
+         f"{', '.join(f'{status} {n}' for status, n in sorted(statuses.items()))}"),
+        (f"dry_run (assess + database round trips), one worker, median of {args.runs} runs "
+         f"of {args.evaluations}",
+         f"{median:,.0f} /s (min {min(rates):,.0f}, max {max(rates):,.0f}); "
+         f"{1e6 / median:,.0f} µs each"),
+        ("in memory: facts + context + `evaluate()`", f"{whole:,.0f} µs ({1e6 / whole:,.0f} /s)"),
+        ("in memory: `evaluate()` alone", f"{alone:,.0f} µs ({1e6 / alone:,.0f} /s)"),
+    ]  # fmt: skip
+    print(figures.markdown_table(figures.ELIGIBILITY.columns, rows))
+    print(f"written to {figures.write(figures.ELIGIBILITY, rows)}")
 
 
 def main() -> None:

@@ -5,7 +5,8 @@
 The server is ``greenlane serve`` with W workers on a free loopback port; Locust runs as a
 subprocess on the same machine, with ``loadtests/locustfile.py``, whose gate decides the exit
 code, which this script passes on. The database is dropped at the end; it lives on the embedded
-server under ``.greenlane/``, or on ``GREENLANE_BENCH_DATABASE_URL`` when that is set.
+server under ``.greenlane/``, or on ``GREENLANE_BENCH_DATABASE_URL`` when that is set. The
+figures go to ``docs/figures/loadtest.md`` as well, replacing the previous run's.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import figures  # noqa: E402
 from bench.harness import (  # noqa: E402
     environment,
     free_port,
@@ -71,6 +73,25 @@ def summary(report: Path) -> str:
     )
 
 
+def write_figures(report: Path, args: argparse.Namespace, code: int) -> None:
+    """The run's row in docs/figures/loadtest.md; a run that measured nothing leaves the file."""
+    if not report.exists():
+        return
+    seen = json.loads(report.read_text())
+    row = [
+        args.duration,
+        str(args.users),
+        str(args.workers),
+        f"{seen['requests']:,.0f}",
+        f"{seen['failures']:,.0f}",
+        f"{seen['p50_ms']:,.0f}",
+        f"{seen['p99_ms']:,.0f}",
+        f"{seen['rps']:,.0f}",
+        "passed" if code == 0 else f"FAILED (exit {code})",
+    ]
+    print(f"written to {figures.write(figures.LOADTEST, [row])}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", default="60s", help="Locust --run-time (e.g. 30s, 2m)")
@@ -95,6 +116,7 @@ def main() -> int:
                         f"({args.users} lanes, {args.workers} workers, {args.duration}); "
                         f"exit {code}"
                     )
+                    write_figures(report, args, code)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     return code

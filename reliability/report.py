@@ -1,7 +1,8 @@
 """``make reliability``: faults, two processes, graceful shutdown, all in one table.
 
-The table is Markdown, printed as the README quotes it. The exit status is non-zero when any
-row broke a promise (its last column says which).
+The table is Markdown. It is printed, and written to ``docs/figures/reliability.md`` (which
+docs/reliability.md links to) with the command line, the date and the machine. The exit status is
+non-zero when any row broke a promise (its last column says which).
 
     PYTHONPATH=. python reliability/report.py [--short]
 """
@@ -12,9 +13,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from bench import figures
+
 from reliability.faults import FULL, SHORT, run_faults
 from reliability.shutdown import run_shutdown
-from reliability.table import render
+from reliability.table import FIGURES, render
 from reliability.workers import run_workers
 
 
@@ -29,6 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_shutdown(database_back=True),
     ]
     print(render(rows))
+    print(f"written to {figures.write(FIGURES, [row.cells() for row in rows], argv=argv)}")
     return 0 if all(row.kept for row in rows) else 1
 
 

@@ -1,10 +1,12 @@
-"""One row per scenario, every figure in one Markdown table (the README quotes it as printed)."""
+"""One row per scenario, every figure in one Markdown table (docs/figures/reliability.md)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from bench.figures import Figures, markdown_table
 
 COLUMNS = (
     "part",
@@ -18,6 +20,7 @@ COLUMNS = (
     "notes",
     "kept",
 )
+FIGURES = Figures("reliability.md", "reliability/report.py", COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +68,4 @@ def _seconds(value: float | None, bound: float | None) -> str:
 
 
 def render(rows: Sequence[Row]) -> str:
-    lines = [
-        "| " + " | ".join(COLUMNS) + " |",
-        "|" + "---|" * len(COLUMNS),
-        *("| " + " | ".join(row.cells()) + " |" for row in rows),
-    ]
-    return "\n".join(lines)
+    return markdown_table(COLUMNS, [row.cells() for row in rows])
