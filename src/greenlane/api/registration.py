@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
-from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.datastructures import State
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import Body, HeaderParameter, PathParameter
 
-from greenlane.api.deps import runtime_of
 from greenlane.api.params import DEFAULT_LIMIT, CursorParam, Limit
 from greenlane.api.problems import documented
-from greenlane.api.security import SECURITY, actor, allow, caller
-from greenlane.db.pagination import decode_cursor
-from greenlane.services import registration
+from greenlane.api.security import SECURITY, allow
+from greenlane.services import travellers, vehicles
 from greenlane.services.idempotency import check_key
-from greenlane.services.registration import Caller, Protection
 from greenlane.wire.common import Page
 from greenlane.wire.registration import (
     Traveller,
@@ -26,6 +22,10 @@ from greenlane.wire.registration import (
     VehicleCreate,
     VehiclePatch,
 )
+
+if TYPE_CHECKING:
+    from greenlane.db.pool import Database
+    from greenlane.services.context import Caller, Protection
 
 T = TypeVar("T")
 
@@ -39,17 +39,6 @@ IdempotencyKey = Annotated[
 ]
 TravellerId = Annotated[uuid.UUID, PathParameter(description="A traveller of yours")]
 VehicleId = Annotated[uuid.UUID, PathParameter(description="A vehicle of yours")]
-
-
-def partner_caller(request: Request[Any, Any, Any]) -> Caller:
-    identity = caller(request)
-    assert identity.partner_id is not None  # the guard admits partner clients only
-    return Caller(partner_id=identity.partner_id, actor=actor(identity))
-
-
-def protection(state: State) -> Protection:
-    runtime = runtime_of(state)
-    return Protection(cipher=runtime.cipher, index=runtime.index)
 
 
 def created(answer: T, replayed: bool) -> Response[T]:
@@ -74,43 +63,33 @@ class TravellersController(Controller):
     )
     async def create(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
+        db: Database,
+        protection: Protection,
+        partner: Caller,
         data: Annotated[TravellerCreate, Body()],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Traveller]:
-        answer, replayed = await registration.register_traveller(
-            runtime_of(state).db,
-            protection(state),
-            partner_caller(request),
-            data,
-            key_of(idempotency_key),
+        answer, replayed = await travellers.register_traveller(
+            db, protection, partner, data, key_of(idempotency_key)
         )
         return created(answer, replayed)
 
     @get("/", summary="Your travellers")
     async def list(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
+        db: Database,
+        protection: Protection,
+        partner: Caller,
         limit: Limit = DEFAULT_LIMIT,
         cursor: CursorParam = None,
     ) -> Page[Traveller]:
-        return await registration.list_travellers(
-            runtime_of(state).db,
-            protection(state),
-            partner_caller(request),
-            after=decode_cursor(cursor),
-            limit=limit,
-        )
+        return await travellers.list_travellers(db, protection, partner, cursor=cursor, limit=limit)
 
     @get("/{traveller_id:uuid}", summary="One of your travellers")
     async def read(
-        self, request: Request[Any, Any, Any], state: State, traveller_id: TravellerId
+        self, db: Database, protection: Protection, partner: Caller, traveller_id: TravellerId
     ) -> Traveller:
-        return await registration.get_traveller(
-            runtime_of(state).db, protection(state), partner_caller(request), traveller_id
-        )
+        return await travellers.get_traveller(db, protection, partner, traveller_id)
 
     @patch(
         "/{traveller_id:uuid}",
@@ -119,22 +98,17 @@ class TravellersController(Controller):
     )
     async def update(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
+        db: Database,
+        protection: Protection,
+        partner: Caller,
         traveller_id: TravellerId,
         data: Annotated[TravellerPatch, Body()],
     ) -> Traveller:
-        return await registration.update_traveller(
-            runtime_of(state).db, protection(state), partner_caller(request), traveller_id, data
-        )
+        return await travellers.update_traveller(db, protection, partner, traveller_id, data)
 
     @delete("/{traveller_id:uuid}", summary="Erase a traveller's personal data")
-    async def erase(
-        self, request: Request[Any, Any, Any], state: State, traveller_id: TravellerId
-    ) -> None:
-        await registration.erase_traveller(
-            runtime_of(state).db, partner_caller(request), traveller_id
-        )
+    async def erase(self, db: Database, partner: Caller, traveller_id: TravellerId) -> None:
+        await travellers.erase_traveller(db, partner, traveller_id)
 
 
 class VehiclesController(Controller):
@@ -146,39 +120,30 @@ class VehiclesController(Controller):
     @post("/", summary="Register a vehicle", responses=documented(409))
     async def create(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
+        db: Database,
+        protection: Protection,
+        partner: Caller,
         data: Annotated[VehicleCreate, Body()],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Vehicle]:
-        answer, replayed = await registration.register_vehicle(
-            runtime_of(state).db,
-            protection(state),
-            partner_caller(request),
-            data,
-            key_of(idempotency_key),
+        answer, replayed = await vehicles.register_vehicle(
+            db, protection, partner, data, key_of(idempotency_key)
         )
         return created(answer, replayed)
 
     @get("/", summary="Your vehicles")
     async def list(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
+        db: Database,
+        partner: Caller,
         limit: Limit = DEFAULT_LIMIT,
         cursor: CursorParam = None,
     ) -> Page[Vehicle]:
-        return await registration.list_vehicles(
-            runtime_of(state).db, partner_caller(request), after=decode_cursor(cursor), limit=limit
-        )
+        return await vehicles.list_vehicles(db, partner, cursor=cursor, limit=limit)
 
     @get("/{vehicle_id:uuid}", summary="One of your vehicles")
-    async def read(
-        self, request: Request[Any, Any, Any], state: State, vehicle_id: VehicleId
-    ) -> Vehicle:
-        return await registration.get_vehicle(
-            runtime_of(state).db, partner_caller(request), vehicle_id
-        )
+    async def read(self, db: Database, partner: Caller, vehicle_id: VehicleId) -> Vehicle:
+        return await vehicles.get_vehicle(db, partner, vehicle_id)
 
     @patch(
         "/{vehicle_id:uuid}",
@@ -187,17 +152,14 @@ class VehiclesController(Controller):
     )
     async def update(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
+        db: Database,
+        protection: Protection,
+        partner: Caller,
         vehicle_id: VehicleId,
         data: Annotated[VehiclePatch, Body()],
     ) -> Vehicle:
-        return await registration.update_vehicle(
-            runtime_of(state).db, protection(state), partner_caller(request), vehicle_id, data
-        )
+        return await vehicles.update_vehicle(db, protection, partner, vehicle_id, data)
 
     @delete("/{vehicle_id:uuid}", summary="Erase a vehicle")
-    async def erase(
-        self, request: Request[Any, Any, Any], state: State, vehicle_id: VehicleId
-    ) -> None:
-        await registration.erase_vehicle(runtime_of(state).db, partner_caller(request), vehicle_id)
+    async def erase(self, db: Database, partner: Caller, vehicle_id: VehicleId) -> None:
+        await vehicles.erase_vehicle(db, partner, vehicle_id)

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -18,6 +18,19 @@ from greenlane.db.pagination import Cursor, keyset_condition, keyset_params
 from greenlane.db.pool import Connection, returning
 
 RECORDED = "created_at, created_by, updated_at, updated_by"
+
+
+class PartnerRow(Protocol):
+    """The columns a caller writes to a :class:`PartnerTable`, and its blind index."""
+
+    def values(self) -> tuple[Any, ...]:
+        """The written columns, in the order of ``PartnerTable.written``."""
+        ...
+
+    @property
+    def lookup(self) -> bytes:
+        """The value of the table's ``lookup`` column, unique per partner."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,10 @@ class TravellerRow:
     def values(self) -> tuple[Any, ...]:
         return astuple(self)
 
+    @property
+    def lookup(self) -> bytes:
+        return self.document_index
+
 
 _WRITTEN = tuple(f.name for f in fields(TravellerRow))
 

@@ -26,6 +26,10 @@ class VehicleRow:
     def values(self) -> tuple[Any, ...]:
         return astuple(self)
 
+    @property
+    def lookup(self) -> bytes:
+        return self.plate_index
+
 
 _WRITTEN = tuple(f.name for f in fields(VehicleRow))
 
