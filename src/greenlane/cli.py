@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from greenlane.db.pagination import decode_cursor
 from greenlane.db.pool import Database, create_pool
 from greenlane.errors import NotFound, SettingsError, ValidationFailed
 from greenlane.settings import Settings, development_secrets, load_settings
@@ -161,11 +160,11 @@ def cmd_clients_list(settings: Settings, args: argparse.Namespace) -> int:
         clients: list[Any] = []
         cursor = None
         while True:
-            page = await list_clients(db, after=cursor, limit=200)
+            page = await list_clients(db, cursor=cursor, limit=200)
             clients.extend(page.items)
             if page.next_cursor is None:
                 return clients
-            cursor = decode_cursor(page.next_cursor)
+            cursor = page.next_cursor
 
     with database(settings) as url:
         for client in asyncio.run(_with_database(settings, url, everything)):
@@ -207,30 +206,22 @@ def cmd_data_rewrap(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
-    from greenlane.services.keyring import rotate
+    from greenlane.services.keyring import rotate_keys
 
     kek = settings.key_encryption_key.reveal()
-
-    async def run(db: Database) -> tuple[str, str]:
-        async with db.transaction() as conn:
-            return await rotate(conn, kek, actor=CLI_ACTOR)
-
     with database(settings) as url:
-        active, following = asyncio.run(_with_database(settings, url, run))
-    _print_json({"active": active, "next": following})
+        rotation = asyncio.run(
+            _with_database(settings, url, lambda db: rotate_keys(db, kek, actor=CLI_ACTOR))
+        )
+    _print_json(rotation)
     return 0
 
 
 def cmd_keys_list(settings: Settings, args: argparse.Namespace) -> int:
-    from greenlane.db import signing_keys as keys_db
-    from greenlane.services.keyring import key_answer
-
-    async def run(db: Database) -> list[Any]:
-        async with db.connection() as conn:
-            return [key_answer(row) for row in await keys_db.everything(conn)]
+    from greenlane.services.keyring import list_keys
 
     with database(settings) as url:
-        for key in asyncio.run(_with_database(settings, url, run)):
+        for key in asyncio.run(_with_database(settings, url, list_keys)):
             _print_json(key)
     return 0
 

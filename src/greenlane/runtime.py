@@ -18,9 +18,11 @@ from types import FrameType
 from greenlane.db.pool import Database, asyncpg_dsn, create_pool
 from greenlane.domain.crypto import BlindIndex, FieldCipher
 from greenlane.services import maintenance
+from greenlane.services.applications import Deciding
 from greenlane.services.background import keep_cancellation, stop_tasks
 from greenlane.services.clearances import RevocationList
 from greenlane.services.client_registry import ClientRegistry
+from greenlane.services.context import Protection
 from greenlane.services.keyring import KeyRing, ensure_signing_key
 from greenlane.services.live_state import LiveState
 from greenlane.services.rate_limit import RateLimiter
@@ -53,6 +55,8 @@ class Runtime:
     keyring: KeyRing
     revocations: RevocationList
     verifier: LaneVerifier
+    protection: Protection
+    deciding: Deciding
     housekeeping: asyncio.Task[None] | None = None
     stopping: bool = False  # SIGTERM received: not ready, though still serving for a moment
 
@@ -185,6 +189,16 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
             spool=Spool(settings.data_dir / "spool"),
             issuer=settings.issuer,
             commit_budget=settings.verify_commit_budget_ms / 1000,
+        ),
+        protection=Protection(cipher=cipher, index=index),
+        deciding=Deciding(
+            db=db,
+            rules=rules,
+            watchlist=watchlist,
+            keyring=keyring,
+            cipher=cipher,
+            index=index,
+            issuer=settings.issuer,
         ),
     )
     db.on_commit = runtime.live.apply

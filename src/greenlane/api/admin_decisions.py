@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, get, post
-from litestar.datastructures import State
+from litestar import Controller, get, post
 from litestar.params import Body, PathParameter
 
-from greenlane.api.deps import deciding, runtime_of
+from greenlane.api.deps import ActorDep, DatabaseDep, DecidingDep, SettingsDep
 from greenlane.api.params import DEFAULT_LIMIT, CursorParam, Limit
 from greenlane.api.problems import documented
-from greenlane.api.security import SECURITY, actor, allow, caller
-from greenlane.db import signing_keys as keys_db
-from greenlane.db.pagination import decode_cursor
+from greenlane.api.security import SECURITY, allow
 from greenlane.services import applications, clearances, keyring
 from greenlane.wire.applications import (
     Application,
@@ -34,14 +31,10 @@ class DecisionsController(Controller):
 
     @get("/reviews", summary="Referred applications waiting for a decision, oldest first")
     async def reviews(
-        self, state: State, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
+        self, db: DatabaseDep, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
     ) -> Page[Application]:
         return await applications.page(
-            runtime_of(state).db,
-            partner_id=None,
-            status="referred",
-            after=decode_cursor(cursor),
-            limit=limit,
+            db, partner_id=None, status="referred", cursor=cursor, limit=limit
         )
 
     @post(
@@ -52,14 +45,12 @@ class DecisionsController(Controller):
     )
     async def decide(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
+        deciding: DecidingDep,
+        actor: ActorDep,
         application_id: Annotated[uuid.UUID, PathParameter()],
         data: Annotated[DecisionRequest, Body()],
     ) -> Application:
-        return await applications.decide(
-            deciding(state), application_id, data, actor=actor(caller(request))
-        )
+        return await applications.decide(deciding, application_id, data, actor=actor)
 
     @post(
         "/rules/dry-run",
@@ -67,8 +58,10 @@ class DecisionsController(Controller):
         status_code=200,
         responses=documented(404),
     )
-    async def dry_run(self, state: State, data: Annotated[DryRunRequest, Body()]) -> DryRunResult:
-        return await applications.dry_run(deciding(state), data)
+    async def dry_run(
+        self, deciding: DecidingDep, data: Annotated[DryRunRequest, Body()]
+    ) -> DryRunResult:
+        return await applications.dry_run(deciding, data)
 
     @post(
         "/clearances/{clearance_id:uuid}/revoke",
@@ -77,37 +70,23 @@ class DecisionsController(Controller):
     )
     async def revoke(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
+        db: DatabaseDep,
+        actor: ActorDep,
         clearance_id: Annotated[uuid.UUID, PathParameter()],
         data: Annotated[RevokeRequest, Body()],
     ) -> Clearance:
-        runtime = runtime_of(state)
         return await clearances.revoke(
-            runtime.db,
-            clearance_id,
-            partner_id=None,
-            actor=actor(caller(request)),
-            reason=data.reason,
+            db, clearance_id, partner_id=None, actor=actor, reason=data.reason
         )
 
     @get("/keys", summary="Clearance signing keys and their states (one page: there are few)")
-    async def keys(self, state: State) -> Page[SigningKey]:
-        async with runtime_of(state).db.connection() as conn:
-            rows = await keys_db.everything(conn)
-        return Page([keyring.key_answer(row) for row in rows], next_cursor=None)
+    async def keys(self, db: DatabaseDep) -> Page[SigningKey]:
+        return Page(await keyring.list_keys(db), next_cursor=None)
 
     @post(
         "/keys/rotate",
         summary="Promote the next signing key and publish a new one",
         status_code=200,
     )
-    async def rotate(self, request: Request[Any, Any, Any], state: State) -> Rotation:
-        runtime = runtime_of(state)
-        async with runtime.db.transaction() as conn:
-            active, following = await keyring.rotate(
-                conn,
-                runtime.settings.key_encryption_key.reveal(),
-                actor=actor(caller(request)),
-            )
-        return Rotation(active=active, next=following)
+    async def rotate(self, db: DatabaseDep, settings: SettingsDep, actor: ActorDep) -> Rotation:
+        return await keyring.rotate_keys(db, settings.key_encryption_key.reveal(), actor=actor)

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, delete, get, post
-from litestar.datastructures import State
+from litestar import Controller, delete, get, post
 from litestar.params import Body, PathParameter
 
-from greenlane.api.deps import runtime_of
+from greenlane.api.deps import ActorDep, DatabaseDep, SettingsDep
 from greenlane.api.params import DEFAULT_LIMIT, CursorParam, Limit
 from greenlane.api.problems import documented
-from greenlane.api.security import SECURITY, actor, allow, caller
-from greenlane.db.pagination import decode_cursor
+from greenlane.api.security import SECURITY, allow
 from greenlane.services import identity
 from greenlane.wire.common import Page
 from greenlane.wire.identity import (
@@ -35,19 +33,15 @@ class PartnersController(Controller):
 
     @post("/", summary="Register a partner organisation")
     async def create(
-        self, request: Request[Any, Any, Any], state: State, data: Annotated[PartnerCreate, Body()]
+        self, db: DatabaseDep, actor: ActorDep, data: Annotated[PartnerCreate, Body()]
     ) -> Partner:
-        return await identity.create_partner(
-            runtime_of(state).db, data, actor=actor(caller(request))
-        )
+        return await identity.create_partner(db, data, actor=actor)
 
     @get("/", summary="List partners")
     async def list(
-        self, state: State, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
+        self, db: DatabaseDep, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
     ) -> Page[Partner]:
-        return await identity.list_partners(
-            runtime_of(state).db, after=decode_cursor(cursor), limit=limit
-        )
+        return await identity.list_partners(db, cursor=cursor, limit=limit)
 
 
 class PortsController(Controller):
@@ -58,15 +52,15 @@ class PortsController(Controller):
 
     @post("/", summary="Register a port of entry", responses=documented(409))
     async def create(
-        self, request: Request[Any, Any, Any], state: State, data: Annotated[PortCreate, Body()]
+        self, db: DatabaseDep, actor: ActorDep, data: Annotated[PortCreate, Body()]
     ) -> Port:
-        return await identity.create_port(runtime_of(state).db, data, actor=actor(caller(request)))
+        return await identity.create_port(db, data, actor=actor)
 
     @get("/", summary="List ports")
     async def list(
-        self, state: State, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
+        self, db: DatabaseDep, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
     ) -> Page[Port]:
-        return await identity.list_ports(runtime_of(state).db, after_code=cursor, limit=limit)
+        return await identity.list_ports(db, after_code=cursor, limit=limit)
 
 
 class ClientsController(Controller):
@@ -78,32 +72,26 @@ class ClientsController(Controller):
     @post("/", summary="Create an API client; its secret is shown once")
     async def create(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
+        db: DatabaseDep,
+        settings: SettingsDep,
+        actor: ActorDep,
         data: Annotated[ClientCreate, Body()],
     ) -> ClientCreated:
-        runtime = runtime_of(state)
         return await identity.create_client(
-            runtime.db,
-            data,
-            actor=actor(caller(request)),
-            pepper=runtime.settings.secret_pepper.reveal(),
+            db, data, actor=actor, pepper=settings.secret_pepper.reveal()
         )
 
     @get("/", summary="List API clients (never their secrets)")
     async def list(
-        self, state: State, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
+        self, db: DatabaseDep, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
     ) -> Page[Client]:
-        return await identity.list_clients(
-            runtime_of(state).db, after=decode_cursor(cursor), limit=limit
-        )
+        return await identity.list_clients(db, cursor=cursor, limit=limit)
 
     @delete("/{client_id:uuid}", summary="Disable a client", status_code=200)
     async def disable(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
+        db: DatabaseDep,
+        actor: ActorDep,
         client_id: Annotated[uuid.UUID, PathParameter(description="The client to disable")],
     ) -> Client:
-        runtime = runtime_of(state)
-        return await identity.disable_client(runtime.db, client_id, actor=actor(caller(request)))
+        return await identity.disable_client(db, client_id, actor=actor)

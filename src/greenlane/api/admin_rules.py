@@ -8,17 +8,16 @@ match it.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, Response, delete, get, post, put
-from litestar.datastructures import ResponseHeader, State
+from litestar import Controller, Response, delete, get, post, put
+from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, HeaderParameter, PathParameter, QueryParameter
 
-from greenlane.api.deps import runtime_of
+from greenlane.api.deps import ActorDep, DatabaseDep
 from greenlane.api.params import DEFAULT_LIMIT, CursorParam, Limit
-from greenlane.api.security import SECURITY, actor, allow, caller
-from greenlane.db.pagination import decode_cursor
+from greenlane.api.security import SECURITY, allow
 from greenlane.services import rules
 from greenlane.wire.common import Page
 from greenlane.wire.rules import Rule, RuleWrite
@@ -53,11 +52,9 @@ class RulesController(Controller):
 
     @get("/", summary="Every rule not deleted, enabled or not (current versions)")
     async def list(
-        self, state: State, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
+        self, db: DatabaseDep, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
     ) -> Page[Rule]:
-        return await rules.list_rules(
-            runtime_of(state).db, after=decode_cursor(cursor), limit=limit
-        )
+        return await rules.list_rules(db, cursor=cursor, limit=limit)
 
     @post(
         "/",
@@ -65,10 +62,9 @@ class RulesController(Controller):
         response_headers=WITH_ETAG,
     )
     async def create(
-        self, request: Request[Any, Any, Any], state: State, data: Annotated[RuleWrite, Body()]
+        self, db: DatabaseDep, actor: ActorDep, data: Annotated[RuleWrite, Body()]
     ) -> Response[Rule]:
-        runtime = runtime_of(state)
-        rule = await rules.create_rule(runtime.db, data, actor=actor(caller(request)))
+        rule = await rules.create_rule(db, data, actor=actor)
         return with_etag(rule, status_code=201)
 
     @get(
@@ -76,13 +72,13 @@ class RulesController(Controller):
     )
     async def read(
         self,
-        state: State,
+        db: DatabaseDep,
         rule_id: RuleId,
         history: Annotated[
             bool, QueryParameter(description="Include every version, oldest first")
         ] = False,
     ) -> Response[Rule]:
-        return with_etag(await rules.get_rule(runtime_of(state).db, rule_id, history=history))
+        return with_etag(await rules.get_rule(db, rule_id, history=history))
 
     @put(
         "/{rule_id:uuid}",
@@ -92,16 +88,13 @@ class RulesController(Controller):
     )
     async def replace(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
+        db: DatabaseDep,
+        actor: ActorDep,
         rule_id: RuleId,
         data: Annotated[RuleWrite, Body()],
         if_match: IfMatch = None,
     ) -> Response[Rule]:
-        runtime = runtime_of(state)
-        rule = await rules.update_rule(
-            runtime.db, rule_id, data, if_match=if_match, actor=actor(caller(request))
-        )
+        rule = await rules.update_rule(db, rule_id, data, if_match=if_match, actor=actor)
         return with_etag(rule)
 
     @delete(
@@ -112,12 +105,9 @@ class RulesController(Controller):
     )
     async def retire(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
+        db: DatabaseDep,
+        actor: ActorDep,
         rule_id: RuleId,
         if_match: IfMatch = None,
     ) -> None:
-        runtime = runtime_of(state)
-        await rules.delete_rule(
-            runtime.db, rule_id, if_match=if_match, actor=actor(caller(request))
-        )
+        await rules.delete_rule(db, rule_id, if_match=if_match, actor=actor)

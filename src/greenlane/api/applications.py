@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State
+from litestar import Controller, Response, get, post
 from litestar.openapi.spec import (
     OpenAPIFormat,
     OpenAPIMediaType,
@@ -18,12 +17,11 @@ from litestar.openapi.spec import (
 )
 from litestar.params import Body, PathParameter, QueryParameter
 
-from greenlane.api.deps import deciding, runtime_of
+from greenlane.api.creating import IdempotencyKey, created, key_of
+from greenlane.api.deps import DatabaseDep, DecidingDep, PartnerDep
 from greenlane.api.params import DEFAULT_LIMIT, CursorParam, Limit
 from greenlane.api.problems import documented
-from greenlane.api.registration import IdempotencyKey, created, key_of, partner_caller
 from greenlane.api.security import SECURITY, allow
-from greenlane.db.pagination import decode_cursor
 from greenlane.services import applications, clearances
 from greenlane.wire.applications import Application, ApplicationCreate
 from greenlane.wire.clearances import Clearance, RevokeRequest
@@ -66,17 +64,16 @@ class ApplicationsController(Controller):
     )
     async def create(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
+        deciding: DecidingDep,
+        partner: PartnerDep,
         data: Annotated[ApplicationCreate, Body()],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Application]:
-        who = partner_caller(request)
         answer, replayed = await applications.file(
-            deciding(state),
+            deciding,
             data,
-            partner_id=who.partner_id,
-            actor=who.actor,
+            partner_id=partner.partner_id,
+            actor=partner.actor,
             idempotency_key=key_of(idempotency_key),
         )
         return created(answer, replayed)
@@ -84,27 +81,21 @@ class ApplicationsController(Controller):
     @get("/", summary="Your applications")
     async def list(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
+        db: DatabaseDep,
+        partner: PartnerDep,
         status: StatusFilter = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: CursorParam = None,
     ) -> Page[Application]:
         return await applications.page(
-            runtime_of(state).db,
-            partner_id=partner_caller(request).partner_id,
-            status=status,
-            after=decode_cursor(cursor),
-            limit=limit,
+            db, partner_id=partner.partner_id, status=status, cursor=cursor, limit=limit
         )
 
     @get("/{application_id:uuid}", summary="One of your applications")
     async def read(
-        self, request: Request[Any, Any, Any], state: State, application_id: ApplicationId
+        self, db: DatabaseDep, partner: PartnerDep, application_id: ApplicationId
     ) -> Application:
-        return await applications.get(
-            runtime_of(state).db, application_id, partner_caller(request).partner_id
-        )
+        return await applications.get(db, application_id, partner.partner_id)
 
 
 class ClearancesController(Controller):
@@ -115,11 +106,9 @@ class ClearancesController(Controller):
 
     @get("/{clearance_id:uuid}", summary="One of your clearances, with its crossings")
     async def read(
-        self, request: Request[Any, Any, Any], state: State, clearance_id: ClearanceId
+        self, db: DatabaseDep, partner: PartnerDep, clearance_id: ClearanceId
     ) -> Clearance:
-        return await clearances.get(
-            runtime_of(state).db, clearance_id, partner_caller(request).partner_id
-        )
+        return await clearances.get(db, clearance_id, partner.partner_id)
 
     @get(
         "/{clearance_id:uuid}/qr",
@@ -129,14 +118,12 @@ class ClearancesController(Controller):
     )
     async def qr(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
+        db: DatabaseDep,
+        partner: PartnerDep,
         clearance_id: ClearanceId,
         image_format: QrFormat = "svg",
     ) -> Response[bytes]:
-        clearance = await clearances.get(
-            runtime_of(state).db, clearance_id, partner_caller(request).partner_id
-        )
+        clearance = await clearances.get(db, clearance_id, partner.partner_id)
         media_type = "image/png" if image_format == "png" else "image/svg+xml"
         return Response(
             clearances.qr_code(clearance.token, image_format),
@@ -147,17 +134,15 @@ class ClearancesController(Controller):
     @post("/{clearance_id:uuid}/revoke", summary="Withdraw your clearance", status_code=200)
     async def revoke(
         self,
-        request: Request[Any, Any, Any],
-        state: State,
+        db: DatabaseDep,
+        partner: PartnerDep,
         clearance_id: ClearanceId,
         data: Annotated[RevokeRequest | None, Body()] = None,
     ) -> Clearance:
-        who = partner_caller(request)
-        runtime = runtime_of(state)
         return await clearances.revoke(
-            runtime.db,
+            db,
             clearance_id,
-            partner_id=who.partner_id,
-            actor=who.actor,
+            partner_id=partner.partner_id,
+            actor=partner.actor,
             reason=data.reason if data else "withdrawn by the partner",
         )

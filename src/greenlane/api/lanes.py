@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Response, get
-from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 
-from greenlane.api.deps import runtime_of
+from greenlane.api.deps import DatabaseDep, RuntimeDep
 from greenlane.api.params import DEFAULT_LIMIT, Limit
 from greenlane.api.security import SECURITY, allow
 from greenlane.services import clearances
@@ -38,9 +37,9 @@ Since = Annotated[
         )
     },
 )
-async def jwks(state: State) -> Response[bytes]:
+async def jwks(runtime: RuntimeDep) -> Response[bytes]:
     return Response(
-        runtime_of(state).keyring.jwks,
+        runtime.keyring.jwks,
         media_type=JWKS_CONTENT_TYPE,
         headers={"Cache-Control": "public, max-age=300"},
     )
@@ -54,6 +53,6 @@ async def jwks(state: State) -> Response[bytes]:
     security=SECURITY,
 )
 async def revocations(
-    state: State, since: Since = "0", limit: Limit = DEFAULT_LIMIT
+    db: DatabaseDep, since: Since = "0", limit: Limit = DEFAULT_LIMIT
 ) -> RevocationPage:
-    return await clearances.revocations(runtime_of(state).db, since=int(since), limit=limit)
+    return await clearances.revocations(db, since=int(since), limit=limit)

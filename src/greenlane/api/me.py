@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from litestar import get
 
-from litestar import Request, get
-
-from greenlane.api.security import SECURITY, caller
+from greenlane.api.deps import IdentityDep
+from greenlane.api.security import SECURITY
 from greenlane.domain.access_tokens import SCOPES
 from greenlane.wire.identity import Me
 
 
 @get("/v1/me", tags=["auth"], summary="The calling client's identity", security=SECURITY)
-async def me(request: Request[Any, Any, Any]) -> Me:
-    identity = caller(request)
+async def me(identity: IdentityDep) -> Me:
     return Me(
         client_id=identity.client_id,
         role=identity.role,

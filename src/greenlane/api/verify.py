@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Request, Router, post
-from litestar.datastructures import State
+from litestar import Router, post
 from litestar.params import Body
 
-from greenlane.api.deps import runtime_of
+from greenlane.api.deps import IdentityDep, VerifierDep
 from greenlane.api.problems import documented
-from greenlane.api.security import SECURITY, allow, caller
+from greenlane.api.security import SECURITY, allow
 from greenlane.wire.verify import VerifyAnswer, VerifyRequest
 
 
@@ -28,9 +27,9 @@ from greenlane.wire.verify import VerifyAnswer, VerifyRequest
     security=SECURITY,
 )
 async def verify(
-    request: Request[Any, Any, Any], state: State, data: Annotated[VerifyRequest, Body()]
+    verifier: VerifierDep, identity: IdentityDep, data: Annotated[VerifyRequest, Body()]
 ) -> VerifyAnswer:
-    return await runtime_of(state).verifier.verify(caller(request), data)
+    return await verifier.verify(identity, data)
 
 
 lane_router = Router(path="/v1", route_handlers=[verify], tags=["lanes"])

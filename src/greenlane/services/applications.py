@@ -15,7 +15,7 @@ from greenlane.db import applications as applications_db
 from greenlane.db import travellers as travellers_db
 from greenlane.db import vehicles as vehicles_db
 from greenlane.db.codecs import jsonb
-from greenlane.db.pagination import Cursor, next_cursor
+from greenlane.db.pagination import decode_cursor, next_cursor
 from greenlane.db.pool import Connection, Database
 from greenlane.domain.crypto import BlindIndex, FieldCipher
 from greenlane.domain.rules import Outcome
@@ -214,12 +214,12 @@ async def page(
     *,
     partner_id: uuid.UUID | None,
     status: Filter,
-    after: Cursor | None,
+    cursor: str | None,
     limit: int,
 ) -> Page[Application]:
     async with db.connection() as conn:
         rows = await applications_db.page(
-            conn, partner_id=partner_id, status=status, after=after, limit=limit
+            conn, partner_id=partner_id, status=status, after=decode_cursor(cursor), limit=limit
         )
     return Page([answer(r, for_admin=partner_id is None) for r in rows], next_cursor(rows, limit))
 

@@ -8,7 +8,8 @@ from typing import Any
 from greenlane.db import audit as audit_db
 from greenlane.db.pool import Connection, Database
 from greenlane.domain.audit_chain import AuditEntry, ChainWalk
-from greenlane.wire.identity import AuditVerification
+from greenlane.wire import identity as wire
+from greenlane.wire.common import Page
 
 
 async def record(
@@ -25,21 +26,34 @@ async def record(
     )
 
 
-async def page(db: Database, *, after_id: int, limit: int) -> list[AuditEntry]:
+async def page(db: Database, *, cursor: str | None, limit: int) -> Page[wire.AuditEntry]:
+    """Entries after ``cursor`` (the last id of the previous page), oldest first."""
     async with db.connection() as conn:
-        return await audit_db.page(conn, after_id=after_id, limit=limit)
+        entries = await audit_db.page(conn, after_id=int(cursor or 0), limit=limit)
+    items = [
+        wire.AuditEntry(
+            id=e.id,
+            at=e.at,
+            actor=e.actor,
+            action=e.action,
+            subject=e.subject,
+            details=dict(e.details),
+        )
+        for e in entries
+    ]
+    return Page(items, str(items[-1].id) if len(items) == limit else None)
 
 
 # Entries read per query while verifying: memory stays flat however long the log grows.
 VERIFY_CHUNK = 1000
 
 
-async def verify(db: Database) -> AuditVerification:
+async def verify(db: Database) -> wire.AuditVerification:
     walk = ChainWalk()
     # Repeatable read: the walk sees one snapshot even while new entries are appended.
     async with db.connection() as conn, conn.transaction(isolation="repeatable_read"):
         async for chunk in audit_db.chained(conn, chunk=VERIFY_CHUNK):
             walk.feed(chunk)
-    return AuditVerification(
+    return wire.AuditVerification(
         ok=walk.first_bad is None, entries=walk.entries, first_bad=walk.first_bad
     )

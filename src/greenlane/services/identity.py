@@ -10,7 +10,7 @@ import asyncpg
 import msgspec
 
 from greenlane.db import identity as identity_db
-from greenlane.db.pagination import Cursor, next_cursor
+from greenlane.db.pagination import decode_cursor, next_cursor
 from greenlane.db.pool import Database
 from greenlane.domain.countries import alpha2, is_country
 from greenlane.domain.crypto import hash_client_secret, new_secret
@@ -91,9 +91,9 @@ async def create_partner(db: Database, data: PartnerCreate, *, actor: str) -> Pa
     return partner_from_row(row)
 
 
-async def list_partners(db: Database, *, after: Cursor | None, limit: int) -> Page[Partner]:
+async def list_partners(db: Database, *, cursor: str | None, limit: int) -> Page[Partner]:
     async with db.connection() as conn:
-        rows = await identity_db.list_partners(conn, after=after, limit=limit)
+        rows = await identity_db.list_partners(conn, after=decode_cursor(cursor), limit=limit)
     return Page([partner_from_row(r) for r in rows], next_cursor(rows, limit))
 
 
@@ -176,9 +176,9 @@ def _binding(row: asyncpg.Record) -> dict[str, Any]:
     return {key: value for key, value in found.items() if value is not None}
 
 
-async def list_clients(db: Database, *, after: Cursor | None, limit: int) -> Page[Client]:
+async def list_clients(db: Database, *, cursor: str | None, limit: int) -> Page[Client]:
     async with db.connection() as conn:
-        rows = await identity_db.list_clients(conn, after=after, limit=limit)
+        rows = await identity_db.list_clients(conn, after=decode_cursor(cursor), limit=limit)
     return Page([client_from_row(r) for r in rows], next_cursor(rows, limit))
 
 

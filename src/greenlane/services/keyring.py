@@ -28,7 +28,7 @@ from greenlane.domain.signing_keys import (
 )
 from greenlane.services import audit
 from greenlane.services.live_state import notify
-from greenlane.wire.clearances import SigningKey
+from greenlane.wire.clearances import Rotation, SigningKey
 
 JWKS_CONTENT_TYPE = "application/jwk-set+json"
 
@@ -92,7 +92,19 @@ async def ensure_signing_key(db: Database, kek: bytes) -> None:
             await rotate(conn, kek, actor="system")
 
 
-def key_answer(row: asyncpg.Record) -> SigningKey:
+async def rotate_keys(db: Database, kek: bytes, *, actor: str) -> Rotation:
+    """The rotation use case, for an administrator or the command line."""
+    async with db.transaction() as conn:
+        active, following = await rotate(conn, kek, actor=actor)
+    return Rotation(active=active, next=following)
+
+
+async def list_keys(db: Database) -> list[SigningKey]:
+    async with db.connection() as conn:
+        return [key_from_row(row) for row in await keys_db.everything(conn)]
+
+
+def key_from_row(row: asyncpg.Record) -> SigningKey:
     return SigningKey(
         kid=row["kid"],
         state=row["state"],

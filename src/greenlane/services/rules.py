@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 
 from greenlane.db import rules as rules_db
-from greenlane.db.pagination import Cursor, next_cursor
+from greenlane.db.pagination import decode_cursor, next_cursor
 from greenlane.db.pool import Connection, Database
 from greenlane.domain.rules import (
     RULE_ERROR,
@@ -161,9 +161,9 @@ async def get_rule(db: Database, rule_id: uuid.UUID, *, history: bool = False) -
     return rule_from_row(row, versions)
 
 
-async def list_rules(db: Database, *, after: Cursor | None, limit: int) -> Page[wire.Rule]:
+async def list_rules(db: Database, *, cursor: str | None, limit: int) -> Page[wire.Rule]:
     async with db.connection() as conn:
-        rows = await rules_db.list_rules(conn, after=after, limit=limit)
+        rows = await rules_db.list_rules(conn, after=decode_cursor(cursor), limit=limit)
     return Page([rule_from_row(row) for row in rows], next_cursor(rows, limit))
 
 

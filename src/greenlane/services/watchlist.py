@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from greenlane.db import watchlist as watchlist_db
-from greenlane.db.pagination import Cursor, next_cursor
+from greenlane.db.pagination import decode_cursor, next_cursor
 from greenlane.db.pool import Database
 from greenlane.domain.countries import CountryError, canonical_state, is_country
 from greenlane.domain.crypto import BlindIndex
@@ -129,9 +129,9 @@ async def add_entry(
     return entry_from_row(row)
 
 
-async def list_entries(db: Database, *, after: Cursor | None, limit: int) -> Page[WatchlistEntry]:
+async def list_entries(db: Database, *, cursor: str | None, limit: int) -> Page[WatchlistEntry]:
     async with db.connection() as conn:
-        rows = await watchlist_db.list_entries(conn, after=after, limit=limit)
+        rows = await watchlist_db.list_entries(conn, after=decode_cursor(cursor), limit=limit)
     return Page([entry_from_row(row) for row in rows], next_cursor(rows, limit))
 
 

@@ -26,3 +26,12 @@ class Request(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class Page(msgspec.Struct, Generic[T]):
     items: list[T]
     next_cursor: str | None
+
+
+class Health(msgspec.Struct, omit_defaults=True):
+    """``/health/live`` and ``/health/ready``."""
+
+    status: str
+    checks: dict[str, str]
+    verify_mode: str | None = None  # "degraded" while verifications go to the local spool
+    spool_depth: int | None = None
