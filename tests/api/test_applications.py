@@ -21,6 +21,7 @@ from greenlane.app import create_app
 from greenlane.domain.clearance_token import VerifiedToken, binding_matches, verify_token
 from greenlane.settings import Settings
 
+from ..waiting import eventually
 from . import bodies
 from .actors import Actor, Admin
 from .problems import assert_problem
@@ -340,10 +341,10 @@ def test_a_revocation_reaches_another_worker_within_a_second(
     with TestClient(app=create_app(settings)) as other_worker:
         partner.post(f"/v1/clearances/{filed['clearance']['id']}/revoke", json={"reason": "x"})
         jti = verify(partner.http, settings, filed["clearance"]["token"]).claims.token_id
-        deadline = time.monotonic() + 1.0
-        while jti not in other_worker.app.state.runtime.revocations.revoked:
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        eventually(
+            lambda: jti in other_worker.app.state.runtime.revocations.revoked,
+            what="the other worker to hear of the revocation",
+        )
 
 
 # --- keys ----------------------------------------------------------------------------------
@@ -412,10 +413,10 @@ def test_every_worker_signs_with_the_new_key_within_a_second(
 ) -> None:
     with TestClient(app=create_app(settings)) as other_worker:
         rotated = admin.post("/v1/admin/keys/rotate").json()
-        deadline = time.monotonic() + 1.0
-        while other_worker.app.state.runtime.keyring.signer.kid != rotated["active"]:
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        eventually(
+            lambda: other_worker.app.state.runtime.keyring.signer.kid == rotated["active"],
+            what="the other worker to sign with the new key",
+        )
         assert rotated["next"] in other_worker.get("/.well-known/jwks.json").text
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
 
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from ..waiting import eventually
 from .actors import sign_in
 from .commands import greenlane
 
@@ -71,7 +71,7 @@ def test_keys_rotate_on_the_command_line_reaches_the_running_app(
     assert states[answer["active"]] == "active"
     assert states[answer["next"]] == "next"
     assert states[before] == "retiring"
-    deadline = time.monotonic() + 1.0
-    while client.app.state.runtime.keyring.signer.kid != answer["active"]:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    eventually(
+        lambda: client.app.state.runtime.keyring.signer.kid == answer["active"],
+        what="the running app to sign with the rotated key",
+    )

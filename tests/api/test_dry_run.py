@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +19,7 @@ from greenlane.domain.default_rules import DEFAULT_RULES
 
 from ..conftest import ROOT
 from ..database import connect
+from ..waiting import eventually
 from . import bodies
 from .actors import Actor, Admin
 from .problems import assert_problem
@@ -28,8 +28,6 @@ DRY_RUN = "/v1/admin/rules/dry-run"
 RULES = "/v1/admin/rules"
 DEFAULT_IDS = {rule.id for rule in DEFAULT_RULES}
 PASSENGER_PORT = "THDMK"
-
-T = TypeVar("T")
 
 
 @pytest.fixture
@@ -74,13 +72,17 @@ def judged(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {r["rule_id"]: r for r in result["results"]}
 
 
-def eventually(produce: Callable[[], T], done: Callable[[T], bool], what: str) -> T:
-    """Poll until the serving worker has followed a change (LISTEN/NOTIFY is asynchronous)."""
-    deadline = time.monotonic() + 2.0
-    while not done(value := produce()):
-        assert time.monotonic() < deadline, what
-        time.sleep(0.02)
-    return value
+def dry_run_when(
+    admin: Admin, body: dict[str, Any], done: Callable[[dict[str, Any]], bool], what: str
+) -> dict[str, Any]:
+    """The dry run of ``body`` once ``done`` holds of it: the serving worker follows a change
+    by LISTEN/NOTIFY, a moment after the answer that made it."""
+
+    def settled() -> dict[str, Any] | None:
+        result = dry_run(admin, body)
+        return result if done(result) else None
+
+    return eventually(settled, what=what, timeout=2.0)
 
 
 def create_rule(admin: Admin, body: dict[str, Any]) -> dict[str, Any]:
@@ -104,10 +106,11 @@ def rule_body(**changes: Any) -> dict[str, Any]:
 
 def judged_once_loaded(admin: Admin, body: dict[str, Any], rule_id: str) -> dict[str, Any]:
     """The dry run of ``body`` once the worker runs ``rule_id``."""
-    return eventually(
-        lambda: dry_run(admin, body),
+    return dry_run_when(
+        admin,
+        body,
         lambda result: rule_id in judged(result),
-        "the worker did not load the new rule",
+        "the worker to load the new rule",
     )
 
 
@@ -259,10 +262,11 @@ def test_a_watchlisted_document_is_referred(admin: Admin, partner: Actor) -> Non
         },
     )
     assert added.status_code == 201, added.text
-    result = eventually(
-        lambda: dry_run(admin, body),
+    result = dry_run_when(
+        admin,
+        body,
         lambda result: result["watchlist_hit"],
-        "the worker did not load the watchlist entry",
+        "the worker to load the watchlist entry",
     )
     assert result["status"] == "referred"
     [reason] = result["reasons"]
@@ -333,10 +337,11 @@ def test_a_disabled_rule_is_not_judged(admin: Admin, partner: Actor) -> None:
         headers={"If-Match": '"1"'},
     )
     assert disabled.status_code == 200, disabled.text
-    result = eventually(
-        lambda: dry_run(admin, body),
+    result = dry_run_when(
+        admin,
+        body,
         lambda result: rule["id"] not in judged(result),
-        "the worker still runs the disabled rule",
+        "the worker to stop running the disabled rule",
     )
     assert result["status"] == "approved"
 
@@ -410,10 +415,11 @@ def test_filing_decides_exactly_as_the_dry_run(admin: Admin, partner: Actor) -> 
         "rejected": bodies.application(register(partner, german)),
         "referred": bodies.application(register(partner, watched)),
     }
-    eventually(
-        lambda: dry_run(admin, cases["referred"]),
+    dry_run_when(
+        admin,
+        cases["referred"],
         lambda result: result["watchlist_hit"],
-        "the worker did not load the watchlist entry",
+        "the worker to load the watchlist entry",
     )
     for status, body in cases.items():
         dry = dry_run(admin, body)
@@ -453,10 +459,11 @@ def test_readme_examples_compile(admin: Admin, partner: Actor) -> None:
         entries="single",
         valid_until=bodies.in_days(31),
     )
-    result = eventually(
-        lambda: dry_run(admin, body),
+    result = dry_run_when(
+        admin,
+        body,
         lambda result: {installers["id"], single_entry["id"]} <= set(judged(result)),
-        "the worker did not load the README's rules",
+        "the worker to load the README's rules",
     )
     assert result["status"] == "rejected"
     assert sorted(codes(result)) == sorted([installers["reason_code"], single_entry["reason_code"]])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -23,6 +22,7 @@ from greenlane.settings import Settings
 
 from ..conftest import ROOT, with_database
 from ..database import connect
+from ..waiting import eventually
 from .problems import PROBLEM, assert_problem
 
 
@@ -97,20 +97,21 @@ def test_readiness_turns_503_when_the_database_stops(tmp_path: Path, settings: S
             assert client.get("/health/ready").status_code == 200
             server.halt()
             live = app.state.runtime.live
-            deadline = time.monotonic() + 1.0
-            while live.connected:  # the LISTEN connection's loss is noticed at once
-                assert time.monotonic() < deadline, "the lost listener went unnoticed"
-                time.sleep(0.02)
+            # the LISTEN connection's loss is noticed at once
+            eventually(lambda: not live.connected, what="the lost listener to be noticed")
             down = client.get("/health/ready")
             assert down.status_code == 503
             assert down.json()["checks"]["database"] == "unavailable"
             assert client.get("/health/live").status_code == 200
             server.resume()
             assert client.get("/health/ready").status_code == 200
-            deadline = time.monotonic() + 10.0
-            while not live.connected:  # and the listener comes back by itself
-                assert time.monotonic() < deadline, "the listener did not reconnect"
-                time.sleep(0.05)
+            # and the listener comes back by itself
+            eventually(
+                lambda: live.connected,
+                what="the listener to reconnect",
+                timeout=10.0,
+                interval=0.05,
+            )
     finally:
         server.stop()
 

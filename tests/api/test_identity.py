@@ -26,6 +26,7 @@ from greenlane.services import audit as audit_service
 from greenlane.settings import Settings, new_key_text
 
 from ..database import connect
+from ..waiting import eventually
 from .actors import Actor, Admin, make_admin_credentials, sign_in
 from .problems import assert_problem
 from .tokens import b64
@@ -397,10 +398,10 @@ def test_disabling_reaches_another_worker_within_a_second(admin: Admin, settings
         token = sign_in(other_worker, client_id, secret)
         assert other_worker.get("/v1/me", headers=bearer(token)).status_code == 200
         admin.delete(f"/v1/admin/clients/{client_id}")
-        deadline = time.monotonic() + 1.0
-        while other_worker.get("/v1/me", headers=bearer(token)).status_code == 200:
-            assert time.monotonic() < deadline, "the other worker still accepts the token"
-            time.sleep(0.02)
+        eventually(
+            lambda: other_worker.get("/v1/me", headers=bearer(token)).status_code != 200,
+            what="the other worker to refuse the disabled client's token",
+        )
 
 
 # --- audit -------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from greenlane.services.rules import RuleBook
 from greenlane.settings import Settings
 
 from ..database import connect
+from ..waiting import eventually
 from .actors import Admin
 from .problems import assert_problem
 
@@ -320,12 +320,9 @@ def test_a_change_reaches_the_serving_worker_at_once(admin: Admin) -> None:
     book: RuleBook = admin.http.app.state.runtime.rules
     now = datetime.now(UTC)
     rule_id = create(admin)["id"]
-    deadline = time.monotonic() + 1.0
-    while rule_id not in active_ids(book, now):
-        assert time.monotonic() < deadline, "the worker did not load the new rule"
-        time.sleep(0.02)
+    eventually(lambda: rule_id in active_ids(book, now), what="the worker to load the new rule")
     put(admin, rule_id, "1", enabled=False)
-    deadline = time.monotonic() + 1.0
-    while rule_id in active_ids(book, now):
-        assert time.monotonic() < deadline, "the worker still runs the disabled rule"
-        time.sleep(0.02)
+    eventually(
+        lambda: rule_id not in active_ids(book, now),
+        what="the worker to stop running the disabled rule",
+    )

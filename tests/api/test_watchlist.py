@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from typing import Any
 
@@ -13,6 +12,7 @@ from greenlane.domain.lookups import document_index, vehicle_index
 from greenlane.runtime import Runtime
 
 from ..database import connect
+from ..waiting import eventually
 from .actors import Admin
 from .problems import assert_problem
 
@@ -163,28 +163,30 @@ def test_partners_cannot_touch_the_watchlist(admin: Admin) -> None:
     assert len(admin.get(WATCHLIST).json()["items"]) == 1
 
 
-def wait_until(check: Any, expected: bool) -> None:
-    deadline = time.monotonic() + 1.0
-    while check() is not expected:
-        assert time.monotonic() < deadline, "the worker's watchlist did not follow the change"
-        time.sleep(0.02)
-
-
 def test_the_serving_worker_matches_by_blind_index_at_once(admin: Admin) -> None:
     runtime: Runtime = admin.http.app.state.runtime
     watched_document = document_index(runtime.index, "THA", CANONICAL_NUMBER)
     watched_vehicle = vehicle_index(runtime.index, "THA", CANONICAL_PLATE)
 
     entry = add(admin, document())
-    wait_until(lambda: runtime.watchlist.hit_document(watched_document), True)
+    eventually(
+        lambda: runtime.watchlist.hit_document(watched_document),
+        what="the worker's watchlist to hold the document",
+    )
     assert not runtime.watchlist.hit_vehicle(watched_document)
     assert not runtime.watchlist.hit_document(
         document_index(runtime.index, "VNM", CANONICAL_NUMBER)
     )
 
     add(admin, vehicle())
-    wait_until(lambda: runtime.watchlist.hit_vehicle(watched_vehicle), True)
+    eventually(
+        lambda: runtime.watchlist.hit_vehicle(watched_vehicle),
+        what="the worker's watchlist to hold the vehicle",
+    )
 
     admin.delete(f"{WATCHLIST}/{entry['id']}")
-    wait_until(lambda: runtime.watchlist.hit_document(watched_document), False)
+    eventually(
+        lambda: not runtime.watchlist.hit_document(watched_document),
+        what="the worker's watchlist to drop the document",
+    )
     assert runtime.watchlist.hit_vehicle(watched_vehicle)

@@ -29,6 +29,7 @@ from ..api.actors import Actor, Admin
 from ..api.lane_setup import Issued, issue, lanes_and_partner, question
 from ..api.problems import assert_problem
 from ..api.tokens import expire_retiring_key
+from ..waiting import eventually
 from .jws import (
     DROP,
     Sign,
@@ -164,10 +165,11 @@ def kit(
 def wait_until_refused(disabled: Actor) -> None:
     """A disabling reaches the worker's client registry by NOTIFY, a moment after the answer;
     how fast it must arrive is another test's business, this one needs it arrived."""
-    deadline = time.monotonic() + 2.0
-    while disabled.get("/v1/me").status_code != 401:
-        assert time.monotonic() < deadline, "the disabling never arrived"
-        time.sleep(0.01)
+    eventually(
+        lambda: disabled.get("/v1/me").status_code == 401,
+        what="the disabling to reach the worker",
+        timeout=2.0,
+    )
 
 
 def verify_decision(lane: Actor, issued: Issued) -> str:
