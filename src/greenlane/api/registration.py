@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 from litestar import Controller, Response, delete, get, patch, post
-from litestar.params import Body, HeaderParameter, PathParameter
+from litestar.params import Body, PathParameter
 
+from greenlane.api.creating import IdempotencyKey, created, key_of
 from greenlane.api.params import DEFAULT_LIMIT, CursorParam, Limit
 from greenlane.api.problems import documented
 from greenlane.api.security import SECURITY, allow
 from greenlane.services import travellers, vehicles
-from greenlane.services.idempotency import check_key
 from greenlane.wire.common import Page
 from greenlane.wire.registration import (
     Traveller,
@@ -27,27 +27,8 @@ if TYPE_CHECKING:
     from greenlane.db.pool import Database
     from greenlane.services.context import Caller, Protection
 
-T = TypeVar("T")
-
-IdempotencyKey = Annotated[
-    str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        max_length=255,
-        description="Replays the first answer for the same key and body (24 hours)",
-    ),
-]
 TravellerId = Annotated[uuid.UUID, PathParameter(description="A traveller of yours")]
 VehicleId = Annotated[uuid.UUID, PathParameter(description="A vehicle of yours")]
-
-
-def created(answer: T, replayed: bool) -> Response[T]:
-    headers = {"Idempotent-Replayed": "true"} if replayed else {}
-    return Response(answer, status_code=201, headers=headers)
-
-
-def key_of(idempotency_key: str | None) -> str | None:
-    return None if idempotency_key is None else check_key(idempotency_key)
 
 
 class TravellersController(Controller):

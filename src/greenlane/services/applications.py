@@ -113,7 +113,7 @@ async def _issue(
     )
 
 
-def answer(row: asyncpg.Record, *, for_admin: bool = False) -> Application:
+def application_from_row(row: asyncpg.Record, *, for_admin: bool = False) -> Application:
     issued = None
     if row["clearance_id"] is not None:
         issued = IssuedClearance(
@@ -182,7 +182,7 @@ async def file(
             await _issue(conn, d, application_id, partner_id, data, registration, actor)
         row = await applications_db.get(conn, application_id, partner_id)
         assert row is not None
-        return answer(row)
+        return application_from_row(row)
 
     async with d.db.transaction() as conn:
         return await create_once(
@@ -203,7 +203,7 @@ async def get(db: Database, application_id: uuid.UUID, partner_id: uuid.UUID | N
         row = await applications_db.get(conn, application_id, partner_id)
     if row is None:
         raise NotFound("no such application")
-    return answer(row, for_admin=partner_id is None)
+    return application_from_row(row, for_admin=partner_id is None)
 
 
 Filter = Literal["approved", "referred", "rejected"] | None
@@ -221,7 +221,8 @@ async def page(
         rows = await applications_db.page(
             conn, partner_id=partner_id, status=status, after=decode_cursor(cursor), limit=limit
         )
-    return Page([answer(r, for_admin=partner_id is None) for r in rows], next_cursor(rows, limit))
+    items = [application_from_row(r, for_admin=partner_id is None) for r in rows]
+    return Page(items, next_cursor(rows, limit))
 
 
 async def decide(
@@ -252,7 +253,7 @@ async def decide(
             row = await applications_db.get(conn, application_id, None)
             assert row is not None
         await audit.record(conn, actor, f"application.{request.decision}", str(application_id), {})
-    return answer(row, for_admin=True)
+    return application_from_row(row, for_admin=True)
 
 
 def _as_request(row: asyncpg.Record) -> ApplicationCreate:
