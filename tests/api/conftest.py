@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from .actors import Actor, Admin
-from .lane_setup import lanes_and_partner
+from .lane_setup import PORT, lanes_and_partner
+
+
+@pytest.fixture
+def partner(admin: Admin) -> Actor:
+    """A partner, signed in, and the port ``lane_setup.PORT`` open to passengers and vehicles."""
+    admin.port(PORT, kinds=["passenger", "vehicle"])
+    return admin.partner_actor()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jwt
-import pytest
 import zxingcpp
 from cryptography.hazmat.primitives.asymmetric import ec
 from litestar import Litestar
@@ -24,16 +23,9 @@ from greenlane.settings import Settings
 from ..waiting import eventually
 from . import bodies
 from .actors import Actor, Admin
+from .lane_setup import PORT
 from .problems import assert_problem
 from .tokens import expire_retiring_key
-
-PORT = "THBKK"
-
-
-@pytest.fixture
-def partner(admin: Admin) -> Actor:
-    admin.port(PORT, kinds=["passenger", "vehicle"])
-    return admin.partner_actor()
 
 
 def register(partner: Actor, body: dict[str, Any], route: str = "/v1/travellers") -> str:

@@ -31,10 +31,10 @@ PASSENGER_PORT = "THDMK"
 
 
 @pytest.fixture
-def partner(admin: Admin) -> Actor:
-    admin.port("THBKK", kinds=["passenger", "vehicle"])
+def passenger_port(admin: Admin) -> str:
+    """A port open to passengers only (``partner`` opens THBKK to vehicles too)."""
     admin.port(PASSENGER_PORT, kinds=["passenger"])
-    return admin.partner_actor()
+    return PASSENGER_PORT
 
 
 def register(partner: Actor, body: dict[str, Any]) -> str:
@@ -225,6 +225,7 @@ def test_a_commercial_driver_may_stay_30_days_counting_both_ends(
         ({}, ["THBKK", PASSENGER_PORT], "port_not_for_vehicles"),
     ],
 )
+@pytest.mark.usefixtures("passenger_port")
 def test_the_default_rules_reject_a_vehicle(
     admin: Admin,
     partner: Actor,

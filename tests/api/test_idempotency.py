@@ -19,11 +19,6 @@ from .actors import Actor, Admin, make_admin_credentials
 from .problems import assert_problem
 
 
-@pytest.fixture
-def partner(admin: Admin) -> Actor:
-    return admin.partner_actor()
-
-
 @pytest.mark.parametrize(
     ("route", "make"), [("/v1/travellers", bodies.traveller), ("/v1/vehicles", bodies.vehicle)]
 )

@@ -13,11 +13,6 @@ from .actors import Actor, Admin
 from .problems import assert_problem
 
 
-@pytest.fixture
-def partner(admin: Admin) -> Actor:
-    return admin.partner_actor("Acme Logistics")
-
-
 def fields_of(response: object) -> list[str]:
     problem = assert_problem(response, 422, "validation-failed")
     return [e["field"] for e in problem["errors"]]  # type: ignore[union-attr]
