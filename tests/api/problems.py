@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
+
 PROBLEM = "application/problem+json"
 
 
-def assert_problem(response: object, status: int, slug: str) -> dict[str, object]:
-    assert response.status_code == status  # type: ignore[attr-defined]
-    assert response.headers["content-type"] == PROBLEM  # type: ignore[attr-defined]
-    body: dict[str, object] = response.json()  # type: ignore[attr-defined]
+def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
+    assert response.status_code == status
+    assert response.headers["content-type"] == PROBLEM
+    body: dict[str, Any] = response.json()
     assert body["type"] == f"urn:greenlane:problem:{slug}"
     assert body["status"] == status
     assert set(body) >= {"type", "title", "status", "detail"}

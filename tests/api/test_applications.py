@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import jwt
 import zxingcpp
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -44,10 +45,7 @@ def file(partner: Actor, body: dict[str, Any]) -> dict[str, Any]:
 
 def jwks_keys(client: TestClient[Litestar]) -> dict[str, ec.EllipticCurvePublicKey]:
     document = client.get("/.well-known/jwks.json").json()
-    return {
-        k["kid"]: jwt.PyJWK.from_dict(k).key  # type: ignore[misc]
-        for k in document["keys"]
-    }
+    return {k["kid"]: jwt.PyJWK.from_dict(k).key for k in document["keys"]}
 
 
 def verify(client: TestClient[Litestar], settings: Settings, token: str) -> VerifiedToken:
@@ -195,9 +193,9 @@ def test_deciding_an_unknown_or_unreferred_application(admin: Admin, partner: Ac
     )
 
 
-def problem_fields(response: Any) -> list[str]:
+def problem_fields(response: httpx.Response) -> list[str]:
     problem = assert_problem(response, 422, "validation-failed")
-    return [e["field"] for e in problem["errors"]]  # type: ignore[union-attr]
+    return [e["field"] for e in problem["errors"]]
 
 
 def test_bad_applications(admin: Admin, partner: Actor) -> None:
@@ -207,7 +205,7 @@ def test_bad_applications(admin: Admin, partner: Actor) -> None:
     their_vehicle = register(other, bodies.vehicle(), "/v1/vehicles")
     my_vehicle = register(partner, bodies.vehicle(), "/v1/vehicles")
 
-    def post(**changes: Any) -> Any:
+    def post(**changes: Any) -> httpx.Response:
         return partner.post("/v1/applications", json=bodies.application(mine, **changes))
 
     assert_problem(

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import anyio
 import httpx
@@ -35,8 +35,8 @@ from greenlane.client import (
     ServerError,
     ServiceUnavailableError,
     ValidationError,
-    exchange,
 )
+from greenlane.client.sync import _Client
 from greenlane.settings import Settings
 from greenlane.wire.applications import ApplicationCreate
 from greenlane.wire.identity import ClientCreate, PartnerCreate, PortCreate
@@ -46,7 +46,7 @@ from greenlane.wire.verify import PresentedDocument
 from . import bodies
 from .actors import Actor, Admin, make_admin_credentials
 from .lane_setup import PORT
-from .sdk import BASE, sdk
+from .sdk import BASE, C, sdk
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -255,7 +255,11 @@ def me_answer() -> httpx.Response:
     )
 
 
-def scripted(script: Script, sleeps: list[float], kind: type[Any] = PartnerClient) -> Any:
+@overload
+def scripted(script: Script, sleeps: list[float]) -> PartnerClient: ...
+@overload
+def scripted(script: Script, sleeps: list[float], kind: type[C]) -> C: ...
+def scripted(script: Script, sleeps: list[float], kind: type[_Client] = PartnerClient) -> _Client:
     """A client of ``kind`` whose requests ``script`` answers and whose waits go to ``sleeps``."""
     return kind(
         "http://greenlane.test",
@@ -329,7 +333,7 @@ def test_backoff_without_retry_after_grows_with_jitter(monkeypatch: pytest.Monke
         drawn.append((low, high))
         return high
 
-    monkeypatch.setattr(exchange.random, "uniform", highest)
+    monkeypatch.setattr("greenlane.client.exchange.random.uniform", highest)
     script = Script(
         httpx.ConnectError("refused"), httpx.ConnectError("refused"), problem(503, "x"), me_answer()
     )
@@ -493,14 +497,13 @@ def readme_sample(name: str) -> str:
     return block.strip().removeprefix("```python").removesuffix("```")
 
 
-def bound_to(kind: type[Any], http: TestClient[Litestar]) -> type[Any]:
+def bound_to(kind: type[C], http: TestClient[Litestar]) -> Callable[..., C]:
     """``kind`` as the samples construct it, but talking to the in-process app."""
 
-    class Bound(kind):  # type: ignore[misc]
-        def __init__(self, base_url: str, *args: Any, **kwargs: Any) -> None:
-            super().__init__(BASE, *args, http_client=http, **kwargs)
+    def construct(base_url: str, *args: Any, **kwargs: Any) -> C:
+        return kind(BASE, *args, http_client=http, **kwargs)
 
-    return Bound
+    return construct
 
 
 def test_the_readme_samples_run(

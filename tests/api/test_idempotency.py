@@ -51,7 +51,7 @@ def test_the_same_key_with_another_body_is_422(partner: Actor) -> None:
     assert partner.post("/v1/vehicles", json=bodies.vehicle(), headers=key).status_code == 201
     response = partner.post("/v1/vehicles", json=bodies.vehicle(), headers=key)
     problem = assert_problem(response, 422, "validation-failed")
-    assert problem["errors"][0]["field"] == "Idempotency-Key"  # type: ignore[index]
+    assert problem["errors"][0]["field"] == "Idempotency-Key"
 
 
 def test_keys_belong_to_one_partner(admin: Admin, partner: Actor) -> None:

@@ -9,10 +9,12 @@ import hmac
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import replace
 
 import anyio
 import asyncpg
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -32,7 +34,7 @@ from .problems import assert_problem
 from .tokens import b64
 
 
-def token_request(client: TestClient[Litestar], **form: str) -> object:
+def token_request(client: TestClient[Litestar], **form: str) -> httpx.Response:
     return client.post("/oauth/token", data=form)
 
 
@@ -79,14 +81,14 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def assert_invalid_client(response: object) -> None:
-    assert response.status_code == 401  # type: ignore[attr-defined]
-    assert response.json() == {  # type: ignore[attr-defined]
+def assert_invalid_client(response: httpx.Response) -> None:
+    assert response.status_code == 401
+    assert response.json() == {
         "error": "invalid_client",
-        "error_description": response.json()["error_description"],  # type: ignore[attr-defined]
+        "error_description": response.json()["error_description"],
     }
-    assert response.headers["www-authenticate"].startswith("Basic")  # type: ignore[attr-defined]
-    assert response.headers["cache-control"] == "no-store"  # type: ignore[attr-defined]
+    assert response.headers["www-authenticate"].startswith("Basic")
+    assert response.headers["cache-control"] == "no-store"
 
 
 def test_wrong_secret_is_invalid_client(client: TestClient[Litestar], settings: Settings) -> None:
@@ -122,15 +124,15 @@ def test_disabled_client_cannot_sign_in_and_its_tokens_stop(admin: Admin) -> Non
 
 def test_missing_grant_type_is_invalid_request(client: TestClient[Litestar]) -> None:
     response = token_request(client, client_id="a", client_secret="b")
-    assert response.status_code == 400  # type: ignore[attr-defined]
-    assert response.json()["error"] == "invalid_request"  # type: ignore[attr-defined]
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
 
 
 @pytest.mark.parametrize("grant", ["password", "authorization_code", "refresh_token"])
 def test_other_grant_types_are_unsupported(client: TestClient[Litestar], grant: str) -> None:
     response = token_request(client, grant_type=grant, client_id="a", client_secret="b")
-    assert response.status_code == 400  # type: ignore[attr-defined]
-    assert response.json()["error"] == "unsupported_grant_type"  # type: ignore[attr-defined]
+    assert response.status_code == 400
+    assert response.json()["error"] == "unsupported_grant_type"
 
 
 def test_missing_credentials_are_invalid_client(client: TestClient[Litestar]) -> None:
@@ -151,13 +153,13 @@ def test_repeated_failures_for_one_client_are_throttled_and_audited(
         admin.http, grant_type="client_credentials", client_id=client_id, client_secret="y"
     )
     body = assert_problem(throttled, 429, "rate-limited")
-    assert int(throttled.headers["retry-after"]) >= 1  # type: ignore[attr-defined]
+    assert int(throttled.headers["retry-after"]) >= 1
     assert "secret" not in json.dumps(body)
     # The real client is not locked out by someone failing on purpose with its id.
     rightful = token_request(
         admin.http, grant_type="client_credentials", client_id=client_id, client_secret=secret
     )
-    assert rightful.status_code == 200  # type: ignore[attr-defined]
+    assert rightful.status_code == 200
     actions = [e["action"] for e in admin.get("/v1/admin/audit?limit=200").json()["items"]]
     assert actions.count("auth.signin_throttled") == 1
 
@@ -165,9 +167,18 @@ def test_repeated_failures_for_one_client_are_throttled_and_audited(
 # --- access tokens on the API -------------------------------------------------------------------
 
 
-def forged(settings: Settings, **changes: object) -> str:
+def forged(
+    settings: Settings,
+    *,
+    claims: Mapping[str, object] | None = None,
+    key: bytes | ec.EllipticCurvePrivateKey | None = None,
+    algorithm: str = "HS256",
+    headers: Mapping[str, object] | None = None,
+) -> str:
+    """An access token as the service would sign it (its key, HS256, ``typ`` at+jwt), but
+    for the claims, key, algorithm or header fields given."""
     now = int(time.time())
-    claims: dict[str, object] = {
+    payload: dict[str, object] = {
         "iss": settings.issuer,
         "sub": str(uuid.uuid4()),
         "aud": AUDIENCE,
@@ -179,12 +190,14 @@ def forged(settings: Settings, **changes: object) -> str:
         "role": "admin",
         "scope": "admin",
     }
-    claims.update(changes.pop("claims", {}))  # type: ignore[call-overload]
-    claims["client_id"] = claims["sub"]
-    key = changes.pop("key", settings.access_token_key.reveal())
-    algorithm = str(changes.pop("algorithm", "HS256"))
-    headers = {"typ": "at+jwt", **changes.pop("headers", {})}  # type: ignore[dict-item]
-    return jwt.encode(claims, key, algorithm=algorithm, headers=headers)  # type: ignore[arg-type]
+    payload.update(claims or {})
+    payload["client_id"] = payload["sub"]
+    return jwt.encode(
+        payload,
+        settings.access_token_key.reveal() if key is None else key,
+        algorithm=algorithm,
+        headers={"typ": "at+jwt", **(headers or {})},
+    )
 
 
 def unsigned(header: dict[str, object], claims: dict[str, object]) -> str:
@@ -205,9 +218,9 @@ def test_a_real_token_works_and_forgeries_do_not(admin: Admin, settings: Setting
         .public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
-    as_admin = {"claims": {"sub": real["sub"]}}
+    as_admin = {"sub": real["sub"]}
     attempts = {
-        "foreign key": forged(settings, key=new_key_text().encode(), **as_admin),
+        "foreign key": forged(settings, key=new_key_text().encode(), claims=as_admin),
         "alg none": unsigned({"alg": "none", "typ": "at+jwt"}, {**real}),
         "alg None": unsigned({"alg": "None", "typ": "at+jwt"}, {**real}),
         "public key as HMAC secret": hs256_with(public_pem, real),
@@ -219,12 +232,12 @@ def test_a_real_token_works_and_forgeries_do_not(admin: Admin, settings: Setting
             key=ec.generate_private_key(ec.SECP256R1()),
             algorithm="ES256",
             headers={"typ": "gl-clearance+jwt", "kid": "abc"},
-            **as_admin,
+            claims=as_admin,
         ),
         "clearance typ with the right key": forged(
-            settings, headers={"typ": "gl-clearance+jwt"}, **as_admin
+            settings, headers={"typ": "gl-clearance+jwt"}, claims=as_admin
         ),
-        "crit header": forged(settings, headers={"crit": ["exp"]}, **as_admin),
+        "crit header": forged(settings, headers={"crit": ["exp"]}, claims=as_admin),
         "garbage": "not.a.token",
         "oversized": "a" * 5000,
     }
@@ -303,7 +316,7 @@ def test_bad_partners_are_422_naming_the_field(
     admin: Admin, body: dict[str, object], field: str
 ) -> None:
     problem = assert_problem(admin.post("/v1/admin/partners", json=body), 422, "validation-failed")
-    assert [e["field"] for e in problem["errors"]] == [field]  # type: ignore[union-attr]
+    assert [e["field"] for e in problem["errors"]] == [field]
 
 
 def test_malformed_json_is_400(admin: Admin) -> None:
@@ -347,7 +360,7 @@ def test_ports(admin: Admin) -> None:
 )
 def test_bad_ports_are_422(admin: Admin, body: dict[str, object], field: str) -> None:
     problem = assert_problem(admin.post("/v1/admin/ports", json=body), 422, "validation-failed")
-    assert [e["field"] for e in problem["errors"]] == [field]  # type: ignore[union-attr]
+    assert [e["field"] for e in problem["errors"]] == [field]
 
 
 @pytest.mark.parametrize(
@@ -363,7 +376,7 @@ def test_bad_ports_are_422(admin: Admin, body: dict[str, object], field: str) ->
 )
 def test_bad_clients_are_422(admin: Admin, body: dict[str, object], fields: list[str]) -> None:
     problem = assert_problem(admin.post("/v1/admin/clients", json=body), 422, "validation-failed")
-    assert [e["field"] for e in problem["errors"]] == fields  # type: ignore[union-attr]
+    assert [e["field"] for e in problem["errors"]] == fields
 
 
 def test_client_secrets_are_shown_once_and_stored_hashed(admin: Admin, database_url: str) -> None:

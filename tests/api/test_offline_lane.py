@@ -18,7 +18,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from greenlane.client import ConnectionFailedError, LaneClient, OfflineVerifier, durable
+from greenlane.client import ConnectionFailedError, LaneClient, OfflineVerifier
 from greenlane.settings import Settings
 from greenlane.wire.verify import PresentedDocument, VerifyAnswer
 
@@ -129,9 +129,12 @@ def test_the_server_and_an_offline_lane_decide_alike(
     }
     for name, (questions, decision, expected) in cases.items():
         for q in questions:
-            seen = {"document": q.document, "plate": q.plate, "mrz": q.mrz}
-            online = lane.verify(q.token, q.direction, **seen)
-            local = offline.verify(q.token, q.direction, **seen)
+            online = lane.verify(
+                q.token, q.direction, document=q.document, plate=q.plate, mrz=q.mrz
+            )
+            local = offline.verify(
+                q.token, q.direction, document=q.document, plate=q.plate, mrz=q.mrz
+            )
         assert (online.decision, codes(online)) == (decision, expected), name
         assert (local.decision, codes(local)) == (decision, expected), name
         assert [r.message for r in local.reasons] == [r.message for r in online.reasons], name
@@ -392,7 +395,7 @@ def test_a_refresh_cut_short_leaves_the_state_file_as_it_was(
     def power_cut(source: object, target: object) -> None:
         raise OSError("the power went before the rename")
 
-    monkeypatch.setattr(durable.os, "replace", power_cut)
+    monkeypatch.setattr("greenlane.client.durable.os.replace", power_cut)
     with pytest.raises(OSError, match="power"):
         offline.refresh()
     monkeypatch.undo()

@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 
 from . import bodies
@@ -13,9 +14,9 @@ from .actors import Actor, Admin
 from .problems import assert_problem
 
 
-def fields_of(response: object) -> list[str]:
+def fields_of(response: httpx.Response) -> list[str]:
     problem = assert_problem(response, 422, "validation-failed")
-    return [e["field"] for e in problem["errors"]]  # type: ignore[union-attr]
+    return [e["field"] for e in problem["errors"]]
 
 
 def register(partner: Actor, body: dict[str, Any]) -> dict[str, Any]:

@@ -59,11 +59,12 @@ def test_a_connection_never_given_back_does_not_hold_up_the_exit(
 def test_a_database_that_stops_answering_does_not_hold_up_the_exit() -> None:
     with proxied() as stack:
         settings = load_settings(stack.env)
-        assert settings.database_url is not None
-        upgrade(settings.database_url)
+        url = settings.database_url
+        assert url is not None
+        upgrade(url)
 
         async def scenario() -> float:
-            worker = await runtime.start(settings, settings.database_url)
+            worker = await runtime.start(settings, url)
             stack.proxy.set_mode(Mode.BLACKHOLE)  # every connection open, nothing answered
             started = time.monotonic()
             await worker.stop()

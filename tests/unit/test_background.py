@@ -56,7 +56,7 @@ def test_the_callers_own_cancellation_is_not_swallowed() -> None:
 
 
 def test_a_loop_whose_clean_up_fails_on_the_way_out_still_ends() -> None:
-    rounds = []
+    rounds: list[str] = []
 
     async def loop() -> None:
         while len(rounds) < 3:  # bounded, so that a regression fails instead of hanging
