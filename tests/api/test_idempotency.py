@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -22,7 +23,9 @@ from .problems import assert_problem
 @pytest.mark.parametrize(
     ("route", "make"), [("/v1/travellers", bodies.traveller), ("/v1/vehicles", bodies.vehicle)]
 )
-def test_a_replay_returns_the_first_answer(partner: Actor, route: str, make: Any) -> None:
+def test_a_replay_returns_the_first_answer(
+    partner: Actor, route: str, make: Callable[[], dict[str, Any]]
+) -> None:
     body = make()
     key = {"Idempotency-Key": str(uuid.uuid4())}
     first = partner.post(route, json=body, headers=key)

@@ -15,6 +15,7 @@ from greenlane.domain.rules import (
     DrivingLicenceFacts,
     EmployerFacts,
     InvalidRuleError,
+    Outcome,
     Rule,
     RuleCompileError,
     TravellerFacts,
@@ -69,7 +70,7 @@ def rule(condition: str, **changes: Any) -> Rule:
     return compile_rule(**(fields | changes))
 
 
-def decide(*rules: Rule, watchlist_hit: bool = False) -> Any:
+def decide(*rules: Rule, watchlist_hit: bool = False) -> Outcome:
     return evaluate(
         rules,
         context(),
