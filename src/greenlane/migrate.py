@@ -6,7 +6,10 @@ synchronous code (the command line, a thread, or a synchronous test fixture).
 
 from __future__ import annotations
 
+import importlib.util
 from functools import cache
+from pathlib import Path
+from types import ModuleType
 
 from alembic import command
 from alembic.config import Config
@@ -36,6 +39,18 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
     assert head is not None, "greenlane/migrations holds no revision"
     return head
+
+
+def revision_module(filename: str) -> ModuleType:
+    """An earlier revision's module, so that a downgrade restores what it made from its text
+    (revision files are not importable by name: they start with a digit)."""
+    path = Path(__file__).with_name("migrations") / "versions" / filename
+    spec = importlib.util.spec_from_file_location(f"greenlane_revision_{path.stem}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def execute_script(sql: str) -> None:

@@ -49,10 +49,11 @@ from greenlane.domain.clearance_token import CLOCK_LEEWAY, LANE_AUDIENCE, public
 from greenlane.domain.lane_checks import LaneCheck, check, decision_of, ordered
 from greenlane.wire.verify import (
     PresentedDocument,
+    Reply,
     VerifyAnswer,
     VerifyRequest,
+    answer,
     presented,
-    reasons,
     token_holder,
 )
 
@@ -289,15 +290,17 @@ class OfflineVerifier:
         use = None
         if claims is not None and single and decision == "green":
             use = SingleEntryUse(claims.clearance_id, direction, claims.expires_at)
-        answer = VerifyAnswer(
-            decision=decision,
-            reasons=reasons(found),
-            mode="degraded",
-            checked_at=now,
-            clearance_id=uuid.UUID(claims.clearance_id) if claims else None,
-            holder=token_holder(claims) if claims is not None and decision != "deny" else None,
+        given = answer(
+            Reply(
+                decision=decision,
+                codes=found,
+                mode="degraded",
+                checked_at=now,
+                clearance_id=uuid.UUID(claims.clearance_id) if claims else None,
+                holder=token_holder(claims) if claims is not None and decision != "deny" else None,
+            )
         )
-        return _Decided(answer, use)
+        return _Decided(given, use)
 
     def _remember(self, entry: SpoolEntry) -> None:
         self._answers[entry.event_id] = entry

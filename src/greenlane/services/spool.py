@@ -6,21 +6,26 @@ spool into PostgreSQL once it answers again; the database ignores an event it al
 a drain that is interrupted and repeated records nothing twice. Each worker writes and drains
 its own file; a file left by a worker that died (claimed for draining or not) is drained by
 whichever worker finds it.
+
+A line is one :class:`~greenlane.domain.verification.VerificationRecord` in JSON, tagged with its
+format (2); untagged lines of format 1 hold the same fields and drain the same way. A line that
+is whole but not a record (a format this version does not know) is not dropped: it is moved to
+``rejected-<pid>-<n>.jsonl`` beside the spool, for an operator, and logged.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import psutil
 from prometheus_client import Gauge
+
+from greenlane.domain.verification import VerificationRecord
 
 SPOOL_DEPTH = Gauge(
     "greenlane_verify_spool_depth",
@@ -28,8 +33,11 @@ SPOOL_DEPTH = Gauge(
     multiprocess_mode="livesum",
 )
 _logger = logging.getLogger("greenlane.spool")
+
 _ENCODE = msgspec.json.Encoder()
+_DECODE = msgspec.json.Decoder(VerificationRecord)
 DRAIN_BATCH = 256
+Write = Callable[[Sequence[VerificationRecord]], Awaitable[object]]
 
 
 class SpoolUnavailable(Exception):
@@ -46,12 +54,13 @@ class Spool:
         # Held while a group is written and while this worker's file is claimed for draining,
         # so that a write lands either wholly before the claim or in the fresh file after it.
         self._file_lock = asyncio.Lock()
+        self._rejected = 0
 
     @property
     def depth(self) -> int:
         return self._depth
 
-    async def append(self, record: dict[str, Any]) -> None:
+    async def append(self, record: VerificationRecord) -> None:
         """Return only once ``record`` is on disk (fsynced); SpoolUnavailable otherwise."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((_ENCODE.encode(record) + b"\n", future))
@@ -85,7 +94,7 @@ class Spool:
         finally:
             os.close(fd)
 
-    async def drain(self, write: Callable[[Sequence[dict[str, Any]]], Awaitable[object]]) -> int:
+    async def drain(self, write: Write) -> int:
         """Send every spooled record to ``write`` in batches; returns how many were sent.
 
         A file is first renamed (claimed), so new appends go to a fresh file and two workers
@@ -111,15 +120,11 @@ class Spool:
             sent += await self._send(claimed, write)
         return sent
 
-    async def _send(
-        self, path: Path, write: Callable[[Sequence[dict[str, Any]]], Awaitable[object]]
-    ) -> int:
+    async def _send(self, path: Path, write: Write) -> int:
         lines = (await asyncio.to_thread(path.read_bytes)).splitlines()
-        # A torn last line (a crash mid-write) was never acknowledged to a lane: skip it.
-        records = []
-        for line in lines:
-            with contextlib.suppress(msgspec.DecodeError):
-                records.append(msgspec.json.decode(line))
+        records, unknown = _read(lines)
+        if unknown:
+            await asyncio.to_thread(self._reject, unknown)
         for start in range(0, len(records), DRAIN_BATCH):
             await write(records[start : start + DRAIN_BATCH])
         await asyncio.to_thread(path.unlink)
@@ -128,12 +133,37 @@ class Spool:
             SPOOL_DEPTH.set(self._depth)
         return len(records)
 
+    def _reject(self, lines: list[bytes]) -> None:
+        self._rejected += 1
+        path = self._directory / f"rejected-{os.getpid()}-{self._rejected}.jsonl"
+        path.write_bytes(b"".join(line + b"\n" for line in lines))
+        _logger.error(
+            "spool lines of an unknown format set aside",
+            extra={"fields": {"lines": len(lines), "file": path.name}},
+        )
+
     def has_work(self) -> bool:
         """Whether :meth:`drain` would find something: a live worker's file is not ours to send."""
         mine = os.getpid()
         return self._depth > 0 or any(
             _claimable(path, mine) for path in self._directory.glob("spool-*")
         )
+
+
+def _read(lines: list[bytes]) -> tuple[list[VerificationRecord], list[bytes]]:
+    """The records in a spool file, and the whole lines that are not records."""
+    records: list[VerificationRecord] = []
+    unknown: list[bytes] = []
+    for line in lines:
+        try:
+            records.append(_DECODE.decode(line))
+        except msgspec.ValidationError:
+            unknown.append(line)
+        except msgspec.DecodeError:
+            # A torn line (a crash mid-write) was never acknowledged to a lane; the blank line
+            # that ends it is not a record either.
+            continue
+    return records, unknown
 
 
 def _owner(path: Path) -> int | None:

@@ -4,6 +4,7 @@ Keys, revocations, the watchlist and lane identities are in this worker's memory
 is the group-committed write that makes a green answer durable before it is sent. When
 PostgreSQL does not commit within the budget, the answer is still given from memory in
 ``degraded`` mode once the record is fsynced to the local spool, and the spool drains later.
+Every answer, fresh, replayed or degraded, is built by ``wire.verify.answer`` from a ``Reply``.
 """
 
 from __future__ import annotations
@@ -15,24 +16,18 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Generic, TypeVar
 
-import asyncpg
 import msgspec
 from prometheus_client import Counter, Histogram
 
 from greenlane.db import verifications as verifications_db
-from greenlane.db.codecs import jsonb
 from greenlane.db.pool import Database
 from greenlane.domain.clearance_token import LANE_AUDIENCE
 from greenlane.domain.crypto import BlindIndex
-from greenlane.domain.lane_checks import (
-    LaneCheck,
-    check,
-    decision_of,
-    ordered,
-)
+from greenlane.domain.lane_checks import LaneCheck, check
 from greenlane.domain.lookups import document_index, vehicle_index
+from greenlane.domain.verification import VerificationRecord
 from greenlane.errors import ServiceUnavailable, ValidationFailed
 from greenlane.services.background import stop_tasks
 from greenlane.services.clearances import RevocationList
@@ -43,12 +38,13 @@ from greenlane.services.spool import Spool, SpoolUnavailable
 from greenlane.services.watchlist import Watchlist
 from greenlane.wire.verify import (
     Holder,
+    Reply,
     VehicleSeen,
     VerifyAnswer,
     VerifyReason,
     VerifyRequest,
+    answer,
     presented,
-    reasons,
     token_holder,
 )
 
@@ -68,14 +64,20 @@ ATTEMPTS_STOP_TIMEOUT = 1.0
 MAX_LATE_REPORT = timedelta(days=30)
 _CACHE_SIZE = 50_000
 _FINGERPRINT = msgspec.json.Encoder()
+_REPLY = msgspec.json.Decoder(Reply)
+
+K = TypeVar("K")
+V = TypeVar("V")
+Recorded = verifications_db.Recorded
+Event = tuple[uuid.UUID, uuid.UUID]  # (lane client, event id)
 
 
 def fingerprint(request: VerifyRequest) -> str:
     return hashlib.sha256(_FINGERPRINT.encode(request)).hexdigest()
 
 
-class _Lru(OrderedDict[Any, Any]):
-    def remember(self, key: Any, value: Any) -> None:
+class _Lru(OrderedDict[K, V], Generic[K, V]):
+    def remember(self, key: K, value: V) -> None:
         self[key] = value
         self.move_to_end(key)
         if len(self) > _CACHE_SIZE:
@@ -103,19 +105,20 @@ class LaneVerifier:
         self._spool = spool
         self._issuer = issuer
         self._budget = commit_budget
-        self.committer: GroupCommitter[dict[str, Any], asyncpg.Record] = GroupCommitter(self._write)
-        self._people: _Lru = _Lru()  # clearance id -> (holder, vehicle), for degraded answers
-        self._degraded_replies: _Lru = _Lru()  # (lane, event) -> answer given while degraded
+        self.committer: GroupCommitter[VerificationRecord, Recorded] = GroupCommitter(self._write)
+        # For degraded answers: who a clearance names, and what each event was answered.
+        self._people: _Lru[uuid.UUID, tuple[Holder | None, VehicleSeen | None]] = _Lru()
+        self._degraded_replies: _Lru[Event, tuple[str, VerifyAnswer]] = _Lru()
         self.degraded_since: float | None = None
-        self._attempts: set[asyncio.Task[list[asyncpg.Record]]] = set()
+        self._attempts: set[asyncio.Task[list[Recorded]]] = set()
 
-    async def _write(self, items: Sequence[dict[str, Any]]) -> list[asyncpg.Record]:
+    async def _write(self, records: Sequence[VerificationRecord]) -> list[Recorded]:
         # Past the budget the lanes get their degraded answers at once. Cancelling the
         # statement and giving the connection back to the pool takes round trips to a database
         # that is slow or away (seconds, up to the command timeout), so the attempt finishes
         # that on its own. Should it have committed after all, the spool's drain of the same
         # event ids records nothing twice.
-        attempt = asyncio.create_task(self._record(items))
+        attempt = asyncio.create_task(self._record(records))
         self._attempts.add(attempt)
         attempt.add_done_callback(_forget_attempt(self._attempts))
         try:
@@ -124,11 +127,11 @@ class LaneVerifier:
         except TimeoutError:
             attempt.cancel()
             raise
-        return sorted(rows, key=lambda row: row["item_index"])
+        return rows
 
-    async def _record(self, items: Sequence[dict[str, Any]]) -> list[asyncpg.Record]:
+    async def _record(self, records: Sequence[VerificationRecord]) -> list[Recorded]:
         async with self._db.connection() as conn:
-            return await verifications_db.record(conn, list(items))
+            return await verifications_db.record(conn, records)
 
     async def close(self) -> None:
         """Let the batches in flight finish, then end the attempts still cancelling."""
@@ -166,68 +169,58 @@ class LaneVerifier:
             today=now.date(),
             watchlisted=self._watchlisted,
         )
-        item = _item(lane, request, result, now, occurred, started)
+        record = _record(lane, request, result, now, occurred, started)
         try:
-            row = await self.committer.submit(item)
+            recorded = await self.committer.submit(record)
         except CommitFailed:
-            answer = await self._degraded(item, result, now)
+            given = await self._degraded(record, result)
         else:
-            if row["replayed"] and row["differs"]:
+            if recorded.replayed and recorded.differs:
                 raise _event_reused()
-            answer = _answer(jsonb(row["reply"]))
-            if answer.holder is not None and answer.clearance_id is not None:
-                self._people.remember(answer.clearance_id, (answer.holder, answer.vehicle))
+            given = answer(_REPLY.decode(recorded.reply))
+            if given.holder is not None and given.clearance_id is not None:
+                self._people.remember(given.clearance_id, (given.holder, given.vehicle))
             self.degraded_since = None
-        _observe(answer, started)
-        return answer
+        _observe(given, started)
+        return given
 
-    async def _degraded(
-        self, item: dict[str, Any], result: LaneCheck, now: datetime
-    ) -> VerifyAnswer:
-        key = (item["lane_client"], item["event_id"])
-        earlier: tuple[str, VerifyAnswer] | None = self._degraded_replies.get(key)
+    async def _degraded(self, record: VerificationRecord, result: LaneCheck) -> VerifyAnswer:
+        event = (record.lane_client, record.event_id)
+        earlier = self._degraded_replies.get(event)
         if earlier is not None:
-            if earlier[0] != item["request_sha"]:
+            if earlier[0] != record.request_sha:
                 raise _event_reused()
             return earlier[1]
         if self.degraded_since is None:
             self.degraded_since = time.monotonic()
-        codes = list(item["codes"])
-        if item["single_entry"] and item["decision"] != "deny":
-            # Only the central record knows whether another lane let this clearance through:
-            # an officer decides rather than a barrier opening twice.
-            codes.append("single_entry_unconfirmed")
-        decision = decision_of(tuple(codes))
-        spooled = {
-            **item,
-            "mode": "degraded",
-            "decision": decision,
-            "codes": codes,
-            "crossing_id": item["crossing_id"] if decision == "green" else None,
-        }
+        spooled = record.degraded()
         try:
             await self._spool.append(spooled)
         except SpoolUnavailable:
             raise ServiceUnavailable(
                 retry_after=5, detail="The verification could not be recorded; try again."
             ) from None
-        holder, vehicle = self._people.get(item["clearance_id"], (None, None))
-        if holder is None and result.claims is not None and decision != "deny":
-            holder = token_holder(result.claims)
-        answer = _answer(
-            {
-                "decision": decision,
-                "codes": codes,
-                "clearance_id": item["clearance_id"],
-                "crossing_id": spooled["crossing_id"],
-                "holder": msgspec.to_builtins(holder) if decision != "deny" else None,
-                "vehicle": msgspec.to_builtins(vehicle) if decision != "deny" else None,
-                "mode": "degraded",
-                "checked_at": item["checked_at"],
-            }
+        holder: Holder | None = None
+        vehicle: VehicleSeen | None = None
+        if spooled.decision != "deny":
+            if record.clearance_id is not None:
+                holder, vehicle = self._people.get(record.clearance_id, (None, None))
+            if holder is None and result.claims is not None:
+                holder = token_holder(result.claims)
+        given = answer(
+            Reply(
+                decision=spooled.decision,
+                codes=spooled.codes,
+                mode=spooled.mode,
+                checked_at=spooled.checked_at,
+                clearance_id=spooled.clearance_id,
+                crossing_id=spooled.crossing_id,
+                holder=holder,
+                vehicle=vehicle,
+            )
         )
-        self._degraded_replies.remember(key, (item["request_sha"], answer))
-        return answer
+        self._degraded_replies.remember(event, (record.request_sha, given))
+        return given
 
     def spool_has_work(self) -> bool:
         return self._spool.has_work()
@@ -239,7 +232,7 @@ class LaneVerifier:
     async def drain_spool(self) -> int:
         """Send spooled verifications to PostgreSQL (idempotent by event id)."""
 
-        async def write(records: Sequence[dict[str, Any]]) -> None:
+        async def write(records: Sequence[VerificationRecord]) -> None:
             async with asyncio.timeout(DRAIN_TIMEOUT):
                 await self._record(records)
 
@@ -253,9 +246,9 @@ def _event_reused() -> ValidationFailed:
 
 
 def _forget_attempt(
-    attempts: set[asyncio.Task[list[asyncpg.Record]]],
-) -> Callable[[asyncio.Task[list[asyncpg.Record]]], None]:
-    def forget(attempt: asyncio.Task[list[asyncpg.Record]]) -> None:
+    attempts: set[asyncio.Task[list[Recorded]]],
+) -> Callable[[asyncio.Task[list[Recorded]]], None]:
+    def forget(attempt: asyncio.Task[list[Recorded]]) -> None:
         attempts.discard(attempt)
         if not attempt.cancelled():
             attempt.exception()  # seen, so asyncio does not report it: the lanes had answers
@@ -274,45 +267,33 @@ def _occurred_at(request: VerifyRequest, now: datetime) -> datetime:
     return observed.astimezone(UTC)
 
 
-def _item(
+def _record(
     lane: ClientIdentity,
     request: VerifyRequest,
     result: LaneCheck,
     now: datetime,
     occurred: datetime,
     started: float,
-) -> dict[str, Any]:
+) -> VerificationRecord:
+    assert lane.port_code is not None  # the guard admits lane clients only
+    assert lane.lane_code is not None
     claims = result.claims
-    return {
-        "lane_client": str(lane.client_id),
-        "event_id": str(request.event_id),
-        "request_sha": fingerprint(request),
-        "port_code": lane.port_code,
-        "lane_code": lane.lane_code,
-        "clearance_id": claims.clearance_id if claims else None,
-        "direction": request.direction,
-        "decision": result.decision,
-        "codes": list(result.codes),
-        "single_entry": claims is not None and claims.entries == "single",
-        "crossing_id": str(uuid.uuid4()) if result.decision == "green" else None,
-        "mode": "online",
-        "latency_us": int((time.perf_counter() - started) * 1_000_000),
-        "occurred_at": occurred.isoformat(),
-        "checked_at": now.isoformat(),
-    }
-
-
-def _answer(parts: dict[str, Any]) -> VerifyAnswer:
-    """The answer, built the same way from fresh and from stored parts (so replays match)."""
-    return VerifyAnswer(
-        decision=parts["decision"],
-        reasons=reasons(ordered(parts["codes"])),
-        mode=parts["mode"],
-        checked_at=datetime.fromisoformat(parts["checked_at"]),
-        clearance_id=uuid.UUID(parts["clearance_id"]) if parts.get("clearance_id") else None,
-        crossing_id=uuid.UUID(parts["crossing_id"]) if parts.get("crossing_id") else None,
-        holder=msgspec.convert(parts["holder"], Holder) if parts.get("holder") else None,
-        vehicle=msgspec.convert(parts["vehicle"], VehicleSeen) if parts.get("vehicle") else None,
+    return VerificationRecord(
+        lane_client=lane.client_id,
+        event_id=request.event_id,
+        request_sha=fingerprint(request),
+        port_code=lane.port_code,
+        lane_code=lane.lane_code,
+        direction=request.direction,
+        decision=result.decision,
+        codes=result.codes,
+        single_entry=claims is not None and claims.entries == "single",
+        mode="online",
+        latency_us=int((time.perf_counter() - started) * 1_000_000),
+        occurred_at=occurred,
+        checked_at=now,
+        clearance_id=uuid.UUID(claims.clearance_id) if claims else None,
+        crossing_id=uuid.uuid4() if result.decision == "green" else None,
     )
 
 

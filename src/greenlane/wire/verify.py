@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
 from greenlane.domain.clearance_token import ClearanceClaims
-from greenlane.domain.lane_checks import REASONS, Presented
+from greenlane.domain.lane_checks import REASONS, Decision, Presented, ordered
+from greenlane.domain.verification import Direction, Mode
 from greenlane.wire.common import Alpha3, Request
-
-Decision = Literal["green", "refer", "deny"]
-Mode = Literal["online", "degraded"]
 
 
 class PresentedDocument(Request):
@@ -26,7 +24,7 @@ class VerifyRequest(Request, kw_only=True):
     # No length bound here: an oversized token is a valid question with the answer
     # "deny token_malformed"; the 64 KiB body limit still applies.
     token: str
-    direction: Literal["entry", "exit"]
+    direction: Direction
     event_id: uuid.UUID
     document: PresentedDocument | None = None
     mrz: Annotated[str, msgspec.Meta(max_length=100)] | None = None
@@ -79,6 +77,35 @@ def presented(request: VerifyRequest) -> Presented:
 def reasons(codes: Iterable[str]) -> list[VerifyReason]:
     """The answer's reasons for ``codes`` (already in order), each with its message."""
     return [VerifyReason(code, REASONS[code][1]) for code in codes]
+
+
+class Reply(msgspec.Struct, frozen=True, kw_only=True):
+    """The parts an answer is built from: what ``gl_record_verifications()`` returns for a fresh
+    or a replayed event (holder and vehicle read as it answers), and what a degraded or an
+    offline answer is made of."""
+
+    decision: Decision
+    codes: Sequence[str]
+    mode: Mode
+    checked_at: datetime
+    clearance_id: uuid.UUID | None = None
+    crossing_id: uuid.UUID | None = None
+    holder: Holder | None = None
+    vehicle: VehicleSeen | None = None
+
+
+def answer(reply: Reply) -> VerifyAnswer:
+    """The one place an answer is built, so a replay is byte for byte the first answer."""
+    return VerifyAnswer(
+        decision=reply.decision,
+        reasons=reasons(ordered(reply.codes)),
+        mode=reply.mode,
+        checked_at=reply.checked_at,
+        clearance_id=reply.clearance_id,
+        crossing_id=reply.crossing_id,
+        holder=reply.holder,
+        vehicle=reply.vehicle,
+    )
 
 
 def token_holder(claims: ClearanceClaims) -> Holder:

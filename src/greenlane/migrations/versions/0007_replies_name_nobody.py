@@ -15,11 +15,7 @@ Create Date: 2026-11-27
   deletes the stored answer with it.
 """
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
-
-from greenlane.migrate import execute_script
+from greenlane.migrate import execute_script, revision_module
 
 revision = "0007"
 down_revision = "0006"
@@ -31,7 +27,12 @@ def upgrade() -> None:
     execute_script("""
     ALTER TABLE idempotency_keys ADD COLUMN resource_id uuid;
     CREATE INDEX idempotency_keys_resource ON idempotency_keys (resource_id);
+    """)
+    execute_script(PEOPLE)
+    execute_script(RECORD_VERIFICATIONS)
 
+
+PEOPLE = """
     -- The holder and vehicle a green or refer answer names, read when answering (also for a
     -- replay), so that stored replies hold no names and an erasure takes them out of replays.
     CREATE FUNCTION gl_people(answer jsonb) RETURNS jsonb
@@ -50,7 +51,10 @@ def upgrade() -> None:
             WHERE c.id = (answer->>'clearance_id')::uuid AND answer->>'decision' <> 'deny'
         ), '{}'::jsonb)
     $$;
+"""
 
+# Kept apart so that revision 0008's downgrade restores this function from this text.
+RECORD_VERIFICATIONS = """
     CREATE OR REPLACE FUNCTION gl_record_verifications(items jsonb)
     RETURNS TABLE (item_index integer, replayed boolean, differs boolean, reply jsonb)
     LANGUAGE plpgsql AS $$
@@ -142,18 +146,7 @@ def upgrade() -> None:
         END LOOP;
     END
     $$;
-    """)
-
-
-def _revision_0006() -> ModuleType:
-    """Revision 0006 itself, so that a downgrade restores its function from its own text."""
-    path = Path(__file__).with_name("0006_record_verifications.py")
-    spec = importlib.util.spec_from_file_location("greenlane_revision_0006", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+"""
 
 
 def downgrade() -> None:
@@ -163,4 +156,5 @@ def downgrade() -> None:
     DROP INDEX idempotency_keys_resource;
     ALTER TABLE idempotency_keys DROP COLUMN resource_id;
     """)
-    _revision_0006().upgrade()
+    # Revision 0006 itself restores its function, from its own text.
+    revision_module("0006_record_verifications.py").upgrade()
