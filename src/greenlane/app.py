@@ -16,7 +16,7 @@ from greenlane.api.admin_identity import ClientsController, PartnersController, 
 from greenlane.api.admin_rules import RulesController
 from greenlane.api.admin_watchlist import WatchlistController
 from greenlane.api.applications import ApplicationsController, ClearancesController
-from greenlane.api.deps import DEPENDENCIES, SIGNATURE_TYPES
+from greenlane.api.deps import DEPENDENCIES
 from greenlane.api.lanes import jwks, revocations
 from greenlane.api.me import me
 from greenlane.api.oauth import token
@@ -70,7 +70,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             lane_router,
         ],
         dependencies=DEPENDENCIES,
-        signature_types=SIGNATURE_TYPES,
         middleware=[authentication()],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,

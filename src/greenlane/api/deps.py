@@ -107,7 +107,3 @@ VerifierDep = NamedDependency[LaneVerifier]
 IdentityDep = NamedDependency[ClientIdentity]
 ActorDep = NamedDependency[str]
 PartnerDep = NamedDependency[Caller]
-
-# Until every controller annotates with the aliases above: names Litestar resolves in
-# signatures that import them for type checking only.
-SIGNATURE_TYPES = [Runtime, Database, Settings, Deciding, Protection, LaneVerifier, Caller]

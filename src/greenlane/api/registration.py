@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import Body, PathParameter
 
 from greenlane.api.creating import IdempotencyKey, created, key_of
+from greenlane.api.deps import DatabaseDep, PartnerDep, ProtectionDep
 from greenlane.api.params import DEFAULT_LIMIT, CursorParam, Limit
 from greenlane.api.problems import documented
 from greenlane.api.security import SECURITY, allow
@@ -22,10 +23,6 @@ from greenlane.wire.registration import (
     VehicleCreate,
     VehiclePatch,
 )
-
-if TYPE_CHECKING:
-    from greenlane.db.pool import Database
-    from greenlane.services.context import Caller, Protection
 
 TravellerId = Annotated[uuid.UUID, PathParameter(description="A traveller of yours")]
 VehicleId = Annotated[uuid.UUID, PathParameter(description="A vehicle of yours")]
@@ -44,9 +41,9 @@ class TravellersController(Controller):
     )
     async def create(
         self,
-        db: Database,
-        protection: Protection,
-        partner: Caller,
+        db: DatabaseDep,
+        protection: ProtectionDep,
+        partner: PartnerDep,
         data: Annotated[TravellerCreate, Body()],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Traveller]:
@@ -58,9 +55,9 @@ class TravellersController(Controller):
     @get("/", summary="Your travellers")
     async def list(
         self,
-        db: Database,
-        protection: Protection,
-        partner: Caller,
+        db: DatabaseDep,
+        protection: ProtectionDep,
+        partner: PartnerDep,
         limit: Limit = DEFAULT_LIMIT,
         cursor: CursorParam = None,
     ) -> Page[Traveller]:
@@ -68,7 +65,11 @@ class TravellersController(Controller):
 
     @get("/{traveller_id:uuid}", summary="One of your travellers")
     async def read(
-        self, db: Database, protection: Protection, partner: Caller, traveller_id: TravellerId
+        self,
+        db: DatabaseDep,
+        protection: ProtectionDep,
+        partner: PartnerDep,
+        traveller_id: TravellerId,
     ) -> Traveller:
         return await travellers.get_traveller(db, protection, partner, traveller_id)
 
@@ -79,16 +80,16 @@ class TravellersController(Controller):
     )
     async def update(
         self,
-        db: Database,
-        protection: Protection,
-        partner: Caller,
+        db: DatabaseDep,
+        protection: ProtectionDep,
+        partner: PartnerDep,
         traveller_id: TravellerId,
         data: Annotated[TravellerPatch, Body()],
     ) -> Traveller:
         return await travellers.update_traveller(db, protection, partner, traveller_id, data)
 
     @delete("/{traveller_id:uuid}", summary="Erase a traveller's personal data")
-    async def erase(self, db: Database, partner: Caller, traveller_id: TravellerId) -> None:
+    async def erase(self, db: DatabaseDep, partner: PartnerDep, traveller_id: TravellerId) -> None:
         await travellers.erase_traveller(db, partner, traveller_id)
 
 
@@ -101,9 +102,9 @@ class VehiclesController(Controller):
     @post("/", summary="Register a vehicle", responses=documented(409))
     async def create(
         self,
-        db: Database,
-        protection: Protection,
-        partner: Caller,
+        db: DatabaseDep,
+        protection: ProtectionDep,
+        partner: PartnerDep,
         data: Annotated[VehicleCreate, Body()],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Vehicle]:
@@ -115,15 +116,15 @@ class VehiclesController(Controller):
     @get("/", summary="Your vehicles")
     async def list(
         self,
-        db: Database,
-        partner: Caller,
+        db: DatabaseDep,
+        partner: PartnerDep,
         limit: Limit = DEFAULT_LIMIT,
         cursor: CursorParam = None,
     ) -> Page[Vehicle]:
         return await vehicles.list_vehicles(db, partner, cursor=cursor, limit=limit)
 
     @get("/{vehicle_id:uuid}", summary="One of your vehicles")
-    async def read(self, db: Database, partner: Caller, vehicle_id: VehicleId) -> Vehicle:
+    async def read(self, db: DatabaseDep, partner: PartnerDep, vehicle_id: VehicleId) -> Vehicle:
         return await vehicles.get_vehicle(db, partner, vehicle_id)
 
     @patch(
@@ -133,14 +134,14 @@ class VehiclesController(Controller):
     )
     async def update(
         self,
-        db: Database,
-        protection: Protection,
-        partner: Caller,
+        db: DatabaseDep,
+        protection: ProtectionDep,
+        partner: PartnerDep,
         vehicle_id: VehicleId,
         data: Annotated[VehiclePatch, Body()],
     ) -> Vehicle:
         return await vehicles.update_vehicle(db, protection, partner, vehicle_id, data)
 
     @delete("/{vehicle_id:uuid}", summary="Erase a vehicle")
-    async def erase(self, db: Database, partner: Caller, vehicle_id: VehicleId) -> None:
+    async def erase(self, db: DatabaseDep, partner: PartnerDep, vehicle_id: VehicleId) -> None:
         await vehicles.erase_vehicle(db, partner, vehicle_id)

@@ -90,13 +90,3 @@ def allow(*roles: Role) -> Guard:
             raise Forbidden(f"This route is for {' or '.join(roles)} clients.")
 
     return guard
-
-
-def caller(connection: ASGIConnection[Any, Any, Any, Any]) -> ClientIdentity:
-    identity: ClientIdentity = connection.user
-    return identity
-
-
-def actor(identity: ClientIdentity) -> str:
-    """How the audit log and ``created_by`` name a client."""
-    return f"client:{identity.client_id}"
