@@ -189,7 +189,7 @@ def test_every_operation_keeps_its_contract(
 
 # What fuzzing found, replayed on every run whatever the seed draws; each is a client's mistake
 # that must be answered 400, as documented. (1) The ports list pages by port code and handed a raw
-# cursor to PostgreSQL, whose text cannot hold NUL: a 500 until the database layer answered such
+# cursor to PostgreSQL, whose text cannot hold NUL: a 500 until the API layer answered such
 # text with 400, as it now does for a body that carries one too. (2) A repeated form parameter at
 # /oauth/token was an undocumented 422 problem, not RFC 6749's 400 `invalid_request`.
 FOUND = [

@@ -11,6 +11,7 @@ import logging
 import re
 from typing import Any
 
+import asyncpg
 from litestar import Request, Response
 from litestar.enums import ParamType
 from litestar.exceptions import (
@@ -148,6 +149,14 @@ def handle_too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Res
     return handle_domain_error(request, BadRequest("The JSON body is nested too deeply."))
 
 
+def handle_unstorable_text(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """PostgreSQL text cannot hold U+0000, and any string a client sends may reach a column or
+    a query: such a request is the client's error (400), not the server's (500)."""
+    return handle_domain_error(
+        request, BadRequest("Text must not contain the NUL character (U+0000).")
+    )
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     request_id = request.scope.get("state", {}).get("request_id")
     _logger.error(
@@ -172,6 +181,8 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     MethodNotAllowedException: handle_http_exception,
     PermissionDeniedException: handle_http_exception,
     RecursionError: handle_too_deep,
+    asyncpg.CharacterNotInRepertoireError: handle_unstorable_text,
+    asyncpg.UntranslatableCharacterError: handle_unstorable_text,
     Exception: handle_unexpected,
 }
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Protocol
 
 import asyncpg
 from asyncpg.transaction import Transaction
 
-from greenlane.errors import BadRequest
 from greenlane.settings import Settings
 
 if TYPE_CHECKING:
@@ -106,8 +105,7 @@ class Database:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
         async with self.pool.acquire(timeout=self.acquire_timeout) as conn:
-            with _text_postgres_refuses():
-                yield _typed(conn)
+            yield _typed(conn)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
@@ -115,8 +113,7 @@ class Database:
         token = _announced.set(announced)
         try:
             async with self.pool.acquire(timeout=self.acquire_timeout) as conn, conn.transaction():
-                with _text_postgres_refuses():
-                    yield _typed(conn)
+                yield _typed(conn)
         finally:
             _announced.reset(token)
         if announced and self.on_commit is not None:  # reached only once committed
@@ -137,13 +134,3 @@ def _typed(proxy: Any) -> Connection:
     """The pool's proxy forwards every call to a real connection, which the stubs cannot see."""
     typed: Connection = proxy
     return typed
-
-
-@contextmanager
-def _text_postgres_refuses() -> Iterator[None]:
-    """PostgreSQL text cannot hold U+0000, and any string a client sends may reach a column or
-    a query: such a request is the client's error (400), not the server's (500)."""
-    try:
-        yield
-    except (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError):
-        raise BadRequest("Text must not contain the NUL character (U+0000).") from None

@@ -7,13 +7,13 @@ Each write changes ``rules`` and then copies the resulting row into ``rule_versi
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from datetime import datetime
+from typing import NamedTuple
 
 import asyncpg
 
 from greenlane.db.pagination import Cursor, keyset_condition, keyset_params
 from greenlane.db.pool import Connection, returning
-from greenlane.wire.rules import RuleWrite
 
 CONTENT_COLUMNS = (
     "name, description, condition, effect, reason_code, message, enabled,"
@@ -25,7 +25,7 @@ RULE_COLUMNS = (
 VERSION_COLUMNS = f"rule_id, version, change, {CONTENT_COLUMNS}, written_at, written_by"
 
 # Inserts and updates bind the id as $1, the content as $2..$12 (the order of
-# CONTENT_COLUMNS, as ``_content`` gives it) and the actor as $13.
+# CONTENT_COLUMNS, as ``RuleColumns`` holds it) and the actor as $13.
 _CONTENT_PARAMETERS = {
     column.strip(): f"${number}"
     for number, column in enumerate(CONTENT_COLUMNS.split(","), start=2)
@@ -35,27 +35,24 @@ _CONTENT_VALUES = ", ".join(_CONTENT_PARAMETERS.values())
 _CONTENT_ASSIGNMENTS = ", ".join(f"{c} = {p}" for c, p in _CONTENT_PARAMETERS.items())
 
 
-def _content(data: RuleWrite) -> tuple[Any, ...]:
-    applies_to = data.applies_to
-    categories = applies_to.categories if applies_to else None
-    ports = applies_to.ports if applies_to else None
-    return (
-        data.name,
-        data.description,
-        data.condition,
-        data.effect,
-        data.reason_code,
-        data.message,
-        data.enabled,
-        sorted(set(categories)) if categories else None,
-        sorted(set(ports)) if ports else None,
-        data.valid_from,
-        data.valid_until,
-    )
+class RuleColumns(NamedTuple):
+    """A rule's content as stored, in the order of CONTENT_COLUMNS."""
+
+    name: str
+    description: str
+    condition: str
+    effect: str
+    reason_code: str
+    message: str
+    enabled: bool
+    applies_categories: list[str] | None
+    applies_ports: list[str] | None
+    valid_from: datetime | None
+    valid_until: datetime | None
 
 
 async def insert_rule(
-    conn: Connection, *, rule_id: uuid.UUID, data: RuleWrite, actor: str
+    conn: Connection, *, rule_id: uuid.UUID, content: RuleColumns, actor: str
 ) -> asyncpg.Record:
     return await returning(
         conn,
@@ -63,7 +60,7 @@ async def insert_rule(
         f" VALUES ($1, 1, {_CONTENT_VALUES}, {_ACTOR}, {_ACTOR})"
         f" RETURNING {RULE_COLUMNS}",
         rule_id,
-        *_content(data),
+        *content,
         actor,
     )
 
@@ -77,14 +74,14 @@ async def lock_version(conn: Connection, rule_id: uuid.UUID) -> int | None:
 
 
 async def update_rule(
-    conn: Connection, rule_id: uuid.UUID, *, data: RuleWrite, actor: str
+    conn: Connection, rule_id: uuid.UUID, *, content: RuleColumns, actor: str
 ) -> asyncpg.Record:
     return await returning(
         conn,
         f"UPDATE rules SET version = version + 1, {_CONTENT_ASSIGNMENTS},"
         f" updated_at = now(), updated_by = {_ACTOR} WHERE id = $1 RETURNING {RULE_COLUMNS}",
         rule_id,
-        *_content(data),
+        *content,
         actor,
     )
 

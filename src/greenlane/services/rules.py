@@ -61,6 +61,25 @@ def _applies_to(row: asyncpg.Record) -> wire.AppliesTo | None:
     )
 
 
+def _columns(data: wire.RuleWrite) -> rules_db.RuleColumns:
+    applies_to = data.applies_to
+    categories = applies_to.categories if applies_to else None
+    ports = applies_to.ports if applies_to else None
+    return rules_db.RuleColumns(
+        name=data.name,
+        description=data.description,
+        condition=data.condition,
+        effect=data.effect,
+        reason_code=data.reason_code,
+        message=data.message,
+        enabled=data.enabled,
+        applies_categories=sorted(set(categories)) if categories else None,
+        applies_ports=sorted(set(ports)) if ports else None,
+        valid_from=data.valid_from,
+        valid_until=data.valid_until,
+    )
+
+
 def _content(row: asyncpg.Record) -> dict[str, Any]:
     """The fields a rule and each of its versions share, from either table's row."""
     return {
@@ -147,7 +166,9 @@ async def _lock_current(conn: Connection, rule_id: uuid.UUID, if_match: str | No
 async def create_rule(db: Database, data: wire.RuleWrite, *, actor: str) -> wire.Rule:
     _check(data)
     async with db.transaction() as conn:
-        row = await rules_db.insert_rule(conn, rule_id=uuid.uuid4(), data=data, actor=actor)
+        row = await rules_db.insert_rule(
+            conn, rule_id=uuid.uuid4(), content=_columns(data), actor=actor
+        )
         await _written(conn, row, "create", actor)
     return rule_from_row(row)
 
@@ -174,7 +195,7 @@ async def update_rule(
     _check(data)
     async with db.transaction() as conn:
         await _lock_current(conn, rule_id, if_match)
-        row = await rules_db.update_rule(conn, rule_id, data=data, actor=actor)
+        row = await rules_db.update_rule(conn, rule_id, content=_columns(data), actor=actor)
         await _written(conn, row, "update", actor)
     return rule_from_row(row)
 
