@@ -12,13 +12,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import jwt
 import pytest
 
 from greenlane.domain.lookups import document_index
 from greenlane.settings import Settings
 
+from ..database import connect
+from ..waiting import eventually
 from . import bodies
 from .actors import Actor, Admin
 from .lane_setup import OTHER_PORT, PORT, ask, codes, issue, question
@@ -26,8 +27,8 @@ from .problems import assert_problem
 from .tokens import b64, forge, part
 
 
-async def count(database_url: str, sql: str, *args: Any) -> int:
-    conn = await asyncpg.connect(database_url)
+async def count(database_url: str, sql: str, *args: object) -> int:
+    conn = await connect(database_url)
     try:
         value: int = await conn.fetchval(sql, *args)
         return value
@@ -86,7 +87,7 @@ def test_the_same_event_again_gets_the_same_answer_and_records_nothing(
     assert asyncio.run(count(clean_database, "SELECT count(*) FROM verification_events")) == 1
     changed = lane.post("/v1/verify", json={**body, "direction": "exit"})
     problem = assert_problem(changed, 422, "validation-failed")
-    assert problem["errors"][0]["field"] == "event_id"  # type: ignore[index]
+    assert problem["errors"][0]["field"] == "event_id"
 
 
 def test_another_lane_may_reuse_an_event_id(
@@ -173,10 +174,10 @@ def test_a_watchlisted_document_is_referred(
     )
     runtime = lane.http.app.state.runtime
     lookup = document_index(runtime.index, "THA", issued.document()["number"])
-    deadline = time.monotonic() + 1.0
-    while not runtime.watchlist.hit_document(lookup):  # the change arrives by NOTIFY
-        assert time.monotonic() < deadline, "the watchlist entry did not reach the worker"
-        time.sleep(0.01)
+    eventually(  # the change arrives by NOTIFY
+        lambda: runtime.watchlist.hit_document(lookup),
+        what="the watchlist entry to reach the worker",
+    )
     answer = ask(lane, question(issued))
     assert answer["decision"] == "refer"
     assert codes(answer) == ["watchlist_hit"]
@@ -209,7 +210,7 @@ def test_every_verify_is_kept_as_an_event_without_personal_data(
     ask(lane, question(token="garbage"))
 
     async def events() -> list[dict[str, Any]]:
-        conn = await asyncpg.connect(clean_database)
+        conn = await connect(clean_database)
         try:
             rows = await conn.fetch("SELECT * FROM verification_events ORDER BY recorded_at")
             return [dict(row) for row in rows]
@@ -302,7 +303,7 @@ def test_malformed_questions_are_422(
     if change.get("token", "") is None:
         del body["token"]
     problem = assert_problem(lane.post("/v1/verify", json=body), 422, "validation-failed")
-    assert [e["field"] for e in problem["errors"]] == [field]  # type: ignore[union-attr]
+    assert [e["field"] for e in problem["errors"]] == [field]
 
 
 def test_only_lanes_verify(lane_and_partner: tuple[Actor, Actor], admin: Admin) -> None:
@@ -332,7 +333,7 @@ def test_a_revocation_the_worker_has_not_heard_of_still_stops_the_crossing(
     issued = issue(partner)
 
     async def revoke_quietly() -> None:
-        conn = await asyncpg.connect(clean_database)
+        conn = await connect(clean_database)
         try:  # no NOTIFY: the worker's memory still says the clearance is good
             await conn.execute(
                 "UPDATE clearances SET revoked_at = now(), revoked_by = 'test',"

@@ -7,7 +7,6 @@ no crossing may be recorded twice.
 from __future__ import annotations
 
 import asyncio
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +20,8 @@ from greenlane.embedded_db import EmbeddedPostgres, ensure_database
 from greenlane.migrate import upgrade
 from greenlane.settings import Settings
 
+from ..database import connect
+from ..waiting import eventually
 from .actors import Admin, make_admin_credentials
 from .lane_setup import Issued, issue, lanes_and_partner, question
 
@@ -28,7 +29,7 @@ BURST = 40
 
 
 async def fetch(url: str, sql: str) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(url)
+    conn = await connect(url)
     try:
         rows: list[asyncpg.Record] = await conn.fetch(sql)
         return rows
@@ -74,11 +75,13 @@ def test_a_database_outage_loses_and_doubles_nothing(tmp_path: Path, settings: S
             assert {a["decision"] for _, a in during} == {"green"}
             assert single_during["decision"] == "refer"
             assert [r["code"] for r in single_during["reasons"]] == ["single_entry_unconfirmed"]
-            deadline = time.monotonic() + 15
             verifier = app.state.runtime.verifier
-            while verifier.spool_has_work():
-                assert time.monotonic() < deadline, "the spool did not drain"
-                time.sleep(0.1)
+            eventually(
+                lambda: not verifier.spool_has_work(),
+                what="the spool to drain",
+                timeout=15,
+                interval=0.1,
+            )
             ready = client.get("/health/ready").json()
             assert ready["spool_depth"] == 0
         greens = {a["crossing_id"] for _, a in answers if a["decision"] == "green"}
