@@ -101,14 +101,14 @@ def test_installed_wheel_migrates_a_fresh_database(
     environment = tmp_path / "venv"
     venv.create(environment, with_pip=False, symlinks=True)
     python = environment / "bin" / "python"
-    constraints = tmp_path / "constraints.txt"
-    constraints.write_text(
-        run(
-            [sys.executable, "-m", "pip", "freeze", "--exclude", "greenlane"],
-            cwd=tmp_path,
-            env=clean_environment(),
-        )
+    # Only name==version pins: an editable or direct-URL line is no constraint pip accepts.
+    frozen = run(
+        [sys.executable, "-m", "pip", "freeze", "--exclude", "greenlane"],
+        cwd=tmp_path,
+        env=clean_environment(),
     )
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text("".join(f"{line}\n" for line in frozen.splitlines() if "==" in line))
     # The development environment's pip installs into the new one: it needs no pip of its own.
     run(
         [
