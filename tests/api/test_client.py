@@ -486,13 +486,13 @@ def test_the_sdk_does_not_import_the_server() -> None:
     assert done.stdout.strip() == "[]"
 
 
-# --- the README's samples run as written ---------------------------------------------------
+# --- the SDK guide's samples run as written ---------------------------------------------------
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+SDK_GUIDE = Path(__file__).resolve().parents[2] / "docs" / "sdk.md"
 
 
-def readme_sample(name: str) -> str:
-    text = README.read_text()
+def guide_sample(name: str) -> str:
+    text = SDK_GUIDE.read_text()
     block = text.split(f"<!-- sample:{name} -->", 1)[1].split(f"<!-- /sample:{name} -->", 1)[0]
     return block.strip().removeprefix("```python").removesuffix("```")
 
@@ -506,7 +506,7 @@ def bound_to(kind: type[C], http: TestClient[Litestar]) -> Callable[..., C]:
     return construct
 
 
-def test_the_readme_samples_run(
+def test_the_guide_samples_run(
     lane_and_partner: tuple[Actor, Actor],
     client: TestClient[Litestar],
     monkeypatch: pytest.MonkeyPatch,
@@ -524,7 +524,7 @@ def test_the_readme_samples_run(
     monkeypatch.setattr(greenlane.client, "LaneClient", bound_to(LaneClient, client))
     namespace: dict[str, Any] = {}
     for name in ("partner", "lane"):
-        exec(compile(readme_sample(name), f"README.md ({name})", "exec"), namespace)  # noqa: S102
+        exec(compile(guide_sample(name), f"docs/sdk.md ({name})", "exec"), namespace)  # noqa: S102
     assert namespace["application"].status == "approved"
     assert namespace["qr_png"].startswith(PNG_SIGNATURE)
     assert namespace["answer"].decision == "green"

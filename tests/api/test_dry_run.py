@@ -431,19 +431,21 @@ def test_filing_decides_exactly_as_the_dry_run(admin: Admin, partner: Actor) -> 
     assert len(dry_run(admin, cases["rejected"])["reasons"]) == 2
 
 
-# --- the README's worked examples ---------------------------------------------------------------
+# --- the rules guide's worked examples ---------------------------------------------------------------
 
 _EXAMPLE = re.compile(r"<!-- rule-example -->\s*```json\n(.*?)```\s*<!-- /rule-example -->", re.S)
 
 
-def readme_examples() -> list[dict[str, Any]]:
-    examples = [json.loads(block) for block in _EXAMPLE.findall((ROOT / "README.md").read_text())]
-    assert len(examples) == 3, "the README's 'Writing eligibility rules' has three examples"
+def guide_examples() -> list[dict[str, Any]]:
+    examples = [
+        json.loads(block) for block in _EXAMPLE.findall((ROOT / "docs" / "rules.md").read_text())
+    ]
+    assert len(examples) == 3, "docs/rules.md's 'Writing eligibility rules' has three examples"
     return examples
 
 
-def test_readme_examples_compile(admin: Admin, partner: Actor) -> None:
-    installers, single_entry, investors = (create_rule(admin, e) for e in readme_examples())
+def test_guide_examples_compile(admin: Admin, partner: Actor) -> None:
+    installers, single_entry, investors = (create_rule(admin, e) for e in guide_examples())
     assert investors["valid_from"]
     [port] = single_entry["applies_to"]["ports"]
     [country] = [c for c in RCEP_MEMBERS_SORTED if alpha2(c) == port[:2]]
@@ -464,16 +466,16 @@ def test_readme_examples_compile(admin: Admin, partner: Actor) -> None:
         admin,
         body,
         lambda result: {installers["id"], single_entry["id"]} <= set(judged(result)),
-        "the worker to load the README's rules",
+        "the worker to load the guide's rules",
     )
     assert result["status"] == "rejected"
     assert sorted(codes(result)) == sorted([installers["reason_code"], single_entry["reason_code"]])
     assert investors["id"] not in judged(result)
 
 
-def test_the_readme_documents_every_default_rule_as_shipped() -> None:
+def test_the_rules_guide_documents_every_default_rule_as_shipped() -> None:
     rows = {}
-    for line in (ROOT / "README.md").read_text().splitlines():
+    for line in (ROOT / "docs" / "rules.md").read_text().splitlines():
         cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]]
         if cells and cells[0].startswith("`") and cells[0][1:37] in DEFAULT_IDS:
             rows[cells[0][1:37]] = cells

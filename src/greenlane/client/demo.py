@@ -162,8 +162,8 @@ class Tour:
         self.out.print()
         self.out.print(
             Panel.fit(
-                "Done. The README's [bold]For partner apps[/] and [bold]For lane vendors[/] "
-                "sections show the same calls as code.",
+                "Done. In docs/sdk.md, [bold]For partner apps[/] and [bold]For lane vendors[/] "
+                "show the same calls as code.",
                 border_style="green",
             )
         )
