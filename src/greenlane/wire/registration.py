@@ -2,7 +2,7 @@
 
 Request shapes bound every string so that a hostile body is refused by the decoder before any
 code looks at it; what a border officer would check (real dates, check digits, known states)
-is checked by ``services/registration.py``, one function for POST and PATCH alike.
+is checked by ``domain/registration.py``, one function for POST and PATCH alike.
 """
 
 from __future__ import annotations
