@@ -33,7 +33,6 @@ import asyncpg
 import msgspec
 from bench import figures
 
-from greenlane.api.deps import deciding
 from greenlane.app import create_app
 from greenlane.db import travellers as travellers_db
 from greenlane.db import vehicles as vehicles_db
@@ -41,9 +40,12 @@ from greenlane.domain.countries import RCEP_MEMBERS_SORTED
 from greenlane.domain.rules import ApplicationFacts, build_context, evaluate
 from greenlane.migrate import upgrade
 from greenlane.runtime import Runtime
-from greenlane.services import identity, registration
+from greenlane.services import identity
 from greenlane.services.applications import Deciding, dry_run
+from greenlane.services.context import Caller, Protection
 from greenlane.services.eligibility import port_kinds, traveller_facts, vehicle_facts
+from greenlane.services.travellers import register_traveller
+from greenlane.services.vehicles import register_vehicle
 from greenlane.settings import PREFIX, SECRET_NAMES, load_settings, new_key_text
 from greenlane.wire.applications import ApplicationCreate, DryRunRequest
 from greenlane.wire.identity import PartnerCreate, PortCreate
@@ -160,16 +162,16 @@ async def register(runtime: Runtime, travellers: int) -> list[DryRunRequest]:
     await identity.create_port(
         db, PortCreate(PASSENGER_PORT, "Don Mueang", "THA", ["passenger"]), actor=ACTOR
     )
-    caller = registration.Caller(partner.id, ACTOR)
-    protection = registration.Protection(runtime.cipher, runtime.index)
+    caller = Caller(partner.id, ACTOR)
+    protection = Protection(runtime.cipher, runtime.index)
     requests = []
     for i in range(travellers):
         data = msgspec.convert(traveller_body(i, today), TravellerCreate)
-        traveller, _ = await registration.register_traveller(db, protection, caller, data, None)
+        traveller, _ = await register_traveller(db, protection, caller, data, None)
         vehicle_id = None
         if i % 4 == 0:
             car = msgspec.convert(vehicle_body(i, today), VehicleCreate)
-            vehicle, _ = await registration.register_vehicle(db, protection, caller, car, None)
+            vehicle, _ = await register_vehicle(db, protection, caller, car, None)
             vehicle_id = vehicle.id
         application = ApplicationCreate(
             traveller_id=traveller.id,
@@ -259,7 +261,7 @@ async def measure(database_url: str, args: argparse.Namespace) -> None:
         requests = await register(runtime, args.travellers)
         rules = runtime.rules.active(datetime.now(UTC))
         rates, statuses = await evaluations_per_second(
-            deciding(app.state), requests, args.runs, args.evaluations
+            runtime.deciding, requests, args.runs, args.evaluations
         )
         whole, alone = await in_memory_cost(runtime, requests, repeats=10)
     median = statistics.median(rates)

@@ -56,6 +56,7 @@ from bench.harness import (
 from greenlane.db import verifications as verifications_db
 from greenlane.domain.clearance_token import LANE_AUDIENCE, verify_token
 from greenlane.domain.lane_checks import Presented, check
+from greenlane.domain.verification import VerificationRecord
 from greenlane.wire.verify import VerifyRequest
 
 LUA = r"""
@@ -189,12 +190,12 @@ def median_us(run: Callable[[], object], repeat: int = 2000) -> float:
     return statistics.median(samples) / 1000
 
 
-async def database_us(url: str, item: dict[str, Any], repeat: int = 300) -> float:
+async def database_us(url: str, record: VerificationRecord, repeat: int = 300) -> float:
     conn = await asyncpg.connect(url)
     samples = []
     try:
         for _ in range(repeat):
-            one = {**item, "event_id": str(uuid.uuid4()), "crossing_id": str(uuid.uuid4())}
+            one = msgspec.structs.replace(record, event_id=uuid.uuid4(), crossing_id=uuid.uuid4())
             started = time.perf_counter_ns()
             await verifications_db.record(conn, [one])
             samples.append(time.perf_counter_ns() - started)
@@ -240,19 +241,19 @@ def cost_split(seeded: Seeded, url: str, issuer: str) -> dict[str, float]:
             audience=LANE_AUDIENCE, revoked=frozenset(), now=now, today=today,
         )  # fmt: skip
 
-    item = {
-        "lane_client": str(uuid.uuid4()), "request_sha": "00", "port_code": PORT_CODE,
-        "lane_code": "L1", "clearance_id": jwt.decode(sample.token, options={
-            "verify_signature": False})["sub"], "direction": "entry", "decision": "green",
-        "codes": [], "single_entry": False, "mode": "online", "latency_us": 0,
-        "occurred_at": datetime.now(UTC).isoformat(), "checked_at": datetime.now(UTC).isoformat(),
-    }  # fmt: skip
+    clearance_id = jwt.decode(sample.token, options={"verify_signature": False})["sub"]
+    record = VerificationRecord(
+        lane_client=uuid.uuid4(), event_id=uuid.uuid4(), request_sha="00", port_code=PORT_CODE,
+        lane_code="L1", direction="entry", decision="green", codes=(), single_entry=False,
+        mode="online", latency_us=0, occurred_at=datetime.now(UTC), checked_at=datetime.now(UTC),
+        clearance_id=uuid.UUID(clearance_id),
+    )  # fmt: skip
     return {
         "parse": median_us(lambda: msgspec.json.decode(body, type=VerifyRequest)),
         "signature (bare cryptography)": median_us(bare),
         "signature (PyJWT)": median_us(pyjwt),
         "lane_checks.check (with the signature)": median_us(checks),
-        "database (one item, one commit)": asyncio.run(database_us(url, item)),
+        "database (one item, one commit)": asyncio.run(database_us(url, record)),
     }
 
 
