@@ -245,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="greenlane",
         description="greenlane: the border-crossing green channel API.",
-        epilog="Configuration comes from GREENLANE_* environment variables (see docs/operations.md).",
+        epilog="Configuration: GREENLANE_* environment variables (see docs/operations.md).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

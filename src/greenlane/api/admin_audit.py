@@ -7,7 +7,7 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import QueryParameter
 
-from greenlane.api.deps import DatabaseDep
+from greenlane.api.deps import AdminDep
 from greenlane.api.params import DEFAULT_LIMIT, Limit
 from greenlane.api.security import SECURITY, allow
 from greenlane.services import audit
@@ -28,10 +28,10 @@ class AuditController(Controller):
 
     @get("/", summary="The audit log, oldest first")
     async def list(
-        self, db: DatabaseDep, limit: Limit = DEFAULT_LIMIT, cursor: AuditCursor = None
+        self, admin: AdminDep, limit: Limit = DEFAULT_LIMIT, cursor: AuditCursor = None
     ) -> Page[AuditEntry]:
-        return await audit.page(db, cursor=cursor, limit=limit)
+        return await audit.page(admin.db, cursor=cursor, limit=limit)
 
     @get("/verify", summary="Recompute the hash chain of the whole log")
-    async def verify(self, db: DatabaseDep) -> AuditVerification:
-        return await audit.verify(db)
+    async def verify(self, admin: AdminDep) -> AuditVerification:
+        return await audit.verify(admin.db)

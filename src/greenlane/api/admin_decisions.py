@@ -8,7 +8,7 @@ from typing import Annotated
 from litestar import Controller, get, post
 from litestar.params import Body, PathParameter
 
-from greenlane.api.deps import ActorDep, DatabaseDep, DecidingDep, SettingsDep
+from greenlane.api.deps import AdminDep
 from greenlane.api.params import DEFAULT_LIMIT, CursorParam, Limit
 from greenlane.api.problems import documented
 from greenlane.api.security import SECURITY, allow
@@ -31,10 +31,10 @@ class DecisionsController(Controller):
 
     @get("/reviews", summary="Referred applications waiting for a decision, oldest first")
     async def reviews(
-        self, db: DatabaseDep, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
+        self, admin: AdminDep, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
     ) -> Page[Application]:
         return await applications.page(
-            db, partner_id=None, status="referred", cursor=cursor, limit=limit
+            admin.db, partner_id=None, status="referred", cursor=cursor, limit=limit
         )
 
     @post(
@@ -45,12 +45,11 @@ class DecisionsController(Controller):
     )
     async def decide(
         self,
-        deciding: DecidingDep,
-        actor: ActorDep,
+        admin: AdminDep,
         application_id: Annotated[uuid.UUID, PathParameter()],
         data: Annotated[DecisionRequest, Body()],
     ) -> Application:
-        return await applications.decide(deciding, application_id, data, actor=actor)
+        return await applications.decide(admin.deciding, application_id, data, actor=admin.actor)
 
     @post(
         "/rules/dry-run",
@@ -59,9 +58,9 @@ class DecisionsController(Controller):
         responses=documented(404),
     )
     async def dry_run(
-        self, deciding: DecidingDep, data: Annotated[DryRunRequest, Body()]
+        self, admin: AdminDep, data: Annotated[DryRunRequest, Body()]
     ) -> DryRunResult:
-        return await applications.dry_run(deciding, data)
+        return await applications.dry_run(admin.deciding, data)
 
     @post(
         "/clearances/{clearance_id:uuid}/revoke",
@@ -70,23 +69,24 @@ class DecisionsController(Controller):
     )
     async def revoke(
         self,
-        db: DatabaseDep,
-        actor: ActorDep,
+        admin: AdminDep,
         clearance_id: Annotated[uuid.UUID, PathParameter()],
         data: Annotated[RevokeRequest, Body()],
     ) -> Clearance:
         return await clearances.revoke(
-            db, clearance_id, partner_id=None, actor=actor, reason=data.reason
+            admin.db, clearance_id, partner_id=None, actor=admin.actor, reason=data.reason
         )
 
     @get("/keys", summary="Clearance signing keys and their states (one page: there are few)")
-    async def keys(self, db: DatabaseDep) -> Page[SigningKey]:
-        return Page(await keyring.list_keys(db), next_cursor=None)
+    async def keys(self, admin: AdminDep) -> Page[SigningKey]:
+        return Page(await keyring.list_keys(admin.db), next_cursor=None)
 
     @post(
         "/keys/rotate",
         summary="Promote the next signing key and publish a new one",
         status_code=200,
     )
-    async def rotate(self, db: DatabaseDep, settings: SettingsDep, actor: ActorDep) -> Rotation:
-        return await keyring.rotate_keys(db, settings.key_encryption_key.reveal(), actor=actor)
+    async def rotate(self, admin: AdminDep) -> Rotation:
+        return await keyring.rotate_keys(
+            admin.db, admin.settings.key_encryption_key.reveal(), actor=admin.actor
+        )

@@ -8,7 +8,7 @@ from typing import Annotated
 from litestar import Controller, delete, get, post
 from litestar.params import Body, PathParameter
 
-from greenlane.api.deps import ActorDep, DatabaseDep, SettingsDep
+from greenlane.api.deps import AdminDep
 from greenlane.api.params import DEFAULT_LIMIT, CursorParam, Limit
 from greenlane.api.problems import documented
 from greenlane.api.security import SECURITY, allow
@@ -32,16 +32,14 @@ class PartnersController(Controller):
     security = SECURITY
 
     @post("/", summary="Register a partner organisation")
-    async def create(
-        self, db: DatabaseDep, actor: ActorDep, data: Annotated[PartnerCreate, Body()]
-    ) -> Partner:
-        return await identity.create_partner(db, data, actor=actor)
+    async def create(self, admin: AdminDep, data: Annotated[PartnerCreate, Body()]) -> Partner:
+        return await identity.create_partner(admin.db, data, actor=admin.actor)
 
     @get("/", summary="List partners")
     async def list(
-        self, db: DatabaseDep, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
+        self, admin: AdminDep, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
     ) -> Page[Partner]:
-        return await identity.list_partners(db, cursor=cursor, limit=limit)
+        return await identity.list_partners(admin.db, cursor=cursor, limit=limit)
 
 
 class PortsController(Controller):
@@ -51,16 +49,14 @@ class PortsController(Controller):
     security = SECURITY
 
     @post("/", summary="Register a port of entry", responses=documented(409))
-    async def create(
-        self, db: DatabaseDep, actor: ActorDep, data: Annotated[PortCreate, Body()]
-    ) -> Port:
-        return await identity.create_port(db, data, actor=actor)
+    async def create(self, admin: AdminDep, data: Annotated[PortCreate, Body()]) -> Port:
+        return await identity.create_port(admin.db, data, actor=admin.actor)
 
     @get("/", summary="List ports")
     async def list(
-        self, db: DatabaseDep, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
+        self, admin: AdminDep, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
     ) -> Page[Port]:
-        return await identity.list_ports(db, after_code=cursor, limit=limit)
+        return await identity.list_ports(admin.db, after_code=cursor, limit=limit)
 
 
 class ClientsController(Controller):
@@ -70,28 +66,21 @@ class ClientsController(Controller):
     security = SECURITY
 
     @post("/", summary="Create an API client; its secret is shown once")
-    async def create(
-        self,
-        db: DatabaseDep,
-        settings: SettingsDep,
-        actor: ActorDep,
-        data: Annotated[ClientCreate, Body()],
-    ) -> ClientCreated:
+    async def create(self, admin: AdminDep, data: Annotated[ClientCreate, Body()]) -> ClientCreated:
         return await identity.create_client(
-            db, data, actor=actor, pepper=settings.secret_pepper.reveal()
+            admin.db, data, actor=admin.actor, pepper=admin.settings.secret_pepper.reveal()
         )
 
     @get("/", summary="List API clients (never their secrets)")
     async def list(
-        self, db: DatabaseDep, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
+        self, admin: AdminDep, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
     ) -> Page[Client]:
-        return await identity.list_clients(db, cursor=cursor, limit=limit)
+        return await identity.list_clients(admin.db, cursor=cursor, limit=limit)
 
     @delete("/{client_id:uuid}", summary="Disable a client", status_code=200)
     async def disable(
         self,
-        db: DatabaseDep,
-        actor: ActorDep,
+        admin: AdminDep,
         client_id: Annotated[uuid.UUID, PathParameter(description="The client to disable")],
     ) -> Client:
-        return await identity.disable_client(db, client_id, actor=actor)
+        return await identity.disable_client(admin.db, client_id, actor=admin.actor)

@@ -15,7 +15,7 @@ from litestar.datastructures import ResponseHeader
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, HeaderParameter, PathParameter, QueryParameter
 
-from greenlane.api.deps import ActorDep, DatabaseDep
+from greenlane.api.deps import AdminDep
 from greenlane.api.params import DEFAULT_LIMIT, CursorParam, Limit
 from greenlane.api.security import SECURITY, allow
 from greenlane.services import rules
@@ -52,19 +52,17 @@ class RulesController(Controller):
 
     @get("/", summary="Every rule not deleted, enabled or not (current versions)")
     async def list(
-        self, db: DatabaseDep, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
+        self, admin: AdminDep, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
     ) -> Page[Rule]:
-        return await rules.list_rules(db, cursor=cursor, limit=limit)
+        return await rules.list_rules(admin.db, cursor=cursor, limit=limit)
 
     @post(
         "/",
         summary="Write a new rule (its condition is compiled first)",
         response_headers=WITH_ETAG,
     )
-    async def create(
-        self, db: DatabaseDep, actor: ActorDep, data: Annotated[RuleWrite, Body()]
-    ) -> Response[Rule]:
-        rule = await rules.create_rule(db, data, actor=actor)
+    async def create(self, admin: AdminDep, data: Annotated[RuleWrite, Body()]) -> Response[Rule]:
+        rule = await rules.create_rule(admin.db, data, actor=admin.actor)
         return with_etag(rule, status_code=201)
 
     @get(
@@ -72,13 +70,13 @@ class RulesController(Controller):
     )
     async def read(
         self,
-        db: DatabaseDep,
+        admin: AdminDep,
         rule_id: RuleId,
         history: Annotated[
             bool, QueryParameter(description="Include every version, oldest first")
         ] = False,
     ) -> Response[Rule]:
-        return with_etag(await rules.get_rule(db, rule_id, history=history))
+        return with_etag(await rules.get_rule(admin.db, rule_id, history=history))
 
     @put(
         "/{rule_id:uuid}",
@@ -88,13 +86,14 @@ class RulesController(Controller):
     )
     async def replace(
         self,
-        db: DatabaseDep,
-        actor: ActorDep,
+        admin: AdminDep,
         rule_id: RuleId,
         data: Annotated[RuleWrite, Body()],
         if_match: IfMatch = None,
     ) -> Response[Rule]:
-        rule = await rules.update_rule(db, rule_id, data, if_match=if_match, actor=actor)
+        rule = await rules.update_rule(
+            admin.db, rule_id, data, if_match=if_match, actor=admin.actor
+        )
         return with_etag(rule)
 
     @delete(
@@ -103,11 +102,5 @@ class RulesController(Controller):
         status_code=204,
         responses=CONDITIONAL,
     )
-    async def retire(
-        self,
-        db: DatabaseDep,
-        actor: ActorDep,
-        rule_id: RuleId,
-        if_match: IfMatch = None,
-    ) -> None:
-        await rules.delete_rule(db, rule_id, if_match=if_match, actor=actor)
+    async def retire(self, admin: AdminDep, rule_id: RuleId, if_match: IfMatch = None) -> None:
+        await rules.delete_rule(admin.db, rule_id, if_match=if_match, actor=admin.actor)

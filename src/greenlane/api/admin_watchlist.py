@@ -8,7 +8,7 @@ from typing import Annotated
 from litestar import Controller, delete, get, post
 from litestar.params import Body, PathParameter
 
-from greenlane.api.deps import ActorDep, DatabaseDep, ProtectionDep
+from greenlane.api.deps import AdminDep
 from greenlane.api.params import DEFAULT_LIMIT, CursorParam, Limit
 from greenlane.api.problems import documented
 from greenlane.api.security import SECURITY, allow
@@ -29,25 +29,22 @@ class WatchlistController(Controller):
         responses=documented(409),
     )
     async def add(
-        self,
-        db: DatabaseDep,
-        protection: ProtectionDep,
-        actor: ActorDep,
-        data: Annotated[WatchlistCreate, Body()],
+        self, admin: AdminDep, data: Annotated[WatchlistCreate, Body()]
     ) -> WatchlistEntry:
-        return await watchlist.add_entry(db, data, index=protection.index, actor=actor)
+        return await watchlist.add_entry(
+            admin.db, data, index=admin.protection.index, actor=admin.actor
+        )
 
     @get("/", summary="Watchlist entries (masked)")
     async def list(
-        self, db: DatabaseDep, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
+        self, admin: AdminDep, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
     ) -> Page[WatchlistEntry]:
-        return await watchlist.list_entries(db, cursor=cursor, limit=limit)
+        return await watchlist.list_entries(admin.db, cursor=cursor, limit=limit)
 
     @delete("/{entry_id:uuid}", summary="Stop watching", status_code=204)
     async def remove(
         self,
-        db: DatabaseDep,
-        actor: ActorDep,
+        admin: AdminDep,
         entry_id: Annotated[uuid.UUID, PathParameter(description="The entry to remove")],
     ) -> None:
-        await watchlist.delete_entry(db, entry_id, actor=actor)
+        await watchlist.delete_entry(admin.db, entry_id, actor=admin.actor)

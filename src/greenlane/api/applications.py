@@ -18,7 +18,7 @@ from litestar.openapi.spec import (
 from litestar.params import Body, PathParameter, QueryParameter
 
 from greenlane.api.creating import IdempotencyKey, created, key_of
-from greenlane.api.deps import DatabaseDep, DecidingDep, PartnerDep
+from greenlane.api.deps import PartnerDep
 from greenlane.api.params import DEFAULT_LIMIT, CursorParam, Limit
 from greenlane.api.problems import documented
 from greenlane.api.security import SECURITY, allow
@@ -64,16 +64,15 @@ class ApplicationsController(Controller):
     )
     async def create(
         self,
-        deciding: DecidingDep,
         partner: PartnerDep,
         data: Annotated[ApplicationCreate, Body()],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Application]:
         answer, replayed = await applications.file(
-            deciding,
+            partner.deciding,
             data,
-            partner_id=partner.partner_id,
-            actor=partner.actor,
+            partner_id=partner.caller.partner_id,
+            actor=partner.caller.actor,
             idempotency_key=key_of(idempotency_key),
         )
         return created(answer, replayed)
@@ -81,21 +80,22 @@ class ApplicationsController(Controller):
     @get("/", summary="Your applications")
     async def list(
         self,
-        db: DatabaseDep,
         partner: PartnerDep,
         status: StatusFilter = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: CursorParam = None,
     ) -> Page[Application]:
         return await applications.page(
-            db, partner_id=partner.partner_id, status=status, cursor=cursor, limit=limit
+            partner.db,
+            partner_id=partner.caller.partner_id,
+            status=status,
+            cursor=cursor,
+            limit=limit,
         )
 
     @get("/{application_id:uuid}", summary="One of your applications")
-    async def read(
-        self, db: DatabaseDep, partner: PartnerDep, application_id: ApplicationId
-    ) -> Application:
-        return await applications.get(db, application_id, partner.partner_id)
+    async def read(self, partner: PartnerDep, application_id: ApplicationId) -> Application:
+        return await applications.get(partner.db, application_id, partner.caller.partner_id)
 
 
 class ClearancesController(Controller):
@@ -105,10 +105,8 @@ class ClearancesController(Controller):
     security = SECURITY
 
     @get("/{clearance_id:uuid}", summary="One of your clearances, with its crossings")
-    async def read(
-        self, db: DatabaseDep, partner: PartnerDep, clearance_id: ClearanceId
-    ) -> Clearance:
-        return await clearances.get(db, clearance_id, partner.partner_id)
+    async def read(self, partner: PartnerDep, clearance_id: ClearanceId) -> Clearance:
+        return await clearances.get(partner.db, clearance_id, partner.caller.partner_id)
 
     @get(
         "/{clearance_id:uuid}/qr",
@@ -117,13 +115,9 @@ class ClearancesController(Controller):
         operation_class=QrOperation,
     )
     async def qr(
-        self,
-        db: DatabaseDep,
-        partner: PartnerDep,
-        clearance_id: ClearanceId,
-        image_format: QrFormat = "svg",
+        self, partner: PartnerDep, clearance_id: ClearanceId, image_format: QrFormat = "svg"
     ) -> Response[bytes]:
-        clearance = await clearances.get(db, clearance_id, partner.partner_id)
+        clearance = await clearances.get(partner.db, clearance_id, partner.caller.partner_id)
         media_type = "image/png" if image_format == "png" else "image/svg+xml"
         return Response(
             clearances.qr_code(clearance.token, image_format),
@@ -134,15 +128,14 @@ class ClearancesController(Controller):
     @post("/{clearance_id:uuid}/revoke", summary="Withdraw your clearance", status_code=200)
     async def revoke(
         self,
-        db: DatabaseDep,
         partner: PartnerDep,
         clearance_id: ClearanceId,
         data: Annotated[RevokeRequest | None, Body()] = None,
     ) -> Clearance:
         return await clearances.revoke(
-            db,
+            partner.db,
             clearance_id,
-            partner_id=partner.partner_id,
-            actor=partner.actor,
+            partner_id=partner.caller.partner_id,
+            actor=partner.caller.actor,
             reason=data.reason if data else "withdrawn by the partner",
         )

@@ -1,9 +1,14 @@
-"""What a route handler may ask for by name: Litestar provides each one (``DEPENDENCIES``).
+"""What a route handler receives: one dependency, named for who may call the route.
 
-A handler's signature says what it needs (``db: DatabaseDep``, ``actor: ActorDep``,
-``partner: PartnerDep``) and hands it to a use case in ``services``; no handler reaches into the
-application state. The per-worker objects come from the :class:`~greenlane.runtime.Runtime` the
-lifespan built; who is calling comes from the authentication middleware.
+A handler takes ``admin: AdminDep``, ``partner: PartnerDep`` or ``lane: LaneDep`` (and a public
+route ``runtime: RuntimeDep`` or ``db: DatabaseDep``), and hands what that context holds to a use
+case in ``services``; no handler reaches into the application state or the request's user. The
+per-worker objects come from the :class:`~greenlane.runtime.Runtime` the lifespan built; who is
+calling comes only from the access token, through the authentication middleware.
+
+One dependency per handler on purpose: Litestar resolves two or more of a handler's dependencies
+concurrently, in an anyio task group, which costs about 65 µs a request (a sixth of a lane
+verification's CPU) for what are attribute reads.
 
 This is the one api module that names the database handle: handlers pass it on to services
 unopened (the import contract in pyproject.toml keeps every other api module off ``db``).
@@ -11,6 +16,7 @@ unopened (the import contract in pyproject.toml keeps every other api module off
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
@@ -24,6 +30,35 @@ from greenlane.services.client_registry import ClientIdentity
 from greenlane.services.context import Caller, Protection
 from greenlane.services.verify import LaneVerifier
 from greenlane.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class AdminContext:
+    """An administrator's call: ``actor`` names the client in the audit log."""
+
+    db: Database
+    actor: str
+    settings: Settings
+    deciding: Deciding
+    protection: Protection
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerContext:
+    """A partner's call: ``caller`` carries the partner id, the only one its use cases see."""
+
+    db: Database
+    caller: Caller
+    deciding: Deciding
+    protection: Protection
+
+
+@dataclass(frozen=True, slots=True)
+class LaneContext:
+    """A lane's call: the lane client (with its port and lane) and this worker's verifier."""
+
+    identity: ClientIdentity
+    verifier: LaneVerifier
 
 
 def runtime_of(state: State) -> Runtime:
@@ -50,60 +85,57 @@ def _db(state: State) -> Database:
     return runtime_of(state).db
 
 
-def _settings(state: State) -> Settings:
-    return runtime_of(state).settings
-
-
-def _deciding(state: State) -> Deciding:
-    return runtime_of(state).deciding
-
-
-def _protection(state: State) -> Protection:
-    return runtime_of(state).protection
-
-
-def _verifier(state: State) -> LaneVerifier:
-    return runtime_of(state).verifier
-
-
 def _identity(request: Request[Any, Any, Any]) -> ClientIdentity:
     return identity_of(request)
 
 
-def _actor(request: Request[Any, Any, Any]) -> str:
-    return actor_of(identity_of(request))
+def _admin(request: Request[Any, Any, Any]) -> AdminContext:
+    runtime = runtime_of(request.app.state)
+    return AdminContext(
+        db=runtime.db,
+        actor=actor_of(identity_of(request)),
+        settings=runtime.settings,
+        deciding=runtime.deciding,
+        protection=runtime.protection,
+    )
 
 
-def _partner(request: Request[Any, Any, Any]) -> Caller:
+def _partner(request: Request[Any, Any, Any]) -> PartnerContext:
+    runtime = runtime_of(request.app.state)
     identity = identity_of(request)
     assert identity.partner_id is not None  # the guard admits partner clients only
-    return Caller(partner_id=identity.partner_id, actor=actor_of(identity))
+    return PartnerContext(
+        db=runtime.db,
+        caller=Caller(partner_id=identity.partner_id, actor=actor_of(identity)),
+        deciding=runtime.deciding,
+        protection=runtime.protection,
+    )
+
+
+def _lane(request: Request[Any, Any, Any]) -> LaneContext:
+    return LaneContext(
+        identity=identity_of(request), verifier=runtime_of(request.app.state).verifier
+    )
 
 
 def _provide(function: Any) -> Provide:
-    # Each is a cheap attribute read: no worker thread, and nothing worth caching.
+    # Each is a few attribute reads: no worker thread, and nothing worth caching.
     return Provide(function, sync_to_thread=False)
 
 
 DEPENDENCIES = {
     "runtime": _provide(_runtime),
     "db": _provide(_db),
-    "settings": _provide(_settings),
-    "deciding": _provide(_deciding),
-    "protection": _provide(_protection),
-    "verifier": _provide(_verifier),
     "identity": _provide(_identity),
-    "actor": _provide(_actor),
+    "admin": _provide(_admin),
     "partner": _provide(_partner),
+    "lane": _provide(_lane),
 }
 
 # What a handler parameter is annotated with: the name says which dependency it receives.
 RuntimeDep = NamedDependency[Runtime]
 DatabaseDep = NamedDependency[Database]
-SettingsDep = NamedDependency[Settings]
-DecidingDep = NamedDependency[Deciding]
-ProtectionDep = NamedDependency[Protection]
-VerifierDep = NamedDependency[LaneVerifier]
 IdentityDep = NamedDependency[ClientIdentity]
-ActorDep = NamedDependency[str]
-PartnerDep = NamedDependency[Caller]
+AdminDep = NamedDependency[AdminContext]
+PartnerDep = NamedDependency[PartnerContext]
+LaneDep = NamedDependency[LaneContext]

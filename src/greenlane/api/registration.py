@@ -9,7 +9,7 @@ from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import Body, PathParameter
 
 from greenlane.api.creating import IdempotencyKey, created, key_of
-from greenlane.api.deps import DatabaseDep, PartnerDep, ProtectionDep
+from greenlane.api.deps import PartnerDep
 from greenlane.api.params import DEFAULT_LIMIT, CursorParam, Limit
 from greenlane.api.problems import documented
 from greenlane.api.security import SECURITY, allow
@@ -41,37 +41,28 @@ class TravellersController(Controller):
     )
     async def create(
         self,
-        db: DatabaseDep,
-        protection: ProtectionDep,
         partner: PartnerDep,
         data: Annotated[TravellerCreate, Body()],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Traveller]:
         answer, replayed = await travellers.register_traveller(
-            db, protection, partner, data, key_of(idempotency_key)
+            partner.db, partner.protection, partner.caller, data, key_of(idempotency_key)
         )
         return created(answer, replayed)
 
     @get("/", summary="Your travellers")
     async def list(
-        self,
-        db: DatabaseDep,
-        protection: ProtectionDep,
-        partner: PartnerDep,
-        limit: Limit = DEFAULT_LIMIT,
-        cursor: CursorParam = None,
+        self, partner: PartnerDep, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
     ) -> Page[Traveller]:
-        return await travellers.list_travellers(db, protection, partner, cursor=cursor, limit=limit)
+        return await travellers.list_travellers(
+            partner.db, partner.protection, partner.caller, cursor=cursor, limit=limit
+        )
 
     @get("/{traveller_id:uuid}", summary="One of your travellers")
-    async def read(
-        self,
-        db: DatabaseDep,
-        protection: ProtectionDep,
-        partner: PartnerDep,
-        traveller_id: TravellerId,
-    ) -> Traveller:
-        return await travellers.get_traveller(db, protection, partner, traveller_id)
+    async def read(self, partner: PartnerDep, traveller_id: TravellerId) -> Traveller:
+        return await travellers.get_traveller(
+            partner.db, partner.protection, partner.caller, traveller_id
+        )
 
     @patch(
         "/{traveller_id:uuid}",
@@ -80,17 +71,17 @@ class TravellersController(Controller):
     )
     async def update(
         self,
-        db: DatabaseDep,
-        protection: ProtectionDep,
         partner: PartnerDep,
         traveller_id: TravellerId,
         data: Annotated[TravellerPatch, Body()],
     ) -> Traveller:
-        return await travellers.update_traveller(db, protection, partner, traveller_id, data)
+        return await travellers.update_traveller(
+            partner.db, partner.protection, partner.caller, traveller_id, data
+        )
 
     @delete("/{traveller_id:uuid}", summary="Erase a traveller's personal data")
-    async def erase(self, db: DatabaseDep, partner: PartnerDep, traveller_id: TravellerId) -> None:
-        await travellers.erase_traveller(db, partner, traveller_id)
+    async def erase(self, partner: PartnerDep, traveller_id: TravellerId) -> None:
+        await travellers.erase_traveller(partner.db, partner.caller, traveller_id)
 
 
 class VehiclesController(Controller):
@@ -102,30 +93,24 @@ class VehiclesController(Controller):
     @post("/", summary="Register a vehicle", responses=documented(409))
     async def create(
         self,
-        db: DatabaseDep,
-        protection: ProtectionDep,
         partner: PartnerDep,
         data: Annotated[VehicleCreate, Body()],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Vehicle]:
         answer, replayed = await vehicles.register_vehicle(
-            db, protection, partner, data, key_of(idempotency_key)
+            partner.db, partner.protection, partner.caller, data, key_of(idempotency_key)
         )
         return created(answer, replayed)
 
     @get("/", summary="Your vehicles")
     async def list(
-        self,
-        db: DatabaseDep,
-        partner: PartnerDep,
-        limit: Limit = DEFAULT_LIMIT,
-        cursor: CursorParam = None,
+        self, partner: PartnerDep, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
     ) -> Page[Vehicle]:
-        return await vehicles.list_vehicles(db, partner, cursor=cursor, limit=limit)
+        return await vehicles.list_vehicles(partner.db, partner.caller, cursor=cursor, limit=limit)
 
     @get("/{vehicle_id:uuid}", summary="One of your vehicles")
-    async def read(self, db: DatabaseDep, partner: PartnerDep, vehicle_id: VehicleId) -> Vehicle:
-        return await vehicles.get_vehicle(db, partner, vehicle_id)
+    async def read(self, partner: PartnerDep, vehicle_id: VehicleId) -> Vehicle:
+        return await vehicles.get_vehicle(partner.db, partner.caller, vehicle_id)
 
     @patch(
         "/{vehicle_id:uuid}",
@@ -133,15 +118,12 @@ class VehiclesController(Controller):
         responses=documented(409),
     )
     async def update(
-        self,
-        db: DatabaseDep,
-        protection: ProtectionDep,
-        partner: PartnerDep,
-        vehicle_id: VehicleId,
-        data: Annotated[VehiclePatch, Body()],
+        self, partner: PartnerDep, vehicle_id: VehicleId, data: Annotated[VehiclePatch, Body()]
     ) -> Vehicle:
-        return await vehicles.update_vehicle(db, protection, partner, vehicle_id, data)
+        return await vehicles.update_vehicle(
+            partner.db, partner.protection, partner.caller, vehicle_id, data
+        )
 
     @delete("/{vehicle_id:uuid}", summary="Erase a vehicle")
-    async def erase(self, db: DatabaseDep, partner: PartnerDep, vehicle_id: VehicleId) -> None:
-        await vehicles.erase_vehicle(db, partner, vehicle_id)
+    async def erase(self, partner: PartnerDep, vehicle_id: VehicleId) -> None:
+        await vehicles.erase_vehicle(partner.db, partner.caller, vehicle_id)

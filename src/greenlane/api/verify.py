@@ -7,7 +7,7 @@ from typing import Annotated
 from litestar import Router, post
 from litestar.params import Body
 
-from greenlane.api.deps import IdentityDep, VerifierDep
+from greenlane.api.deps import LaneDep
 from greenlane.api.problems import documented
 from greenlane.api.security import SECURITY, allow
 from greenlane.wire.verify import VerifyAnswer, VerifyRequest
@@ -26,10 +26,8 @@ from greenlane.wire.verify import VerifyAnswer, VerifyRequest
     guards=[allow("lane")],
     security=SECURITY,
 )
-async def verify(
-    verifier: VerifierDep, identity: IdentityDep, data: Annotated[VerifyRequest, Body()]
-) -> VerifyAnswer:
-    return await verifier.verify(identity, data)
+async def verify(lane: LaneDep, data: Annotated[VerifyRequest, Body()]) -> VerifyAnswer:
+    return await lane.verifier.verify(lane.identity, data)
 
 
 lane_router = Router(path="/v1", route_handlers=[verify], tags=["lanes"])
