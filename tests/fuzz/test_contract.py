@@ -15,6 +15,7 @@ replays exactly, and ``make fuzz`` draws a new one each time (and prints it) to 
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -187,18 +188,30 @@ def test_every_operation_keeps_its_contract(
         case.call_and_validate(app=target.app, headers=target.headers[caller], checks=CHECKS)
 
 
-# What fuzzing found, replayed on every run whatever the seed draws; each is a client's mistake
-# that must be answered 400, as documented. (1) The ports list pages by port code and handed a raw
-# cursor to PostgreSQL, whose text cannot hold NUL: a 500 until the API layer answered such
-# text with 400, as it now does for a body that carries one too. (2) A repeated form parameter at
-# /oauth/token was an undocumented 422 problem, not RFC 6749's 400 `invalid_request`.
+# What fuzzing and attacks found, replayed on every run whatever the seed draws; each is a
+# client's mistake that must be answered 400 or 422, as documented. (1) The ports list pages by
+# port code and handed a raw cursor to PostgreSQL, whose text cannot hold NUL: a 500 until such
+# text was answered 400; now a ports cursor must be shaped like a port code (422) before any SQL.
+# (2) A NUL in a body's text is a 400. (3) A repeated form parameter at /oauth/token was an
+# undocumented 422 problem, not RFC 6749's 400 `invalid_request`. (4) A keyset cursor whose time
+# leaves years 1 to 9999 once in UTC (issue 13) reached the query: a 500, now a 422.
+YEAR_0_CURSOR = (
+    base64.urlsafe_b64encode(
+        b'["0001-01-01T00:00:00+14:00","00000000-0000-4000-8000-000000000000"]'
+    )
+    .rstrip(b"=")
+    .decode()
+)
 FOUND = [
-    pytest.param("admin", "GET", "/v1/admin/ports", {"query": {"cursor": "u\x00"}}, id="cursor"),
+    pytest.param(
+        "admin", "GET", "/v1/admin/ports", {"query": {"cursor": "u\x00"}}, 422, id="cursor"
+    ),
     pytest.param(
         "admin",
         "POST",
         "/v1/admin/partners",
         {"body": {"name": "a\x00", "country": "THA", "contact_email": "ops@acme.example"}},
+        400,
         id="body",
     ),
     pytest.param(
@@ -206,18 +219,32 @@ FOUND = [
         "POST",
         "/oauth/token",
         {"body": {"grant_type": ["client_credentials", "client_credentials"]}},
+        400,
         id="repeated-form-field",
+    ),
+    pytest.param(
+        "admin",
+        "GET",
+        "/v1/admin/clients",
+        {"query": {"cursor": YEAR_0_CURSOR}},
+        422,
+        id="cursor-out-of-range",
     ),
 ]
 
 
-@pytest.mark.parametrize(("caller", "method", "path", "request_parts"), FOUND)
+@pytest.mark.parametrize(("caller", "method", "path", "request_parts", "status"), FOUND)
 def test_what_fuzzing_found_stays_fixed(
-    target: Target, caller: Caller, method: str, path: str, request_parts: dict[str, Any]
+    target: Target,
+    caller: Caller,
+    method: str,
+    path: str,
+    request_parts: dict[str, Any],
+    status: int,
 ) -> None:
     case = schema[path][method].Case(**request_parts)
     response = case.call_and_validate(app=target.app, headers=target.headers[caller], checks=CHECKS)
-    assert response.status_code == 400, response.text
+    assert response.status_code == status, response.text
 
 
 def test_every_operation_is_fuzzed_as_its_roles_and_a_refused_one() -> None:

@@ -6,14 +6,14 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, delete, get, post
-from litestar.params import Body, PathParameter
+from litestar.params import Body, PathParameter, QueryParameter
 
 from greenlane.api.deps import AdminDep
 from greenlane.api.params import DEFAULT_LIMIT, CursorParam, Limit
 from greenlane.api.problems import documented
 from greenlane.api.security import SECURITY, allow
 from greenlane.services import identity
-from greenlane.wire.common import Page
+from greenlane.wire.common import PORT_CODE_PATTERN, Page
 from greenlane.wire.identity import (
     Client,
     ClientCreate,
@@ -23,6 +23,12 @@ from greenlane.wire.identity import (
     Port,
     PortCreate,
 )
+
+# The ports list pages by code: its cursor is the last code of the previous page.
+PortCursor = Annotated[
+    str | None,
+    QueryParameter(pattern=PORT_CODE_PATTERN, description="`next_cursor` of the previous page"),
+]
 
 
 class PartnersController(Controller):
@@ -54,7 +60,7 @@ class PortsController(Controller):
 
     @get("/", summary="List ports")
     async def list(
-        self, admin: AdminDep, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
+        self, admin: AdminDep, limit: Limit = DEFAULT_LIMIT, cursor: PortCursor = None
     ) -> Page[Port]:
         return await identity.list_ports(admin.db, after_code=cursor, limit=limit)
 

@@ -7,7 +7,7 @@ import binascii
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import asyncpg
 import msgspec
@@ -18,8 +18,26 @@ from greenlane.errors import ValidationFailed
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
+    """Where the previous page ended, in a form every query can bind.
+
+    Cursors come back from clients, who can write any JSON: a time is turned to UTC here, or
+    refused with ValueError, so that a Cursor PostgreSQL cannot be sent does not exist. asyncpg
+    sends a timestamptz as UTC through Python's datetime, years 1 to 9999 (well inside
+    PostgreSQL's range); ``0001-01-01T00:00:00+14:00`` is in year 0 once in UTC, and was a 500
+    at the query. A time without an offset names no instant.
+    """
+
     created_at: datetime
     id: uuid.UUID
+
+    def __post_init__(self) -> None:
+        if self.created_at.utcoffset() is None:
+            raise ValueError("a cursor's time needs an offset")
+        try:
+            in_utc = self.created_at.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("a cursor's time is out of range") from None
+        object.__setattr__(self, "created_at", in_utc)
 
 
 class _CursorWire(msgspec.Struct, array_like=True):
@@ -45,9 +63,9 @@ def decode_cursor(text: str | None) -> Cursor | None:
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         wire = msgspec.json.decode(raw, type=_CursorWire)
+        return Cursor(wire.created_at, wire.id)
     except (binascii.Error, ValueError, msgspec.DecodeError):
         raise ValidationFailed.one("cursor", "not a cursor this API returned") from None
-    return Cursor(wire.created_at, wire.id)
 
 
 def keyset_params(after: Cursor | None) -> tuple[datetime | None, uuid.UUID | None]:

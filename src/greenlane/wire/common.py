@@ -13,8 +13,9 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 Alpha3 = Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$", description="ISO 3166-1 alpha-3")]
+PORT_CODE_PATTERN = "^[A-Z]{2}[A-Z0-9]{3}$"
 PortCode = Annotated[
-    str, msgspec.Meta(pattern="^[A-Z]{2}[A-Z0-9]{3}$", description="UN/LOCODE-shaped port code")
+    str, msgspec.Meta(pattern=PORT_CODE_PATTERN, description="UN/LOCODE-shaped port code")
 ]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
