@@ -431,7 +431,7 @@ def test_filing_decides_exactly_as_the_dry_run(admin: Admin, partner: Actor) -> 
     assert len(dry_run(admin, cases["rejected"])["reasons"]) == 2
 
 
-# --- the rules guide's worked examples ---------------------------------------------------------------
+# --- the rules guide's worked examples -------------------------------------------------------
 
 _EXAMPLE = re.compile(r"<!-- rule-example -->\s*```json\n(.*?)```\s*<!-- /rule-example -->", re.S)
 
