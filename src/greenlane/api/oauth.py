@@ -102,7 +102,9 @@ async def token(
         return oauth_error(401, "invalid_client", "client_id and client_secret are required")
     runtime = runtime_of(state)
     try:
-        access = await sign_in(runtime.db, runtime.clients, runtime.settings, credentials)
+        access = await sign_in(
+            runtime.db, runtime.clients, runtime.settings, runtime.index, credentials
+        )
     except InvalidClient:
         return oauth_error(401, "invalid_client", "client authentication failed")
     return Response(access, status_code=200, headers=NO_STORE)

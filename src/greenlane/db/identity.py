@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -17,6 +17,8 @@ CLIENT_COLUMNS = (
     "id, role, name, partner_id, port_code, lane_code, disabled_at,"
     " created_at, created_by, updated_at, updated_by"
 )
+# Failed sign-ins are counted in windows of this length; a window that has ended is forgotten.
+SIGNIN_WINDOW = timedelta(minutes=1)
 
 
 async def insert_partner(
@@ -153,34 +155,56 @@ async def disable_client(
     )
 
 
-async def record_signin_failure(conn: Connection, client_id: str, *, at: datetime) -> int:
-    """Count a failed sign-in in the current one-minute window; returns the count so far."""
-    failures: int = await conn.fetchval(
-        "INSERT INTO signin_failures AS f (client_id, window_start, failures) VALUES ($1, $2, 1)"
+async def record_signin_failure(
+    conn: Connection, key: str, *, at: datetime, max_rows: int | None
+) -> int | None:
+    """Count a failed sign-in in the window open at ``at``; returns the count so far.
+
+    With ``max_rows``, a key without a row gets one only while the table holds fewer rows than
+    that; None when it was refused one (a key that has a row is always counted).
+    """
+    failures: int | None = await conn.fetchval(
+        "INSERT INTO signin_failures AS f (client_id, window_start, failures)"
+        " SELECT $1, $2, 1 WHERE $4::integer IS NULL"
+        "   OR EXISTS (SELECT 1 FROM signin_failures WHERE client_id = $1)"
+        "   OR (SELECT count(*) FROM signin_failures) < $4"
         " ON CONFLICT (client_id) DO UPDATE SET"
-        "   failures = CASE WHEN f.window_start > $2::timestamptz - interval '1 minute'"
+        "   failures = CASE WHEN f.window_start > $2::timestamptz - $3::interval"
         "                   THEN f.failures + 1 ELSE 1 END,"
-        "   window_start = CASE WHEN f.window_start > $2::timestamptz - interval '1 minute'"
+        "   window_start = CASE WHEN f.window_start > $2::timestamptz - $3::interval"
         "                       THEN f.window_start ELSE $2 END"
         " RETURNING failures",
-        client_id,
+        key,
         at,
+        SIGNIN_WINDOW,
+        max_rows,
     )
     return failures
 
 
-async def signin_failures(
-    conn: Connection, client_id: str, *, at: datetime
-) -> tuple[int, datetime]:
+async def signin_failures(conn: Connection, key: str, *, at: datetime) -> tuple[int, datetime]:
     """Failures in the window that is still open at ``at``, and when that window started."""
     row = await conn.fetchrow(
         "SELECT failures, window_start FROM signin_failures"
-        " WHERE client_id = $1 AND window_start > $2::timestamptz - interval '1 minute'",
-        client_id,
+        " WHERE client_id = $1 AND window_start > $2::timestamptz - $3::interval",
+        key,
         at,
+        SIGNIN_WINDOW,
     )
     return (row["failures"], row["window_start"]) if row else (0, at)
 
 
-async def clear_signin_failures(conn: Connection, client_id: str) -> None:
-    await conn.execute("DELETE FROM signin_failures WHERE client_id = $1", client_id)
+async def clear_signin_failures(conn: Connection, key: str) -> None:
+    await conn.execute("DELETE FROM signin_failures WHERE client_id = $1", key)
+
+
+async def prune_signin_failures(conn: Connection, *, at: datetime) -> int:
+    """Forget the windows that have ended by ``at``; returns how many rows went."""
+    pruned: int = await conn.fetchval(
+        "WITH gone AS (DELETE FROM signin_failures"
+        " WHERE window_start <= $1::timestamptz - $2::interval RETURNING 1)"
+        " SELECT count(*) FROM gone",
+        at,
+        SIGNIN_WINDOW,
+    )
+    return pruned

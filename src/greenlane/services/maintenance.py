@@ -3,18 +3,20 @@
 Crossings and verification events are partitioned by month. Partitions for this month and the
 next two are created ahead of time (a row never waits for one: the DEFAULT partition takes
 anything outside them), and months older than the retention setting are dropped whole. Stored
-verify replies are kept as long as a lane may report late (30 days); idempotency keys 24 hours.
+verify replies are kept as long as a lane may report late (30 days); idempotency keys 24 hours;
+failed sign-ins until their one-minute window ends (anyone can make those rows).
 One worker at a time does this, under an advisory lock.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import UTC, date, datetime
 
 import asyncpg
 
 from greenlane.db import idempotency as idempotency_db
+from greenlane.db import identity as identity_db
 from greenlane.db.pool import Connection, Database
 
 PARTITIONED = ("crossings", "verification_events")
@@ -93,6 +95,7 @@ async def run_once(db: Database, today: date, retention_months: int) -> None:
                 f" WHERE created_at < now() - interval '{REPLY_RETENTION}'"
             )
             await idempotency_db.purge_expired(conn)
+            await identity_db.prune_signin_failures(conn, at=datetime.now(UTC))
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK)
     if created or dropped:
