@@ -84,6 +84,7 @@ def test_the_server_and_an_offline_lane_decide_alike(
     unknown_key = forge(lane_actor, settings, kid="nobodys-key")
     mrz = bodies.td3(plain.traveller)
     other_mrz = bodies.td3(bodies.traveller())
+    foreign_mrz = bodies.td3({**plain.traveller, "nationality": "VNM"})
 
     lane = sdk(LaneClient, lane_actor)
     offline = offline_lane(lane, settings, tmp_path)
@@ -101,6 +102,17 @@ def test_the_server_and_an_offline_lane_decide_alike(
         "not a clearance (typ)": ([ask(plain, token=mistyped)], "deny", ["token_malformed"]),
         "unknown key": ([ask(plain, token=unknown_key)], "deny", ["key_unknown"]),
         "scanned mrz": ([ask(plain, document=None, mrz=mrz)], "green", []),
+        "typed and scanned agree": ([ask(plain, mrz=mrz)], "green", []),
+        "typed right, another passport scanned": (
+            [ask(plain, mrz=other_mrz)],
+            "deny",
+            ["document_mismatch"],
+        ),
+        "scanned nationality not the clearance's": (
+            [ask(plain, mrz=foreign_mrz)],
+            "deny",
+            ["document_mismatch"],
+        ),
         "someone else's mrz": (
             [ask(plain, document=None, mrz=other_mrz)],
             "deny",

@@ -74,6 +74,25 @@ def test_a_scanned_mrz_binds_the_document(lane_and_partner: tuple[Actor, Actor])
     ]
 
 
+def test_every_document_source_must_agree_with_the_clearance(
+    lane_and_partner: tuple[Actor, Actor],
+) -> None:
+    lane, partner = lane_and_partner
+    issued = issue(partner)
+    own = bodies.td3(issued.traveller)
+    assert ask(lane, question(issued, mrz=own))["decision"] == "green"
+    # The booked number typed in does not vouch for another passport on the reader.
+    another = ask(lane, question(issued, mrz=bodies.td3(bodies.traveller())))
+    assert (another["decision"], codes(another)) == ("deny", ["document_mismatch"])
+    assert "holder" not in another
+    # Nor does the right number in a passport of another nationality than the clearance's.
+    foreign = bodies.td3({**issued.traveller, "nationality": "VNM"})
+    assert codes(ask(lane, question(issued, mrz=foreign))) == ["document_mismatch"]
+    assert codes(ask(lane, question(issued, document=None, mrz=foreign))) == [
+        "document_mismatch"
+    ]
+
+
 def test_the_same_event_again_gets_the_same_answer_and_records_nothing(
     lane_and_partner: tuple[Actor, Actor], clean_database: str
 ) -> None:

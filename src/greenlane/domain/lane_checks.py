@@ -6,20 +6,27 @@ checks stop early (nothing in a token that failed them can be trusted); after th
 applicable reason is collected, so an officer sees all that is wrong at once. Single-entry use
 is checked where the crossings are known: by the database on the server, by the lane's own
 record offline.
+
+A lane may present a document twice, typed and as the scanned machine-readable zone. Every
+source presented must vouch for the clearance: none wins over another, or the booked number
+typed in would let any passport on the reader through. So the sources must name one document,
+that document must be the token's binding, and the zone's nationality must be the token's; a
+source that cannot be read leaves the document unconfirmed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from greenlane.domain.clearance_token import (
     ClearanceClaims,
     TokenFailure,
+    VerifiedToken,
     binding_matches,
     plate_matches,
     verify_token,
@@ -71,9 +78,12 @@ def decision_of(codes: tuple[str, ...]) -> Decision:
     return "refer" if effects else "green"
 
 
+Document = tuple[str, str]  # canonical (issuing state, number)
+
+
 @dataclass(frozen=True, slots=True)
 class Presented:
-    """What the lane read: a document (typed or from its MRZ) and a plate, each optional."""
+    """What the lane read: a document typed, its MRZ scanned, and a plate, each optional."""
 
     document_number: str | None = None
     issuing_state: str | None = None
@@ -86,27 +96,54 @@ class LaneCheck:
     decision: Decision
     codes: tuple[str, ...]
     claims: ClearanceClaims | None
-    document: tuple[str, str] | None  # canonical (issuing state, number) actually presented
+    documents: tuple[Document, ...]  # every distinct document actually presented, typed first
     plate: str | None  # canonical plate actually presented
 
 
-Watchlisted = Callable[[tuple[str, str] | None, str | None, str | None], bool]
+# (documents presented, plate, the token's vehicle country) -> whether any is on the watchlist
+Watchlisted = Callable[[Sequence[Document], str | None, str | None], bool]
 
 
-def _document(presented: Presented, today: date) -> tuple[str, str] | None:
-    """The canonical document the lane presented, or None if none could be read."""
-    try:
-        if presented.document_number is not None and presented.issuing_state is not None:
-            return (
-                normalise_state_code(presented.issuing_state),
-                canonical_document_number(presented.document_number),
-            )
-        if presented.mrz is not None:
+class _Read(NamedTuple):
+    """The document sources a lane presented, as far as they could be read."""
+
+    documents: tuple[Document, ...]  # distinct, typed first
+    nationality: str | None  # as the scanned zone prints it
+    unreadable: bool  # a source was presented that could not be read
+
+
+def _read(presented: Presented, today: date) -> _Read:
+    documents: list[Document] = []
+    nationality: str | None = None
+    unreadable = False
+    if presented.document_number is not None and presented.issuing_state is not None:
+        try:
+            number = canonical_document_number(presented.document_number)
+        except DocumentFieldError:
+            unreadable = True
+        else:
+            documents.append((normalise_state_code(presented.issuing_state), number))
+    if presented.mrz is not None:
+        try:
             zone = parse_mrz(presented.mrz, today=today)
-            return zone.issuing_state, canonical_document_number(zone.document_number)
-    except (DocumentFieldError, MrzError):
-        return None
-    return None
+            scanned = (zone.issuing_state, canonical_document_number(zone.document_number))
+        except (DocumentFieldError, MrzError):
+            unreadable = True
+        else:
+            nationality = zone.nationality
+            if scanned not in documents:
+                documents.append(scanned)
+    return _Read(tuple(documents), nationality, unreadable)
+
+
+def _vouches(verified: VerifiedToken, read: _Read) -> bool:
+    """Whether the sources name one document, the token's, held by the token's national."""
+    if len(read.documents) != 1:
+        return False
+    if read.nationality is not None and read.nationality != verified.claims.nationality:
+        return False
+    state, number = read.documents[0]
+    return binding_matches(verified, issuing_state=state, number=number)
 
 
 def _plate(presented: Presented) -> str | None:
@@ -133,17 +170,17 @@ def check(
 ) -> LaneCheck:
     verified = verify_token(token, keys=keys, issuer=issuer, audience=audience, now=now)
     if isinstance(verified, TokenFailure):
-        return LaneCheck("deny", (verified.code,), None, None, None)
+        return LaneCheck("deny", (verified.code,), None, (), None)
     claims = verified.claims
     codes: list[str] = []
     if lane_port not in claims.ports:
         codes.append("wrong_port")
     if claims.token_id in revoked:
         codes.append("token_revoked")
-    document = _document(presented, today)
-    if document is None:
+    read = _read(presented, today)
+    if read.unreadable or not read.documents:
         codes.append("document_not_presented")
-    elif not binding_matches(verified, issuing_state=document[0], number=document[1]):
+    if read.documents and not _vouches(verified, read):
         codes.append("document_mismatch")
     plate = _plate(presented)
     if claims.vehicle_binding is not None:
@@ -151,7 +188,7 @@ def check(
             codes.append("plate_not_presented")
         elif not plate_matches(verified, plate=plate):
             codes.append("vehicle_mismatch")
-    if watchlisted is not None and watchlisted(document, plate, claims.vehicle_country):
+    if watchlisted is not None and watchlisted(read.documents, plate, claims.vehicle_country):
         codes.append("watchlist_hit")
     found = ordered(codes)
-    return LaneCheck(decision_of(found), found, claims, document, plate)
+    return LaneCheck(decision_of(found), found, claims, read.documents, plate)

@@ -25,7 +25,7 @@ from greenlane.db import verifications as verifications_db
 from greenlane.db.pool import Database
 from greenlane.domain.clearance_token import LANE_AUDIENCE
 from greenlane.domain.crypto import BlindIndex
-from greenlane.domain.lane_checks import LaneCheck, check
+from greenlane.domain.lane_checks import Document, LaneCheck, check
 from greenlane.domain.lookups import document_index, vehicle_index
 from greenlane.domain.verification import VerificationRecord
 from greenlane.errors import ServiceUnavailable, ValidationFailed
@@ -139,10 +139,11 @@ class LaneVerifier:
         await stop_tasks(self._attempts, within=ATTEMPTS_STOP_TIMEOUT)
 
     def _watchlisted(
-        self, document: tuple[str, str] | None, plate: str | None, country: str | None
+        self, documents: Sequence[Document], plate: str | None, country: str | None
     ) -> bool:
-        if document is not None and self._watchlist.hit_document(
-            document_index(self._index, *document)
+        if any(
+            self._watchlist.hit_document(document_index(self._index, *document))
+            for document in documents
         ):
             return True
         return (
