@@ -72,3 +72,17 @@ def test_a_forged_cursor_is_a_validation_failure(
     response = callers[caller].get(path, params={parameter: cursor})
     problem = assert_problem(response, 422, "validation-failed")
     assert [error["field"] for error in problem["errors"]] == [parameter]
+
+
+@pytest.mark.parametrize(
+    ("path", "parameter"), [("/v1/admin/audit", "cursor"), ("/v1/revocations", "since")]
+)
+def test_a_numeric_cursor_fits_bigint_or_is_refused(
+    shared_admin: Admin, path: str, parameter: str
+) -> None:
+    largest = shared_admin.get(path, params={parameter: "9" * 18})
+    assert largest.status_code == 200, largest.text
+    assert largest.json()["items"] == []
+    too_long = shared_admin.get(path, params={parameter: "9" * 19})
+    problem = assert_problem(too_long, 422, "validation-failed")
+    assert [error["field"] for error in problem["errors"]] == [parameter]
