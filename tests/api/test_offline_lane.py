@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -434,6 +434,20 @@ def test_the_same_event_gets_the_same_answer_offline(
     assert offline.pending() == 1
     with pytest.raises(ValueError, match="different verification"):
         offline.verify(single.token, "exit", event_id=event, document=presented(single))
+
+
+def test_an_offline_lane_refuses_a_crossing_observed_outside_the_clearance(
+    lane_and_partner: tuple[Actor, Actor], settings: Settings, tmp_path: Path
+) -> None:
+    lane_actor, partner = lane_and_partner
+    plain = issue(partner)
+    offline = offline_lane(sdk(LaneClient, lane_actor), settings, tmp_path)
+    offline.refresh()
+    valid_from = date.fromisoformat(plain.application["valid_from"])
+    before = datetime.combine(valid_from, datetime.min.time(), tzinfo=UTC) - timedelta(hours=1)
+    with pytest.raises(ValueError, match="observed_at"):
+        offline.verify(plain.token, "entry", document=presented(plain), observed_at=before)
+    assert offline.pending() == 0  # as the server would have refused it, nothing to sync
 
 
 def test_a_torn_spool_line_is_set_aside(

@@ -9,7 +9,7 @@ import hmac
 import json
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -22,7 +22,7 @@ from ..database import connect
 from ..waiting import eventually
 from . import bodies
 from .actors import Actor, Admin
-from .lane_setup import OTHER_PORT, PORT, ask, codes, issue, question
+from .lane_setup import OTHER_PORT, PORT, Issued, ask, codes, issue, question
 from .problems import assert_problem
 from .tokens import b64, forge, part
 
@@ -88,9 +88,7 @@ def test_every_document_source_must_agree_with_the_clearance(
     # Nor does the right number in a passport of another nationality than the clearance's.
     foreign = bodies.td3({**issued.traveller, "nationality": "VNM"})
     assert codes(ask(lane, question(issued, mrz=foreign))) == ["document_mismatch"]
-    assert codes(ask(lane, question(issued, document=None, mrz=foreign))) == [
-        "document_mismatch"
-    ]
+    assert codes(ask(lane, question(issued, document=None, mrz=foreign))) == ["document_mismatch"]
 
 
 def test_the_same_event_again_gets_the_same_answer_and_records_nothing(
@@ -393,11 +391,39 @@ def test_stored_replies_hold_no_names_and_an_erasure_reaches_replays(
     assert "holder" not in again
 
 
-def test_a_lane_may_report_a_day_late(lane_and_partner: tuple[Actor, Actor]) -> None:
+def first_instant(issued: Issued) -> datetime:
+    """00:00 UTC of the clearance's first day: its ``nbf``."""
+    valid_from = date.fromisoformat(issued.application["valid_from"])
+    return datetime.combine(valid_from, datetime.min.time(), tzinfo=UTC)
+
+
+def test_a_lane_may_report_late_within_the_clearance(
+    lane_and_partner: tuple[Actor, Actor],
+) -> None:
     lane, partner = lane_and_partner
     issued = issue(partner)
-    yesterday = (datetime.now(UTC) - timedelta(hours=24)).isoformat()
-    answer = ask(lane, question(issued, observed_at=yesterday))
+    # As late as the clearance allows: it is valid from today, and the crossing was its first.
+    observed = first_instant(issued).isoformat()
+    answer = ask(lane, question(issued, observed_at=observed))
     assert answer["decision"] == "green"
     crossing = partner.get(f"/v1/clearances/{issued.clearance_id}").json()["crossings"][0]
-    assert datetime.fromisoformat(crossing["crossed_at"]) == datetime.fromisoformat(yesterday)
+    assert datetime.fromisoformat(crossing["crossed_at"]) == datetime.fromisoformat(observed)
+
+
+def test_a_crossing_observed_outside_the_clearance_is_422(
+    lane_and_partner: tuple[Actor, Actor], settings: Settings, clean_database: str
+) -> None:
+    lane, partner = lane_and_partner
+    issued = issue(partner)
+    before = first_instant(issued) - timedelta(minutes=5)
+    early = lane.post("/v1/verify", json=question(issued, observed_at=before.isoformat()))
+    problem = assert_problem(early, 422, "validation-failed")
+    assert [e["field"] for e in problem["errors"]] == ["observed_at"]
+    # A clearance that ends in a minute, and a crossing the lane says it saw 4 minutes from now
+    # (its clock may be up to 5 minutes ahead).
+    soon = forge(lane, settings, expires_at=int(time.time()) + 60)
+    after = (datetime.now(UTC) + timedelta(minutes=4)).isoformat()
+    late = lane.post("/v1/verify", json=question(token=soon, observed_at=after))
+    problem = assert_problem(late, 422, "validation-failed")
+    assert [e["field"] for e in problem["errors"]] == ["observed_at"]
+    assert asyncio.run(count(clean_database, "SELECT count(*) FROM verification_events")) == 0

@@ -26,6 +26,7 @@ from greenlane.domain.clearance_token import (
     issue_token,
     new_token_id,
     plate_matches,
+    valid_at,
     vehicle_binding,
     verify_token,
 )
@@ -489,6 +490,23 @@ def test_not_before_allows_thirty_seconds_of_clock_skew(not_before: int, code: s
         assert isinstance(result, VerifiedToken)
     else:
         assert _failure_code(result) == code
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        NOW - 60 - 31,
+        NOW - 60 - 30,
+        NOW - 60,
+        NOW + 86_400 - 1,
+        NOW + 86_400 + 29,
+        NOW + 86_400 + 30,
+    ],
+)
+def test_valid_at_is_the_window_verification_admits(moment: int) -> None:
+    claims = _claims()  # valid from NOW - 60 to NOW + 86,400
+    admitted = isinstance(_verify(issue_token(claims, KEY, KID), now=moment), VerifiedToken)
+    assert valid_at(claims, moment) is admitted
 
 
 def test_leeway_is_the_callers_to_choose() -> None:

@@ -4,13 +4,14 @@ import uuid
 from datetime import date
 
 from greenlane.domain.clearance_token import (
+    CLOCK_LEEWAY,
     LANE_AUDIENCE,
     ClearanceClaims,
     document_binding,
     issue_token,
     new_token_id,
 )
-from greenlane.domain.lane_checks import LaneCheck, Presented, check
+from greenlane.domain.lane_checks import LaneCheck, Presented, check, observed_in_validity
 from greenlane.domain.signing_keys import new_signing_key, thumbprint_kid
 
 from .test_mrz import td3
@@ -128,3 +129,43 @@ def test_every_document_presented_is_looked_up_on_the_watchlist() -> None:
     assert decide(Presented(mrz=OWN_ZONE), watchlisted={(STATE, NUMBER)}).codes == (
         "watchlist_hit",
     )
+
+
+# --- a crossing is observed while the clearance is valid ----------------------------------------
+
+
+def test_a_crossing_observed_while_the_clearance_is_valid_fits() -> None:
+    result = decide(TYPED)
+    for observed in (CLAIMS.not_before, NOW, CLAIMS.expires_at - 1):
+        assert observed_in_validity(result, observed)
+
+
+def test_the_clock_leeway_holds_for_observations_too() -> None:
+    result = decide(TYPED)
+    assert observed_in_validity(result, CLAIMS.not_before - CLOCK_LEEWAY)
+    assert observed_in_validity(result, CLAIMS.expires_at + CLOCK_LEEWAY - 1)
+
+
+def test_a_crossing_observed_before_the_clearance_existed_does_not_fit() -> None:
+    assert not observed_in_validity(decide(TYPED), CLAIMS.not_before - CLOCK_LEEWAY - 1)
+    assert not observed_in_validity(decide(TYPED), CLAIMS.not_before - 29 * 86_400)
+
+
+def test_a_crossing_observed_after_the_clearance_expired_does_not_fit() -> None:
+    assert not observed_in_validity(decide(TYPED), CLAIMS.expires_at + CLOCK_LEEWAY)
+
+
+def test_a_token_that_failed_has_its_deny_and_no_window_to_fit() -> None:
+    broken = check(
+        "not a token",
+        lane_port=PORT,
+        presented=TYPED,
+        keys={KID: KEY.public_key()},
+        issuer=ISSUER,
+        audience=LANE_AUDIENCE,
+        revoked=(),
+        now=NOW,
+        today=TODAY,
+    )
+    assert broken.codes == ("token_malformed",)
+    assert observed_in_validity(broken, 0)

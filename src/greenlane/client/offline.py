@@ -46,7 +46,14 @@ from greenlane.client.operations import question
 from greenlane.client.spool import SingleEntryUse, Spool, SpoolEntry
 from greenlane.client.sync import LaneClient
 from greenlane.domain.clearance_token import CLOCK_LEEWAY, LANE_AUDIENCE, public_keys
-from greenlane.domain.lane_checks import LaneCheck, check, decision_of, ordered
+from greenlane.domain.lane_checks import (
+    OUTSIDE_VALIDITY,
+    LaneCheck,
+    check,
+    decision_of,
+    observed_in_validity,
+    ordered,
+)
 from greenlane.wire.verify import (
     PresentedDocument,
     Reply,
@@ -242,7 +249,8 @@ class OfflineVerifier:
         """Decide a token here and now; the decision is spooled (fsynced) before it is returned.
 
         The same ``event_id`` again returns the first answer and spools nothing new, as the
-        server does; with a different question it raises ``ValueError``.
+        server does; with a different question it raises ``ValueError``. So does an
+        ``observed_at`` outside the clearance's validity, which the server would refuse (422).
         """
         now = self._clock()
         request = question(
@@ -269,6 +277,8 @@ class OfflineVerifier:
                 now=int(now.timestamp()),
                 today=now.date(),
             )
+            if not observed_in_validity(result, int((observed_at or now).timestamp())):
+                raise ValueError(f"observed_at {OUTSIDE_VALIDITY}")
             decided = self._decide(result, direction, now)
             entry = SpoolEntry(request=request, answer=decided.answer, use=decided.use)
             self._spool.append(entry)

@@ -347,6 +347,12 @@ def _check_claims(
     return VerifiedToken(kid=kid, claims=claims)
 
 
+def valid_at(claims: ClearanceClaims, moment: int, leeway: int = CLOCK_LEEWAY) -> bool:
+    """Whether ``moment`` (Unix seconds) is within the token's validity: the window
+    :func:`verify_token` admits ``now`` in, with the same leeway."""
+    return claims.not_before - leeway <= moment < claims.expires_at + leeway
+
+
 def binding_matches(verified: VerifiedToken, *, issuing_state: str, number: str) -> bool:
     """Whether a canonical scanned document is the one the token was issued for."""
     claims = verified.claims

@@ -24,11 +24,13 @@ from typing import Literal, NamedTuple
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from greenlane.domain.clearance_token import (
+    CLOCK_LEEWAY,
     ClearanceClaims,
     TokenFailure,
     VerifiedToken,
     binding_matches,
     plate_matches,
+    valid_at,
     verify_token,
 )
 from greenlane.domain.countries import normalise_state_code
@@ -64,6 +66,11 @@ REASONS: Mapping[str, tuple[Decision, str]] = {
 
 
 _ORDER = {code: position for position, code in enumerate(REASONS)}
+
+# Why a crossing's observed time is refused; the server answers it as a 422 on observed_at.
+OUTSIDE_VALIDITY = (
+    f"must fall within the clearance's validity (nbf to exp, give or take {CLOCK_LEEWAY} s)"
+)
 
 
 def ordered(codes: Iterable[str]) -> tuple[str, ...]:
@@ -192,3 +199,10 @@ def check(
         codes.append("watchlist_hit")
     found = ordered(codes)
     return LaneCheck(decision_of(found), found, claims, read.documents, plate)
+
+
+def observed_in_validity(result: LaneCheck, observed_at: int) -> bool:
+    """Whether a crossing the lane says it saw at ``observed_at`` (Unix seconds) falls within
+    the clearance's validity, so that no crossing is recorded for a time the clearance did not
+    cover. A token that failed its checks has no validity to fall in: its deny says enough."""
+    return result.claims is None or valid_at(result.claims, observed_at)

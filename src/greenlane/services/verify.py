@@ -25,7 +25,13 @@ from greenlane.db import verifications as verifications_db
 from greenlane.db.pool import Database
 from greenlane.domain.clearance_token import LANE_AUDIENCE
 from greenlane.domain.crypto import BlindIndex
-from greenlane.domain.lane_checks import Document, LaneCheck, check
+from greenlane.domain.lane_checks import (
+    OUTSIDE_VALIDITY,
+    Document,
+    LaneCheck,
+    check,
+    observed_in_validity,
+)
 from greenlane.domain.lookups import document_index, vehicle_index
 from greenlane.domain.verification import VerificationRecord
 from greenlane.errors import ServiceUnavailable, ValidationFailed
@@ -170,6 +176,10 @@ class LaneVerifier:
             today=now.date(),
             watchlisted=self._watchlisted,
         )
+        if request.observed_at is not None and not observed_in_validity(
+            result, int(occurred.timestamp())
+        ):
+            raise ValidationFailed.one("observed_at", OUTSIDE_VALIDITY)
         record = _record(lane, request, result, now, occurred, started)
         try:
             recorded = await self.committer.submit(record)
