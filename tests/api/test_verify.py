@@ -100,11 +100,48 @@ def test_the_same_event_again_gets_the_same_answer_and_records_nothing(
     first = lane.post("/v1/verify", json=body)
     again = lane.post("/v1/verify", json=body)
     assert again.content == first.content
+    assert "idempotent-replayed" not in first.headers
+    assert again.headers["idempotent-replayed"] == "true"
     assert asyncio.run(count(clean_database, "SELECT count(*) FROM crossings")) == 1
     assert asyncio.run(count(clean_database, "SELECT count(*) FROM verification_events")) == 1
     changed = lane.post("/v1/verify", json={**body, "direction": "exit"})
     problem = assert_problem(changed, 422, "validation-failed")
     assert problem["errors"][0]["field"] == "event_id"
+
+
+def test_a_replayed_green_after_a_revocation_says_it_is_a_replay(
+    lane_and_partner: tuple[Actor, Actor],
+) -> None:
+    lane, partner = lane_and_partner
+    issued = issue(partner)
+    body = question(issued)
+    first = lane.post("/v1/verify", json=body)
+    partner.post(f"/v1/clearances/{issued.clearance_id}/revoke", json={"reason": "lost phone"})
+    # The answer given then, byte for byte, and marked as such: not a green given now.
+    again = lane.post("/v1/verify", json=body)
+    assert (again.content, again.headers["idempotent-replayed"]) == (first.content, "true")
+    assert codes(ask(lane, question(issued))) == ["token_revoked"]
+
+
+def test_a_degraded_replay_says_it_is_one(
+    lane_and_partner: tuple[Actor, Actor], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lane, partner = lane_and_partner
+    issued = issue(partner)
+    verifier = lane.http.app.state.runtime.verifier
+
+    async def database_away(records: object) -> list[object]:
+        raise OSError("the database is away")
+
+    monkeypatch.setattr(verifier, "_record", database_away)
+    body = question(issued)
+    first = lane.post("/v1/verify", json=body)
+    again = lane.post("/v1/verify", json=body)
+    assert first.json()["mode"] == "degraded"
+    assert "idempotent-replayed" not in first.headers
+    assert (again.content, again.headers["idempotent-replayed"]) == (first.content, "true")
+    monkeypatch.undo()
+    eventually(lambda: not verifier.spool_has_work(), what="the spool to drain")
 
 
 def test_another_lane_may_reuse_an_event_id(

@@ -14,7 +14,7 @@ from greenlane.domain.clearance_token import (
 from greenlane.domain.lane_checks import LaneCheck, Presented, check, observed_in_validity
 from greenlane.domain.signing_keys import new_signing_key, thumbprint_kid
 
-from .test_mrz import td3
+from ..api import bodies
 
 ISSUER = "https://greenlane.example"
 PORT = "THBKK"
@@ -22,8 +22,8 @@ NOW = 1_790_000_000
 TODAY = date(2026, 9, 21)  # NOW's date, for the zones' two-digit years
 KEY = new_signing_key()
 KID = thumbprint_kid(KEY.public_key())
-# The traveller of ICAO 9303's specimens: a passport of Utopia, held by a Utopian.
-STATE, NUMBER, NATIONALITY = "UTO", "L898902C3", "UTO"
+TRAVELLER = bodies.traveller()  # a Thai passport, held by a Thai national
+STATE, NUMBER, NATIONALITY = "THA", TRAVELLER["document"]["number"], "THA"
 TOKEN_ID = new_token_id()
 CLAIMS = ClearanceClaims(
     issuer=ISSUER,
@@ -41,9 +41,12 @@ CLAIMS = ClearanceClaims(
 )
 TOKEN = issue_token(CLAIMS, KEY, KID)
 TYPED = Presented(document_number=NUMBER, issuing_state=STATE)
-OWN_ZONE = td3(state=STATE, number=NUMBER, nationality=NATIONALITY)
-ANOTHER_PASSPORT = td3(state=STATE, number="X1234567", nationality=NATIONALITY)
-ANOTHER_NATIONALITY = td3(state=STATE, number=NUMBER, nationality="THA")
+OTHER_NUMBER = "X1234567"
+OWN_ZONE = bodies.td3(TRAVELLER)
+ANOTHER_PASSPORT = bodies.td3(
+    {**TRAVELLER, "document": {**TRAVELLER["document"], "number": OTHER_NUMBER}}
+)
+ANOTHER_NATIONALITY = bodies.td3({**TRAVELLER, "nationality": "VNM"})
 UNREADABLE_ZONE = OWN_ZONE[:-1] + str((int(OWN_ZONE[-1]) + 1) % 10)  # composite digit off
 
 
@@ -96,7 +99,7 @@ def test_the_booked_number_typed_does_not_cover_another_passport_scanned() -> No
 
 
 def test_another_passport_typed_beside_the_right_zone_is_denied_too() -> None:
-    typed = Presented(document_number="X1234567", issuing_state=STATE)
+    typed = Presented(document_number=OTHER_NUMBER, issuing_state=STATE)
     assert decide(with_zone(typed, OWN_ZONE)).codes == ("document_mismatch",)
 
 
@@ -112,7 +115,7 @@ def test_an_unreadable_zone_beside_a_typed_document_is_referred() -> None:
 
 
 def test_an_unreadable_zone_beside_a_wrong_typed_document_names_both() -> None:
-    typed = Presented(document_number="X1234567", issuing_state=STATE)
+    typed = Presented(document_number=OTHER_NUMBER, issuing_state=STATE)
     assert decide(with_zone(typed, UNREADABLE_ZONE)).codes == (
         "document_mismatch",
         "document_not_presented",
@@ -120,7 +123,7 @@ def test_an_unreadable_zone_beside_a_wrong_typed_document_names_both() -> None:
 
 
 def test_every_document_presented_is_looked_up_on_the_watchlist() -> None:
-    watched = {(STATE, "X1234567")}
+    watched = {(STATE, OTHER_NUMBER)}
     assert decide(with_zone(TYPED, ANOTHER_PASSPORT), watchlisted=watched).codes == (
         "document_mismatch",
         "watchlist_hit",

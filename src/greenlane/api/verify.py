@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Router, post
+from litestar import Response, Router, post
 from litestar.params import Body
 
+from greenlane.api.creating import REPLAYED, REPLAYED_HEADER
 from greenlane.api.deps import LaneDep
 from greenlane.api.problems import documented
 from greenlane.api.security import SECURITY, allow
@@ -19,15 +20,19 @@ from greenlane.wire.verify import VerifyAnswer, VerifyRequest
     description=(
         "A token that fails is answered 200 with decision `deny` (the lane asked a valid "
         "question); 4xx is only for a malformed request. A `green` answer is sent only after "
-        "its crossing is committed (mode `online`) or fsynced to the local spool (`degraded`)."
+        "its crossing is committed (mode `online`) or fsynced to the local spool (`degraded`). "
+        "A repeated `event_id` gets the first answer again, byte for byte, with "
+        "`Idempotent-Replayed: true`."
     ),
     status_code=200,
     responses=documented(503),  # the spool could not be written: nothing recorded, retry
+    response_headers=[REPLAYED_HEADER],
     guards=[allow("lane")],
     security=SECURITY,
 )
-async def verify(lane: LaneDep, data: Annotated[VerifyRequest, Body()]) -> VerifyAnswer:
-    return await lane.verifier.verify(lane.identity, data)
+async def verify(lane: LaneDep, data: Annotated[VerifyRequest, Body()]) -> Response[VerifyAnswer]:
+    answer, replayed = await lane.verifier.verify(lane.identity, data)
+    return Response(answer, headers=REPLAYED if replayed else None)
 
 
 lane_router = Router(path="/v1", route_handlers=[verify], tags=["lanes"])

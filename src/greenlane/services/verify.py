@@ -158,7 +158,10 @@ class LaneVerifier:
             and self._watchlist.hit_vehicle(vehicle_index(self._index, country, plate))
         )
 
-    async def verify(self, lane: ClientIdentity, request: VerifyRequest) -> VerifyAnswer:
+    async def verify(
+        self, lane: ClientIdentity, request: VerifyRequest
+    ) -> tuple[VerifyAnswer, bool]:
+        """The answer, and whether it is the stored answer to this event, given again."""
         started = time.perf_counter()
         now = datetime.now(UTC)
         occurred = _occurred_at(request, now)
@@ -184,24 +187,27 @@ class LaneVerifier:
         try:
             recorded = await self.committer.submit(record)
         except CommitFailed:
-            given = await self._degraded(record, result)
+            given, replayed = await self._degraded(record, result)
         else:
-            if recorded.replayed and recorded.differs:
+            replayed = recorded.replayed
+            if replayed and recorded.differs:
                 raise _event_reused()
             given = answer(_REPLY.decode(recorded.reply))
             if given.holder is not None and given.clearance_id is not None:
                 self._people.remember(given.clearance_id, (given.holder, given.vehicle))
             self.degraded_since = None
         _observe(given, started)
-        return given
+        return given, replayed
 
-    async def _degraded(self, record: VerificationRecord, result: LaneCheck) -> VerifyAnswer:
+    async def _degraded(
+        self, record: VerificationRecord, result: LaneCheck
+    ) -> tuple[VerifyAnswer, bool]:
         event = (record.lane_client, record.event_id)
         earlier = self._degraded_replies.get(event)
         if earlier is not None:
             if earlier[0] != record.request_sha:
                 raise _event_reused()
-            return earlier[1]
+            return earlier[1], True
         if self.degraded_since is None:
             self.degraded_since = time.monotonic()
         spooled = record.degraded()
@@ -231,7 +237,7 @@ class LaneVerifier:
             )
         )
         self._degraded_replies.remember(event, (record.request_sha, given))
-        return given
+        return given, False
 
     def spool_has_work(self) -> bool:
         return self._spool.has_work()
