@@ -88,10 +88,12 @@ def _yymmdd(iso: str) -> str:
     return iso[2:4] + iso[5:7] + iso[8:10]
 
 
-def td3(body: dict[str, Any]) -> str:
-    """The two-line MRZ of a passport holding what ``body`` says, with valid check digits."""
+def td3(body: dict[str, Any], names: str | None = None) -> str:
+    """The two-line MRZ of a passport holding what ``body`` says, with valid check digits;
+    ``names`` is the name field as printed, when the body's names are not plain A-Z."""
     document = body["document"]
-    names = f"{body['surname'].upper()}<<{body['given_names'].upper().replace(' ', '<')}"
+    if names is None:
+        names = f"{body['surname'].upper()}<<{body['given_names'].upper().replace(' ', '<')}"
     line1 = _field(f"P<{document['issuing_state']}{names}", 44)
     number = _field(document["number"], 9)
     birth = _yymmdd(body["date_of_birth"])

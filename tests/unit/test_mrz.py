@@ -311,6 +311,10 @@ def test_repr_leaves_out_the_document_number() -> None:
 
 def disagreements(
     *,
+    lines: list[str] = TD3_SPECIMEN,
+    given_names: str = "Anna Maria",
+    surname: str = "Eriksson",
+    document_type: str = "P",
     document_number: str = "L898902C3",
     issuing_state: str = "UTO",
     nationality: str = "UTO",
@@ -318,9 +322,13 @@ def disagreements(
     sex: str = "F",
     expiry_date: date = date(2012, 4, 15),
 ) -> list[tuple[str, str]]:
-    """The disagreements between the TD3 specimen and registered fields, by default its own."""
+    """The disagreements between a specimen (TD3 unless told) and registered fields, by
+    default its own."""
     return mrz_disagreements(
-        parse_mrz(zone(TD3_SPECIMEN), today=TODAY),
+        parse_mrz(zone(lines), today=TODAY),
+        given_names=given_names,
+        surname=surname,
+        document_type=document_type,
         document_number=document_number,
         issuing_state=issuing_state,
         nationality=nationality,
@@ -354,6 +362,10 @@ def test_birth_date_is_compared_as_the_zone_prints_it() -> None:
         ({"sex": "M"}, "sex"),
         ({"sex": "X"}, "sex"),
         ({"expiry_date": date(2012, 4, 16)}, "document.expiry_date"),
+        ({"document_type": "ID"}, "document.type"),
+        ({"surname": "Eriksen"}, "surname"),
+        ({"given_names": "Anna"}, "given_names"),
+        ({"given_names": "Anna Marie"}, "given_names"),
     ],
 )
 def test_each_disagreement_names_its_field(change: dict[str, Any], path: str) -> None:
@@ -364,6 +376,9 @@ def test_each_disagreement_names_its_field(change: dict[str, Any], path: str) ->
 
 def test_all_disagreements_are_listed() -> None:
     found = disagreements(
+        given_names="Peter",
+        surname="Stevenson",
+        document_type="ID",
         document_number="X1",
         issuing_state="CHN",
         nationality="CHN",
@@ -372,6 +387,9 @@ def test_all_disagreements_are_listed() -> None:
         expiry_date=date(2030, 1, 1),
     )
     assert [field for field, _ in found] == [
+        "given_names",
+        "surname",
+        "document.type",
         "document.number",
         "document.issuing_state",
         "nationality",
@@ -385,6 +403,9 @@ def test_german_alias_agrees_with_canonical_code() -> None:
     mrz = parse_mrz(td3(state="D", nationality="D"), today=TODAY)
     found = mrz_disagreements(
         mrz,
+        given_names="Anna Maria",
+        surname="Eriksson",
+        document_type="P",
         document_number="L898902C3",
         issuing_state="DEU",
         nationality="D",
@@ -393,3 +414,64 @@ def test_german_alias_agrees_with_canonical_code() -> None:
         expiry_date=date(2012, 4, 15),
     )
     assert found == []
+
+
+def test_an_identity_card_is_the_three_line_zone() -> None:
+    assert disagreements(lines=TD1_SPECIMEN, document_type="ID", document_number="D23145890") == []
+
+
+def disagreements_of(mrz: Mrz, *, given_names: str, surname: str) -> list[tuple[str, str]]:
+    """The disagreements of ``mrz`` with these names and the specimen's other fields."""
+    return mrz_disagreements(
+        mrz,
+        given_names=given_names,
+        surname=surname,
+        document_type="P",
+        document_number="L898902C3",
+        issuing_state="UTO",
+        nationality="UTO",
+        date_of_birth=date(1974, 8, 12),
+        sex="F",
+        expiry_date=date(2012, 4, 15),
+    )
+
+
+def test_names_agree_through_icao_transliteration() -> None:
+    mrz = parse_mrz(td3(name="OESTERGAARD<<SOEREN<ANNE"), today=TODAY)
+    found = disagreements_of(mrz, given_names="S\u00f8ren-Anne", surname="\u00d8sterg\u00e5rd")
+    assert found == []
+
+
+def test_a_name_filling_its_field_was_cut() -> None:
+    assert not parse_mrz(zone(TD3_SPECIMEN), today=TODAY).name_cut
+    assert parse_mrz(td3(name="A" * 20 + "<<" + "B" * 17), today=TODAY).name_cut
+
+
+@pytest.mark.parametrize(
+    ("surname", "given_names", "fields"),
+    [
+        ("A" * 20, "B" * 17 + "C", []),  # the given names were cut
+        ("A" * 20, "B" * 16, ["given_names"]),
+        ("A" * 21, "B" * 17, ["surname"]),
+        ("A" * 19, "B" * 18, ["surname"]),
+    ],
+)
+def test_a_cut_name_must_begin_the_registered_one(
+    surname: str, given_names: str, fields: list[str]
+) -> None:
+    mrz = parse_mrz(td3(name="A" * 20 + "<<" + "B" * 17), today=TODAY)
+    found = disagreements_of(mrz, given_names=given_names, surname=surname)
+    assert [field for field, _ in found] == fields
+
+
+def test_a_surname_cut_short_leaves_no_given_names_to_compare() -> None:
+    mrz = parse_mrz(td3(name="A" * 39), today=TODAY)
+    assert disagreements_of(mrz, surname="A" * 45, given_names="Zed") == []
+    assert [f for f, _ in disagreements_of(mrz, surname="B" * 45, given_names="")] == ["surname"]
+
+
+def test_a_name_in_another_script_cannot_be_compared() -> None:
+    mrz = parse_mrz(zone(TD3_SPECIMEN), today=TODAY)
+    [(field, message)] = disagreements_of(mrz, surname="\u0e2a\u0e21", given_names="Anna Maria")
+    assert field == "surname"
+    assert "Latin letters" in message

@@ -4,6 +4,7 @@ Inputs are the wire's request Structs, built directly: the decoder's own limits 
 patterns) are not in play, only what the domain checks.
 """
 
+import unicodedata
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -14,9 +15,12 @@ import pytest
 from greenlane.domain.mrz import check_digit
 from greenlane.domain.registration import (
     EARLIEST_BIRTH,
+    ONE_SCRIPT,
+    TOO_MANY_MARKS,
     CheckedLicence,
     check_traveller,
     check_vehicle,
+    identity_changes,
 )
 from greenlane.errors import ValidationFailed
 from greenlane.wire.registration import (
@@ -85,13 +89,15 @@ def td3(
     birth: date | None = None,
     sex: str | None = None,
     expiry: date | None = None,
+    names: str | None = None,
 ) -> str:
     """A passport zone (valid check digits) saying what ``data`` says, except where told."""
 
     def with_check(value: str) -> str:
         return value + str(check_digit(value))
 
-    line1 = f"P<{state or data.document.issuing_state}{data.surname.upper()}<<".ljust(44, "<")
+    printed = names or f"{data.surname}<<{data.given_names}".upper().replace(" ", "<")
+    line1 = f"P<{state or data.document.issuing_state}{printed}".ljust(44, "<")[:44]
     body = (
         with_check((number or data.document.number).ljust(9, "<"))
         + (nationality or data.nationality)
@@ -199,6 +205,55 @@ def test_names_must_be_names(changes: dict[str, str], field: str, message: str) 
     [(found_field, found_message)] = traveller_problems(traveller(**changes))
     assert found_field == field
     assert message in found_message
+
+
+# The name policy: NFC, one writing system (Latin, or an RCEP member's national script), no
+# control or format character, no letter buried under combining marks.
+NAMES_IN_POLICY = [
+    "Nguy\u1ec5n Th\u1ecb",  # Vietnamese, precomposed by NFC
+    "Adeb\u00e1y\u1ecd\u0300",  # a Latin letter that keeps a combining mark after NFC
+    "\u0e2a\u0e21\u0e0a\u0e32\u0e22",  # Thai: Somchai
+    "\u0e01\u0e34\u0e48\u0e07\u0e41\u0e01\u0e49\u0e27",  # Thai, two marks on a letter
+    "\u1021\u1031\u102c\u1004\u103a\u1006\u1014\u103a\u1038",  # Myanmar: Aung San
+    "\u1019\u1004\u103a\u1038\u1021\u1031\u102c\u1004\u103a\u101c\u103e\u102d\u102f\u1004\u103a",
+    "\u17a0\u17ca\u17bb\u1793 \u179f\u17c2\u1793",  # Khmer: Hun Sen
+    "\u0eaa\u0ebb\u0ea1\u0e9e\u0ead\u0e99",  # Lao: Somphone
+    "\u738b\u5c0f\u660e",  # Han
+    "\u4f50\u3005\u6728 \u3055\u304f\u3089",  # Japanese: kanji, iteration mark, kana
+    "\u30b5\u30c8\u30fc",  # katakana with the prolonged sound mark
+    "\uae40\ubbfc\uc900",  # Hangul
+]
+
+
+@pytest.mark.parametrize("name", NAMES_IN_POLICY)
+def test_names_in_latin_or_a_national_script_of_rcep_pass(name: str) -> None:
+    checked = check_traveller(traveller(given_names=name), TODAY)
+    assert checked.given_names == unicodedata.normalize("NFC", name)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("\u0418\u0432\u0430\u043d", ONE_SCRIPT),  # Cyrillic
+        ("J\u0430idee", ONE_SCRIPT),  # a Cyrillic a among Latin letters
+        ("\u0395\u03bb\u03ad\u03bd\u03b7", ONE_SCRIPT),  # Greek
+        ("\u0645\u062d\u0645\u062f", ONE_SCRIPT),  # Arabic
+        ("\u0ba4\u0bae\u0bbf\u0bb4\u0bcd", ONE_SCRIPT),  # Tamil
+        ("\uff33\uff4f\uff4d", ONE_SCRIPT),  # full-width Latin
+        ("Somchai \u0e2a\u0e21\u0e0a\u0e32\u0e22", ONE_SCRIPT),  # Latin and Thai
+        ("\u3055\u304f\u3089 \uae40", ONE_SCRIPT),  # kana and hangul
+        ("Ja\u0336\u0336\u0336idee", TOO_MANY_MARKS),
+        ("A\u0301\u0302\u0303\u0304", TOO_MANY_MARKS),  # NFC composes one: three remain
+        ("\u0e01\u0e34\u0e48\u0e49", TOO_MANY_MARKS),  # three marks on a Thai letter
+        ("\u1000\u103c\u102d\u102f\u1036", TOO_MANY_MARKS),  # four on a Myanmar letter
+        ("Som\u200dchai", "letters, spaces, hyphens and apostrophes"),  # a format character
+        ("Som\u202echai", "letters, spaces, hyphens and apostrophes"),  # a bidi override
+    ],
+)
+def test_names_outside_the_policy_are_refused(name: str, message: str) -> None:
+    [(field, found)] = traveller_problems(traveller(surname=name))
+    assert field == "surname"
+    assert message in found
 
 
 @pytest.mark.parametrize(
@@ -372,6 +427,26 @@ def test_a_zone_must_agree_with_each_registered_field(
     assert traveller_problems(traveller(mrz=td3(data, **disagreement))) == [(field, DISAGREES)]
 
 
+def test_the_zone_is_compared_with_the_names() -> None:
+    zone = td3(traveller(), names="SMITH<<JOHN")
+    assert traveller_problems(traveller(mrz=zone)) == [
+        ("given_names", DISAGREES),
+        ("surname", DISAGREES),
+    ]
+
+
+def test_names_with_a_zone_are_written_in_latin_letters() -> None:
+    thai = traveller(given_names="\u0e2a\u0e21\u0e0a\u0e32\u0e22")
+    [(field, message)] = traveller_problems(msgspec.structs.replace(thai, mrz=td3(traveller())))
+    assert field == "given_names"
+    assert "Latin letters" in message
+
+
+def test_a_name_already_refused_is_not_said_to_disagree() -> None:
+    zone = td3(traveller())
+    assert fields_of(traveller_problems(traveller(surname="J4idee", mrz=zone))) == ["surname"]
+
+
 def test_every_disagreement_with_the_zone_is_reported() -> None:
     data = traveller()
     zone = td3(
@@ -458,3 +533,30 @@ def test_every_vehicle_problem_is_reported_at_once() -> None:
         "model",
         "colour",
     ]
+
+
+# --- a change of identity -------------------------------------------------------------------
+
+
+def test_a_change_of_who_the_traveller_is_needs_an_mrz() -> None:
+    changed = check_traveller(traveller(nationality="MYS", surname="Srisuk"), TODAY)
+    [(field, message)] = problems(lambda: identity_changes(traveller(), changed))
+    assert field == "mrz"
+    assert message.endswith("surname, nationality")
+
+
+def test_a_change_an_mrz_agrees_with_names_its_fields() -> None:
+    new = traveller(surname="Srisuk", nationality="MYS", document=document(number="AB7654321"))
+    changed = check_traveller(msgspec.structs.replace(new, mrz=td3(new)), TODAY)
+    assert identity_changes(traveller(), changed) == (
+        "surname",
+        "nationality",
+        "document.number",
+    )
+
+
+def test_category_employer_and_licence_are_not_identity() -> None:
+    other = traveller(
+        category="commercial_driver", employer=employer(name="Other"), driving_licence=licence()
+    )
+    assert identity_changes(traveller(), check_traveller(other, TODAY)) == ()

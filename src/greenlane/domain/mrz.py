@@ -18,6 +18,7 @@ from typing import Literal
 
 from greenlane.domain.countries import normalise_state_code
 from greenlane.domain.documents import DocumentNumberError, canonical_document_number
+from greenlane.domain.transliteration import FILLER, agrees_with_zone, has_zone_spelling
 
 MrzFormat = Literal["TD1", "TD3"]
 Sex = Literal["M", "F", "X"]
@@ -26,7 +27,7 @@ CheckDigitField = Literal[
 ]
 MrzField = Literal["mrz", "format"] | CheckDigitField
 
-_FILLER = "<"
+_FILLER = FILLER
 _ZONE_CHARACTERS = re.compile(r"[A-Z0-9<]+")
 _STATE_CODE = re.compile(r"[A-Z]{3}")
 _LINE_WIDTHS: dict[int, int] = {2: 44, 3: 30}  # line count -> width: TD3, TD1
@@ -44,6 +45,10 @@ _CHECKED: dict[CheckDigitField, str] = {
     "composite": "composite",
 }
 _DISAGREES = "does not agree with the machine-readable zone"
+_NOT_IN_ZONE_LETTERS = (
+    "must be written in Latin letters, as the document prints it, to be compared with the"
+    " machine-readable zone"
+)
 
 
 class MrzError(ValueError):
@@ -60,7 +65,8 @@ class Mrz:
     """What a zone says, fillers removed.
 
     The document number and optional data (often a national personal number) are left out of
-    ``repr`` so that a logged value cannot leak them.
+    ``repr`` so that a logged value cannot leak them. ``name_cut`` says the name filled its
+    field to the last character: a longer name was cut there (ICAO 9303 Part 3, 4.6).
     """
 
     format: MrzFormat
@@ -74,6 +80,7 @@ class Mrz:
     sex: Sex
     expiry_date: date
     optional_data: str = dataclasses.field(repr=False)
+    name_cut: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +270,7 @@ def parse_mrz(text: str, *, today: date) -> Mrz:
         expiry_date=_expiry_date(zone.expiry_date),
         # A filler between the two TD1 elements reads as one space, like any other filler run.
         optional_data=_filler_text(_FILLER.join(zone.optional_data)),
+        name_cut=not zone.name.endswith(_FILLER),
     )
 
 
@@ -273,9 +281,36 @@ def _same_document_number(first: str, second: str) -> bool:
         return False
 
 
+def _names_agree(mrz: Mrz, surname: str, given_names: str) -> tuple[bool, bool]:
+    """Whether the surname and the given names agree with the zone's, transliterated as ICAO
+    9303 Part 3 does. A cut zone must begin the name: the surname whole when given names
+    follow it in the zone, otherwise the surname's start (and the given names are not there)."""
+    printed_surname = mrz.surname.replace(" ", _FILLER)
+    printed_given = mrz.given_names.replace(" ", _FILLER)
+    cut_in_surname = mrz.name_cut and not printed_given
+    surname_agrees = agrees_with_zone(surname, printed_surname, cut=cut_in_surname)
+    given_agree = cut_in_surname or agrees_with_zone(given_names, printed_given, cut=mrz.name_cut)
+    return surname_agrees, given_agree
+
+
+def _name_disagreements(mrz: Mrz, surname: str, given_names: str) -> list[tuple[str, str]]:
+    names = (("given_names", given_names), ("surname", surname))
+    unwritable = [
+        (path, _NOT_IN_ZONE_LETTERS) for path, name in names if not has_zone_spelling(name)
+    ]
+    if unwritable:
+        return unwritable
+    surname_agrees, given_agree = _names_agree(mrz, surname, given_names)
+    agreements = (("given_names", given_agree), ("surname", surname_agrees))
+    return [(path, _DISAGREES) for path, agrees in agreements if not agrees]
+
+
 def mrz_disagreements(
     mrz: Mrz,
     *,
+    given_names: str,
+    surname: str,
+    document_type: str,
     document_number: str,
     issuing_state: str,
     nationality: str,
@@ -286,10 +321,12 @@ def mrz_disagreements(
     """``(field path, message)`` for every registered field the zone contradicts.
 
     The date of birth is compared as the six digits the zone prints: its century is our guess,
-    and a 101-year-old traveller must not disagree with their own passport. Names are not
-    compared; zones truncate and transliterate them.
+    and a 101-year-old traveller must not disagree with their own passport. Names are compared
+    as the zone spells them (ICAO 9303 transliteration, possibly cut), and a passport ("P") is
+    the two-line zone, an identity card ("ID") the three-line one.
     """
     agreements = (
+        ("document.type", (document_type == "P") == (mrz.format == "TD3")),
         ("document.number", _same_document_number(mrz.document_number, document_number)),
         ("document.issuing_state", normalise_state_code(issuing_state) == mrz.issuing_state),
         ("nationality", normalise_state_code(nationality) == mrz.nationality),
@@ -297,4 +334,5 @@ def mrz_disagreements(
         ("sex", sex == mrz.sex),
         ("document.expiry_date", expiry_date == mrz.expiry_date),
     )
-    return [(path, _DISAGREES) for path, agrees in agreements if not agrees]
+    found = _name_disagreements(mrz, surname, given_names)
+    return found + [(path, _DISAGREES) for path, agrees in agreements if not agrees]

@@ -6,6 +6,10 @@ checks read their input through the protocols below, which the wire's request St
 as they are; what they return is the registration with its text cleaned (NFC, trimmed) and its
 numbers in canonical form, ready to be stored.
 
+Names follow one Unicode policy (``person_name``), and the MRZ, when there is one, is what the
+identity fields must agree with, names included. A PATCH may change who the traveller is only
+with an MRZ that says so (``identity_changes``).
+
 The domain reads no clock: ``today`` is passed in.
 """
 
@@ -20,6 +24,7 @@ from typing import Protocol, TypeVar
 from greenlane.domain.countries import is_country, is_document_state
 from greenlane.domain.documents import (
     DocumentFieldError,
+    PersonNameError,
     canonical_document_number,
     canonical_plate,
     validate_person_name,
@@ -67,8 +72,8 @@ class LicenceFields(Protocol):
     def expiry_date(self) -> date: ...
 
 
-class TravellerFields(Protocol):
-    """A traveller's registration as sent (``wire.registration.TravellerCreate``)."""
+class IdentityFields(Protocol):
+    """Who a traveller is: the fields their travel document prints."""
 
     @property
     def given_names(self) -> str: ...
@@ -82,6 +87,11 @@ class TravellerFields(Protocol):
     def nationality(self) -> str: ...
     @property
     def document(self) -> DocumentFields: ...
+
+
+class TravellerFields(IdentityFields, Protocol):
+    """A traveller's registration as sent (``wire.registration.TravellerCreate``)."""
+
     @property
     def category(self) -> str: ...
     @property
@@ -134,7 +144,8 @@ class CheckedLicence:
 
 @dataclass(frozen=True, slots=True)
 class CheckedTraveller:
-    """The registration with its text cleaned (NFC, trimmed) and its numbers canonical."""
+    """The registration with its text cleaned (NFC, trimmed) and its numbers canonical; the
+    MRZ as sent, which every identity field agrees with."""
 
     category: str
     given_names: str  # "" for a mononymous person
@@ -146,6 +157,7 @@ class CheckedTraveller:
     employer_name: str
     employer_country: str
     driving_licence: CheckedLicence | None
+    mrz: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,17 +208,118 @@ def _plain_text(problems: _Problems, field: str, value: str) -> str:
     return text
 
 
+# --- names ----------------------------------------------------------------------------------
+
+# The scripts a name may be written in, by the first word of its letters' Unicode names: Latin
+# (every passport prints the name in Latin letters), and the national scripts of RCEP members'
+# passports. Any other script is refused, and with it the lookalikes it offers (a Cyrillic a,
+# U+0430, in a Latin name): a name must be comparable with the document and readable by an
+# officer.
+_SCRIPTS = {
+    "LATIN": "Latin",
+    "CJK": "Han",
+    "IDEOGRAPHIC": "Han",  # 々, the iteration mark of Japanese names such as 佐々木
+    "HIRAGANA": "Hiragana",
+    "KATAKANA": "Katakana",
+    "KATAKANA-HIRAGANA": "Katakana",  # ー, the prolonged sound mark
+    "HANGUL": "Hangul",
+    "THAI": "Thai",
+    "LAO": "Lao",
+    "KHMER": "Khmer",
+    "MYANMAR": "Myanmar",
+}
+# A name is written in one of these: Japanese mixes kanji with kana, Korean may mix hangul
+# with hanja; no other name mixes scripts.
+_WRITING_SYSTEMS = (
+    frozenset({"Latin"}),
+    frozenset({"Han", "Hiragana", "Katakana"}),
+    frozenset({"Hangul", "Han"}),
+    frozenset({"Thai"}),
+    frozenset({"Lao"}),
+    frozenset({"Khmer"}),
+    frozenset({"Myanmar"}),
+)
+# Combining marks one letter may carry: Myanmar stacks up to three (ကြို), Thai, Lao and
+# Khmer two (กิ่ง), and a Latin letter left with marks after NFC rarely more than two (Yoruba ẹ́).
+_MARKS_PER_LETTER = 2
+_MARKS_PER_MYANMAR_LETTER = 3
+ONE_SCRIPT = (
+    "must be written in one script: Latin, or Han with kana, Hangul, Thai, Lao, Khmer or Myanmar"
+)
+TOO_MANY_MARKS = "must not stack more combining marks on a letter than its script does"
+
+
+def _script(char: str) -> str | None:
+    """The script of a letter or mark; None for a combining diacritic (it takes its letter's)."""
+    name = unicodedata.name(char, "")
+    if name.startswith("COMBINING"):
+        return None
+    return _SCRIPTS.get(name.split(" ", 1)[0], "other")
+
+
+def person_name(raw: str) -> str:
+    """A given name or surname under the name policy: NFC, trimmed, letters of one writing
+    system (with their combining marks), spaces, hyphens and apostrophes; never a control or
+    format character, and never a letter buried under combining marks."""
+    name = validate_person_name(raw, field="")
+    scripts = {_script(c) for c in name if unicodedata.category(c)[0] in "LM"} - {None}
+    if not any(scripts <= system for system in _WRITING_SYSTEMS):
+        raise PersonNameError("", ONE_SCRIPT)
+    most = _MARKS_PER_MYANMAR_LETTER if scripts == {"Myanmar"} else _MARKS_PER_LETTER
+    stacked = 0
+    for char in name:
+        stacked = stacked + 1 if unicodedata.category(char)[0] == "M" else 0
+        if stacked > most:
+            raise PersonNameError("", TOO_MANY_MARKS)
+    return name
+
+
+# --- identity -------------------------------------------------------------------------------
+
+
+def _identity(t: IdentityFields) -> dict[str, object]:
+    """The identity fields by path, as the MRZ is compared with them."""
+    document = t.document
+    return {
+        "given_names": t.given_names,
+        "surname": t.surname,
+        "date_of_birth": t.date_of_birth,
+        "sex": t.sex,
+        "nationality": t.nationality,
+        "document.type": document.type,
+        "document.number": document.number,
+        "document.issuing_state": document.issuing_state,
+        "document.expiry_date": document.expiry_date,
+    }
+
+
+def identity_changes(stored: IdentityFields, changed: CheckedTraveller) -> tuple[str, ...]:
+    """The identity fields a PATCH changes (``stored`` canonical, as kept).
+
+    Who a traveller is can change only with the document that says so: the merged registration
+    must hold an MRZ, which ``check_traveller`` has already found to agree with every new value.
+    Without one the change is refused, whether or not the traveller was registered with one.
+    """
+    before, after = _identity(stored), _identity(changed)
+    fields = tuple(path for path, value in after.items() if value != before[path])
+    if fields and changed.mrz is None:
+        raise ValidationFailed.one(
+            "mrz", f"required, agreeing with the new values, to change {', '.join(fields)}"
+        )
+    return fields
+
+
+# --- the traveller --------------------------------------------------------------------------
+
+
 def check_traveller(data: TravellerFields, today: date) -> CheckedTraveller:
     """Everything a border officer would check on the registration, all problems at once."""
     problems = _Problems()
     # Mononymous people (common in Indonesia and Myanmar) have no given names.
     given_names = ""
     if data.given_names.strip():
-        given_names = (
-            problems.check("given_names", lambda: validate_person_name(data.given_names, field=""))
-            or ""
-        )
-    surname = problems.check("surname", lambda: validate_person_name(data.surname, field=""))
+        given_names = problems.check("given_names", lambda: person_name(data.given_names)) or ""
+    surname = problems.check("surname", lambda: person_name(data.surname))
     birth_ok = EARLIEST_BIRTH <= data.date_of_birth < today
     if not birth_ok:
         problems.add("date_of_birth", "must be a real date in the past, after 1900")
@@ -225,7 +338,8 @@ def check_traveller(data: TravellerFields, today: date) -> CheckedTraveller:
         problems.add("employer.country", NOT_A_COUNTRY)
     licence = _check_licence(problems, data)
     if data.mrz is not None and number is not None:
-        _check_mrz(problems, data, data.mrz, number, today)
+        names = (given_names, surname or "")
+        _check_mrz(problems, data, data.mrz, number, names, today)
     problems.raise_any()
     assert number is not None
     assert surname is not None
@@ -245,6 +359,7 @@ def check_traveller(data: TravellerFields, today: date) -> CheckedTraveller:
         employer_name=employer_name,
         employer_country=data.employer.country,
         driving_licence=licence,
+        mrz=data.mrz,
     )
 
 
@@ -272,17 +387,28 @@ def _check_licence(problems: _Problems, data: TravellerFields) -> CheckedLicence
 
 
 def _check_mrz(
-    problems: _Problems, data: TravellerFields, mrz: str, number: str, today: date
+    problems: _Problems,
+    data: TravellerFields,
+    mrz: str,
+    number: str,
+    names: tuple[str, str],
+    today: date,
 ) -> None:
-    """The machine-readable zone must be well formed and agree with the registered document
-    number (canonical), issuing state, nationality, date of birth, sex and expiry date."""
+    """The machine-readable zone must be well formed and agree with the registered names
+    (cleaned), document type, number (canonical), issuing state, nationality, date of birth,
+    sex and expiry date. A field already refused is not said to disagree as well."""
     try:
         zone = parse_mrz(mrz, today=today)
     except MrzError as exc:
         problems.add("mrz", f"{exc.message} ({exc.field})")
         return
+    refused = {problem.field for problem in problems.found}
+    given_names, surname = names
     for field, message in mrz_disagreements(
         zone,
+        given_names=given_names,
+        surname=surname,
+        document_type=data.document.type,
         document_number=number,
         issuing_state=data.document.issuing_state,
         nationality=data.nationality,
@@ -290,7 +416,8 @@ def _check_mrz(
         sex=data.sex,
         expiry_date=data.document.expiry_date,
     ):
-        problems.add(field, message)
+        if field not in refused:
+            problems.add(field, message)
 
 
 def check_vehicle(data: VehicleFields) -> CheckedVehicle:
