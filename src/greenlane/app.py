@@ -23,6 +23,7 @@ from greenlane.api.oauth import token
 from greenlane.api.operations import OperationsController
 from greenlane.api.problems import EXCEPTION_HANDLERS, document_problems
 from greenlane.api.registration import TravellersController, VehiclesController
+from greenlane.api.request_body import RefusingRepeatedKeys
 from greenlane.api.security import authentication
 from greenlane.api.verify import lane_router
 from greenlane.errors import SettingsError
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY_BYTES,
+        request_class=RefusingRepeatedKeys,  # the lane router keeps Litestar's own
         logging_config=None,
         openapi_config=openapi_config(),
         debug=False,

@@ -181,6 +181,51 @@ def test_an_mrz_that_disagrees_names_each_field(partner: Actor) -> None:
     ]
 
 
+def test_an_mrz_naming_someone_else_is_refused(partner: Actor) -> None:
+    body = bodies.traveller()
+    body["mrz"] = bodies.td3(body, names="SMITH<<JOHN")
+    assert fields_of(partner.post("/v1/travellers", json=body)) == ["given_names", "surname"]
+
+
+# Registered names against the zone's, by the ICAO 9303 Part 3 transliteration of Latin letters.
+PRINTED_NAMES = [
+    ("M\u00fcller", "Jos\u00e9", "MUELLER<<JOSE"),
+    ("M\u00fcller", "Jos\u00e9", "MULLER<<JOSE"),
+    ("\u00d8sterg\u00e5rd", "S\u00f8ren", "OESTERGAARD<<SOEREN"),
+    ("O'Brien-Smith", "Anne Marie", "OBRIEN<SMITH<<ANNE<MARIE"),
+    ("Nguy\u1ec5n", "Th\u1ecb Minh", "NGUYEN<<THI<MINH"),
+    ("Stra\u00dfe", "\u0141ukasz", "STRASSE<<LUKASZ"),
+]
+
+
+@pytest.mark.parametrize(("surname", "given_names", "printed"), PRINTED_NAMES)
+def test_names_agree_with_the_mrz_by_icao_transliteration(
+    partner: Actor, surname: str, given_names: str, printed: str
+) -> None:
+    body = bodies.traveller(surname=surname, given_names=given_names)
+    body["mrz"] = bodies.td3(body, names=printed)
+    assert partner.post("/v1/travellers", json=body).status_code == 201
+
+
+def test_a_name_the_mrz_cuts_short_must_begin_the_registered_one(partner: Actor) -> None:
+    body = bodies.traveller(surname="Phanomwanchaisiriwong", given_names="Chayanuttha Kittiphong")
+    body["mrz"] = bodies.td3(body)  # 45 characters of names: the zone keeps the first 39
+    assert partner.post("/v1/travellers", json=body).status_code == 201
+    other = bodies.traveller(surname="Phanomwanchaisiriwong", given_names="Chayanuttha Kittiphong")
+    other["mrz"] = bodies.td3(other, names="PHANOMWANCHAISIRIWONG<<CHAYANUTTHA<KITX")
+    assert fields_of(partner.post("/v1/travellers", json=other)) == ["given_names"]
+
+
+def test_a_repeated_key_is_refused_not_resolved(partner: Actor) -> None:
+    text = json.dumps(bodies.traveller(nationality="USA"))[:-1] + ', "nationality": "THA"}'
+    response = partner.post(
+        "/v1/travellers", content=text, headers={"content-type": "application/json"}
+    )
+    problem = assert_problem(response, 400, "bad-request")
+    assert problem["detail"] == "A key is repeated in an object of the JSON body."
+    assert partner.get("/v1/travellers").json()["items"] == []
+
+
 @pytest.mark.parametrize(
     "mrz", ["", "P<THA\nshort", "X" * 100, "P<THA" + "<" * 39 + "\n" + "1" * 44]
 )
@@ -208,11 +253,13 @@ def test_a_body_over_64_kib_is_413(partner: Actor) -> None:
 
 
 def test_patch_is_validated_like_a_new_registration(partner: Actor) -> None:
-    created = register(partner, bodies.traveller())
+    body = bodies.traveller()
+    created = register(partner, body)
     url = f"/v1/travellers/{created['id']}"
-    changed = partner.patch(
-        url, json={"surname": "Jaidee-Smith", "employer": {"name": "New Co", "country": "SGP"}}
-    )
+    # A new surname is a change of identity: it comes with an MRZ that says so.
+    mrz = bodies.td3(body, names="JAIDEE<SMITH<<SOMCHAI")
+    employer = {"name": "New Co", "country": "SGP"}
+    changed = partner.patch(url, json={"surname": "Jaidee-Smith", "mrz": mrz, "employer": employer})
     assert changed.status_code == 200, changed.text
     assert changed.json()["surname"] == "Jaidee-Smith"
     assert changed.json()["document"] == created["document"]
@@ -238,9 +285,11 @@ def test_patch_can_add_and_remove_a_licence(partner: Actor) -> None:
 def test_patch_onto_another_registrations_document_is_409(partner: Actor) -> None:
     first_body = bodies.traveller()
     first = register(partner, first_body)
-    second = register(partner, bodies.traveller())
+    second_body = bodies.traveller()
+    second = register(partner, second_body)
+    mrz = bodies.td3({**second_body, "document": first_body["document"]})
     response = partner.patch(
-        f"/v1/travellers/{second['id']}", json={"document": first_body["document"]}
+        f"/v1/travellers/{second['id']}", json={"document": first_body["document"], "mrz": mrz}
     )
     assert_problem(response, 409, "conflict")
     assert response.json()["existing_id"] == first["id"]
