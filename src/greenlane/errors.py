@@ -16,8 +16,11 @@ class SettingsError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class FieldProblem:
+    """One invalid field; ``code``, where there is one, is stable for clients to switch on."""
+
     field: str
     message: str
+    code: str | None = None
 
 
 class GreenlaneError(Exception):

@@ -26,6 +26,7 @@ from greenlane.services.context import Protection
 from greenlane.services.keyring import KeyRing, ensure_signing_key
 from greenlane.services.live_state import LiveState
 from greenlane.services.rate_limit import RateLimiter
+from greenlane.services.rule_runner import RuleRunner
 from greenlane.services.rules import RuleBook
 from greenlane.services.spool import Spool
 from greenlane.services.verify import LaneVerifier
@@ -71,6 +72,7 @@ class Runtime:
         if self.housekeeping is not None:
             await stop_tasks([self.housekeeping])
         await self.verifier.close()
+        await self.deciding.runner.close()
         await self._last_drain()
         await self.live.stop()
         await self._close_pool()
@@ -194,6 +196,7 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
         deciding=Deciding(
             db=db,
             rules=rules,
+            runner=RuleRunner(settings.rule_evaluation_timeout_ms / 1000),
             watchlist=watchlist,
             keyring=keyring,
             cipher=cipher,

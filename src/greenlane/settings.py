@@ -76,6 +76,7 @@ class Settings:
     rate_limit_partner: int
     rate_limit_lane: int
     verify_commit_budget_ms: int
+    rule_evaluation_timeout_ms: int
     retention_months: int
     shutdown_not_ready_seconds: float
     data_keys: Mapping[int, Secret] = field(repr=False)
@@ -242,6 +243,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_limit_partner=_read(source, "RATE_LIMIT_PARTNER", _positive_int, 600),
         rate_limit_lane=_read(source, "RATE_LIMIT_LANE", _positive_int, 60000),
         verify_commit_budget_ms=_read(source, "VERIFY_COMMIT_BUDGET_MS", _positive_int, 200),
+        rule_evaluation_timeout_ms=_read(source, "RULE_EVALUATION_TIMEOUT_MS", _positive_int, 100),
         retention_months=_read(source, "RETENTION_MONTHS", _positive_int, 24),
         shutdown_not_ready_seconds=_read(
             source, "SHUTDOWN_NOT_READY_SECONDS", _positive_float, 2.0

@@ -16,7 +16,9 @@ import pytest
 
 from greenlane.domain.countries import RCEP_MEMBERS_SORTED, alpha2
 from greenlane.domain.default_rules import DEFAULT_RULES
+from greenlane.domain.rules import compile_condition
 
+from ..conditions import nested
 from ..conftest import ROOT
 from ..database import connect
 from ..waiting import eventually
@@ -133,6 +135,7 @@ def test_a_thai_business_visitor_is_approved_by_every_default_rule(
         assert evaluation["reason_code"] == default.reason_code
         assert isinstance(evaluation["elapsed_us"], int)
         assert 0 <= evaluation["elapsed_us"] < 1_000_000
+        assert evaluation["cost"] == compile_condition(default.condition).cost.steps
         assert "error" not in evaluation
 
 
@@ -307,6 +310,21 @@ def test_a_rule_that_fails_to_evaluate_refers_with_rule_error(
         error,
     )
     assert "THA" not in json.dumps(result["reasons"])
+
+
+def test_a_dry_run_shows_the_estimated_cost_and_the_time_of_each_rule(
+    admin: Admin, partner: Actor
+) -> None:
+    condition = nested(3, body="v0 + v1 + v2 < application.days + 30")
+    costly = create_rule(admin, rule_body(condition=condition))
+    body = bodies.application(register(partner, bodies.traveller()))
+    result = judged_once_loaded(admin, body, costly["id"])
+    evaluation = judged(result)[costly["id"]]
+    assert evaluation["result"] == "pass"
+    assert evaluation["cost"] == compile_condition(condition).cost.steps
+    defaults = [r["cost"] for r in result["results"] if r["rule_id"] in DEFAULT_IDS]
+    assert evaluation["cost"] > 100 * max(defaults)
+    assert isinstance(evaluation["elapsed_us"], int)
 
 
 def test_a_rule_for_some_categories_judges_only_them(admin: Admin, partner: Actor) -> None:

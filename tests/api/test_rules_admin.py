@@ -18,6 +18,7 @@ from greenlane.domain.rules import MAX_EXPRESSION_LENGTH
 from greenlane.services.rules import RuleBook
 from greenlane.settings import Settings
 
+from ..conditions import RUNAWAY, nested
 from ..database import connect
 from ..waiting import eventually
 from .actors import Admin
@@ -96,25 +97,77 @@ def test_lists_are_paginated(admin: Admin) -> None:
 
 
 @pytest.mark.parametrize(
-    ("condition", "expected"),
+    ("condition", "expected", "code"),
     [
-        ("traveller.nationality ==", ["at line 1 column"]),
-        ("traveller.nationality == 'THA' &&\n  (application.days > ", ["at line 2 column"]),
-        ("passenger.age >= 18", ["unknown variable 'passenger'", "at line 1 column 1"]),
-        ("application.days < frobnicate(today)", ["unknown function 'frobnicate'", "column 20"]),
-        ("true || " * (MAX_EXPRESSION_LENGTH // 8) + "true", [str(MAX_EXPRESSION_LENGTH)]),
-        ("", []),
+        ("traveller.nationality ==", ["at line 1 column"], "syntax"),
+        (
+            "traveller.nationality == 'THA' &&\n  (application.days > ",
+            ["at line 2 column"],
+            "syntax",
+        ),
+        (
+            "passenger.age >= 18",
+            ["unknown variable 'passenger'", "at line 1 column 1"],
+            "unknown_variable",
+        ),
+        (
+            "application.days < frobnicate(today)",
+            ["unknown function 'frobnicate'", "column 20"],
+            "unknown_function",
+        ),
+        (
+            "true || " * (MAX_EXPRESSION_LENGTH // 8) + "true",
+            [str(MAX_EXPRESSION_LENGTH)],
+            None,  # refused by the body's schema, before any compilation
+        ),
+        ("", [], None),
     ],
 )
 def test_a_condition_that_cannot_run_is_refused_with_where_it_fails(
-    admin: Admin, condition: str, expected: list[str]
+    admin: Admin, condition: str, expected: list[str], code: str | None
 ) -> None:
     response = admin.post(RULES, json=rule_body(condition=condition))
     errors = assert_problem(response, 422, "validation-failed")["errors"]
     assert isinstance(errors, list)
     assert [error["field"] for error in errors] == ["condition"]
     assert all(fragment in errors[0]["message"] for fragment in expected), errors
+    assert errors[0].get("code") == code
     assert len(admin.get(RULES).json()["items"]) == len(DEFAULT_RULES)
+
+
+@pytest.mark.parametrize(
+    ("condition", "code", "expected"),
+    [
+        # The condition of issue 13: about 5 s of a worker's event loop per evaluation.
+        (
+            RUNAWAY,
+            "too_deeply_nested",
+            ["at most 3 deep", f"column {RUNAWAY.index('.all(v3') + 2}"],
+        ),
+        (nested(3, items=f"[{','.join(map(str, range(40)))}]"), "too_costly", ["steps"]),
+        (f"size([{','.join(['1'] * 257)}]) > 0", "literal_too_large", ["at most 256 items"]),
+    ],
+)
+def test_a_condition_whose_cost_cannot_be_bounded_is_refused(
+    admin: Admin, condition: str, code: str, expected: list[str]
+) -> None:
+    default = DEFAULT_RULES[0]
+    for response in (
+        admin.post(RULES, json=rule_body(condition=condition)),
+        put(admin, default.id, '"1"', condition=condition),
+    ):
+        errors = assert_problem(response, 422, "validation-failed")["errors"]
+        assert isinstance(errors, list)
+        [error] = errors
+        assert (error["field"], error["code"]) == ("condition", code)
+        assert all(fragment in error["message"] for fragment in expected), error
+    assert len(admin.get(RULES).json()["items"]) == len(DEFAULT_RULES)
+    assert admin.get(f"{RULES}/{default.id}").json()["condition"] == default.condition
+
+
+def test_a_condition_just_within_the_cost_limits_is_accepted(admin: Admin) -> None:
+    condition = nested(3, body="v0 + v1 + v2 < application.days")
+    assert create(admin, condition=condition)["condition"] == condition
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,12 @@ from typing import Any
 import cel
 import pytest
 
+from greenlane.domain import rules as engine
 from greenlane.domain.rules import (
     KNOWN_FUNCTIONS,
     MAX_EXPRESSION_LENGTH,
     RULE_ERROR,
+    RULE_TIMEOUT,
     WATCHLIST_HIT,
     ApplicationFacts,
     DocumentFacts,
@@ -20,6 +22,7 @@ from greenlane.domain.rules import (
     RuleCompileError,
     TravellerFacts,
     VehicleFacts,
+    Verdict,
     applies,
     build_context,
     compile_condition,
@@ -359,6 +362,40 @@ def test_results_carry_the_rule_identity_and_timing() -> None:
     assert (result.rule_id, result.version, result.name) == (checked.id, 7, "Always")
     assert isinstance(result.elapsed_us, int)
     assert result.elapsed_us >= 0
+    assert result.cost == checked.compiled.cost.steps > 0
+
+
+def test_a_stopped_evaluation_refers_with_rule_timeout_naming_the_rule() -> None:
+    slow, quick = rule("true", name="Slow rule"), rule("false", id="quick", effect="refer")
+    stopped = Verdict("timeout", 100_012, "stopped after its budget of 100 ms")
+
+    outcome = engine.decide([slow, quick], [stopped, Verdict("fail", 3)], watchlist_hit=False)
+
+    timed_out, failed = outcome.results
+    assert outcome.status == "referred"
+    assert (timed_out.result, timed_out.effect, timed_out.reason_code) == (
+        "error",
+        "refer",
+        RULE_TIMEOUT,
+    )
+    assert (timed_out.elapsed_us, timed_out.error) == (100_012, stopped.problem)
+    assert "'Slow rule' took too long" in timed_out.message
+    assert [(r.rule_id, r.reason_code) for r in outcome.reasons] == [
+        (slow.id, RULE_TIMEOUT),
+        ("quick", "test_failed"),
+    ]
+    assert failed.result == "fail"
+
+
+def test_run_condition_times_one_condition_and_never_raises() -> None:
+    prepared = cel.Context(context())
+
+    held = engine.run_condition(compile_condition("application.days == 14"), prepared)
+    broken = engine.run_condition(compile_condition("1 / 0 == 1"), prepared)
+
+    assert (held.result, held.problem) == ("pass", None)
+    assert (broken.result, broken.problem) == ("error", "division by zero")
+    assert held.elapsed_us >= 0
 
 
 def test_a_watchlist_hit_refers_an_otherwise_approved_application() -> None:

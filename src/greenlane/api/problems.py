@@ -74,7 +74,7 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: GreenlaneError) ->
     problem = _problem(exc)
     headers: dict[str, str] = {}
     if isinstance(exc, ValidationFailed):
-        problem.errors = [FieldError(e.field, e.message) for e in exc.errors]
+        problem.errors = [FieldError(e.field, e.message, e.code) for e in exc.errors]
     if isinstance(exc, Conflict) and exc.existing_id:
         problem.existing_id = exc.existing_id
     if isinstance(exc, RateLimited | ServiceUnavailable):

@@ -24,6 +24,7 @@ from greenlane.services import audit, clearances
 from greenlane.services.eligibility import Registration, assess, check_request
 from greenlane.services.idempotency import create_once
 from greenlane.services.keyring import KeyRing
+from greenlane.services.rule_runner import RuleRunner
 from greenlane.services.rules import RuleBook
 from greenlane.services.watchlist import Watchlist
 from greenlane.wire.applications import (
@@ -46,11 +47,26 @@ class Deciding:
 
     db: Database
     rules: RuleBook
+    runner: RuleRunner
     watchlist: Watchlist
     keyring: KeyRing
     cipher: FieldCipher
     index: BlindIndex
     issuer: str
+
+
+async def _assess(
+    conn: Connection, d: Deciding, data: ApplicationCreate, registration: Registration
+) -> tuple[Outcome, bool]:
+    return await assess(
+        conn,
+        data,
+        registration,
+        rules=d.rules,
+        runner=d.runner,
+        watchlist=d.watchlist,
+        cipher=d.cipher,
+    )
 
 
 def _reasons(outcome: Outcome) -> list[Reason]:
@@ -159,9 +175,7 @@ async def file(
 
     async def create(conn: Connection) -> Application:
         registration = await _registration(conn, data, partner_id)
-        outcome, _hit = await assess(
-            conn, data, registration, rules=d.rules, watchlist=d.watchlist, cipher=d.cipher
-        )
+        outcome, _hit = await _assess(conn, d, data, registration)
         reasons = _reasons(outcome)
         await applications_db.insert(
             conn,
@@ -285,9 +299,7 @@ async def dry_run(d: Deciding, request: DryRunRequest) -> DryRunResult:
             data = request.application
             check_request(data, datetime.now(UTC).date())
         registration = await _registration(conn, data, None, lock=False)
-        outcome, hit = await assess(
-            conn, data, registration, rules=d.rules, watchlist=d.watchlist, cipher=d.cipher
-        )
+        outcome, hit = await _assess(conn, d, data, registration)
     return DryRunResult(
         status=outcome.status,
         reasons=_reasons(outcome),
@@ -301,6 +313,7 @@ async def dry_run(d: Deciding, request: DryRunRequest) -> DryRunResult:
                 message=r.message,
                 result=r.result,
                 elapsed_us=r.elapsed_us,
+                cost=r.cost,
                 error=r.error,
             )
             for r in outcome.results

@@ -1,7 +1,8 @@
 """The one evaluation of an application: the dry run and a real filing both call :func:`assess`.
 
 The registration is turned into the facts a rule may see (never a document or licence number),
-the rules in force are run, and the watchlist is consulted by blind index.
+the rules in force are run off the event loop, each on a time budget (``RuleRunner``), and the
+watchlist is consulted by blind index.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from greenlane.domain.rules import (
     Outcome,
     TravellerFacts,
     VehicleFacts,
+    applicable,
     build_context,
-    evaluate,
+    decide,
 )
 from greenlane.errors import FieldProblem, ValidationFailed
+from greenlane.services.rule_runner import RuleRunner
 from greenlane.services.rules import RuleBook
 from greenlane.services.watchlist import Watchlist
 from greenlane.wire.applications import ApplicationCreate
@@ -119,6 +122,7 @@ async def assess(
     registration: Registration,
     *,
     rules: RuleBook,
+    runner: RuleRunner,
     watchlist: Watchlist,
     cipher: FieldCipher,
     now: datetime | None = None,
@@ -142,11 +146,6 @@ async def assess(
         port_kinds=kinds,
     )
     hit = watchlisted(registration, watchlist)
-    outcome = evaluate(
-        rules.active(now),
-        context,
-        category=traveller.category,
-        ports=data.ports,
-        watchlist_hit=hit,
-    )
-    return outcome, hit
+    judged = applicable(rules.active(now), category=traveller.category, ports=data.ports)
+    verdicts = await runner.run([rule.condition for rule in judged], context)
+    return decide(judged, verdicts, watchlist_hit=hit), hit

@@ -1,10 +1,11 @@
 """Eligibility rules: written and versioned by administrators, compiled once, run from memory.
 
-A condition is compiled when it is written, so a rule that cannot run is refused with the
-compiler's message and position instead of being stored. Every write makes a new version
-(``rule_versions`` keeps them all), is audited in the same transaction, and tells every worker
-to reload its ``RuleBook``. PUT and DELETE are conditional on the version the writer read
-(``If-Match``), so that two administrators cannot silently overwrite each other.
+A condition is compiled when it is written, so a rule that cannot run, or whose cost cannot be
+bounded, is refused with the compiler's message and position instead of being stored. Every
+write makes a new version (``rule_versions`` keeps them all), is audited in the same
+transaction, and tells every worker to reload its ``RuleBook``. PUT and DELETE are conditional
+on the version the writer read (``If-Match``), so that two administrators cannot silently
+overwrite each other.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from greenlane.db.pagination import decode_cursor, next_cursor
 from greenlane.db.pool import Connection, Database
 from greenlane.domain.rules import (
     RULE_ERROR,
+    RULE_TIMEOUT,
     WATCHLIST_HIT,
     Rule,
     RuleCompileError,
+    check_cost,
     compile_condition,
     compile_rule,
 )
@@ -41,7 +44,7 @@ from greenlane.wire import rules as wire
 from greenlane.wire.common import Page
 
 # Reason codes the engine itself reports; a rule using one would make them ambiguous.
-RESERVED_REASON_CODES = frozenset({RULE_ERROR, WATCHLIST_HIT})
+RESERVED_REASON_CODES = frozenset({RULE_ERROR, RULE_TIMEOUT, WATCHLIST_HIT})
 
 # One entity tag of an If-Match list: "3", W/"3", or a bare 3 as careless clients send it.
 _ENTITY_TAG = re.compile(r'\s*(?:W/)?(?:"(\d{1,9})"|(\d{1,9}))\s*')
@@ -123,9 +126,9 @@ def _check(data: wire.RuleWrite) -> None:
     """Refuse a rule that could not run as written, naming every problem at once."""
     problems: list[FieldProblem] = []
     try:
-        compile_condition(data.condition)
+        check_cost(compile_condition(data.condition))
     except RuleCompileError as error:
-        problems.append(FieldProblem("condition", str(error)))
+        problems.append(FieldProblem("condition", str(error), error.code))
     if data.reason_code in RESERVED_REASON_CODES:
         problems.append(FieldProblem("reason_code", "is reserved for the rules engine"))
     if data.valid_from and data.valid_until and data.valid_from >= data.valid_until:

@@ -85,7 +85,13 @@ class RuleEvaluation(msgspec.Struct, omit_defaults=True):
     reason_code: str
     message: str
     result: Literal["pass", "fail", "error"]
-    elapsed_us: int
+    elapsed_us: Annotated[
+        int, msgspec.Meta(description="How long the condition ran, in microseconds")
+    ]
+    cost: Annotated[
+        int,
+        msgspec.Meta(description="The condition's estimated cost in steps (docs/rules.md#cost)"),
+    ]
     error: str | None = None
 
 

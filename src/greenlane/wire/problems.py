@@ -7,9 +7,10 @@ import msgspec
 PROBLEM_JSON = "application/problem+json"
 
 
-class FieldError(msgspec.Struct, frozen=True):
+class FieldError(msgspec.Struct, frozen=True, omit_defaults=True):
     field: str
     message: str
+    code: str | None = None  # stable, where the field's problems have kinds (a rule's condition)
 
 
 class Problem(msgspec.Struct, omit_defaults=True):

@@ -1,8 +1,10 @@
 """The eligibility rules engine: CEL conditions over an application's facts.
 
-``compile_condition``/``compile_rule`` check a condition once per rule version;
-``build_context`` turns the facts of one application into CEL variables; ``evaluate`` runs the
-applicable rules and decides approved, referred or rejected.
+``compile_condition``/``compile_rule`` check a condition once per rule version, and
+``check_cost`` refuses one that cannot be bounded when it is written; ``build_context`` turns
+the facts of one application into CEL variables; ``run_condition`` evaluates one condition and
+``decide`` combines the verdicts of the ``applicable`` rules into approved, referred or
+rejected (``evaluate`` does it all in one process).
 """
 
 from greenlane.domain.rules.condition import (
@@ -11,10 +13,12 @@ from greenlane.domain.rules.condition import (
     MAX_EXPRESSION_LENGTH,
     CompiledCondition,
     RuleCompileError,
+    check_cost,
     compile_condition,
 )
 from greenlane.domain.rules.engine import (
     RULE_ERROR,
+    RULE_TIMEOUT,
     WATCHLIST_HIT,
     Effect,
     InvalidRuleError,
@@ -23,9 +27,13 @@ from greenlane.domain.rules.engine import (
     Rule,
     RuleResult,
     Status,
+    Verdict,
+    applicable,
     applies,
     compile_rule,
+    decide,
     evaluate,
+    run_condition,
 )
 from greenlane.domain.rules.facts import (
     ApplicationFacts,
@@ -42,6 +50,7 @@ __all__ = [
     "KNOWN_FUNCTIONS",
     "MAX_EXPRESSION_LENGTH",
     "RULE_ERROR",
+    "RULE_TIMEOUT",
     "WATCHLIST_HIT",
     "ApplicationFacts",
     "CompiledCondition",
@@ -58,9 +67,14 @@ __all__ = [
     "Status",
     "TravellerFacts",
     "VehicleFacts",
+    "Verdict",
+    "applicable",
     "applies",
     "build_context",
+    "check_cost",
     "compile_condition",
     "compile_rule",
+    "decide",
     "evaluate",
+    "run_condition",
 ]

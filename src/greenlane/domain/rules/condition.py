@@ -12,7 +12,10 @@ referring every application. So compiling a condition also checks every name it 
   functions ``cel.compile`` programs can call when no extension is registered.
 
 A ``CompiledCondition`` wraps a ``cel.Program``: parsed once (about 35 µs for a default rule),
-immutable, usable from any thread, and not picklable.
+immutable, usable from any thread, and not picklable. It also carries the condition's
+estimated ``cost``; ``check_cost`` refuses, when a rule is written, a condition whose cost
+cannot be bounded. A rule stored before those limits still compiles when a worker loads it, and
+the time budget of an evaluation is what stops it.
 """
 
 import re
@@ -21,6 +24,7 @@ from typing import Final
 
 import cel
 
+from greenlane.domain.rules.cost import Cost, measure
 from greenlane.domain.rules.names import name_uses
 
 MAX_EXPRESSION_LENGTH: Final = 4096
@@ -62,7 +66,8 @@ class RuleCompileError(ValueError):
     found, or None when the problem is the expression as a whole (empty, too long); ``line``
     and ``column`` are the same place 1-based, as CEL's own messages count, and
     ``str(error)`` reads "MESSAGE at line L column C". ``code`` is one of ``empty``,
-    ``too_long``, ``syntax``, ``unknown_variable``, ``unknown_function``.
+    ``too_long``, ``syntax``, ``unknown_variable``, ``unknown_function``, and the cost limits'
+    ``literal_too_large``, ``too_deeply_nested``, ``too_costly``.
     """
 
     field = "condition"
@@ -87,6 +92,7 @@ class CompiledCondition:
 
     source: str
     program: cel.Program = field(compare=False, repr=False)
+    cost: Cost = field(compare=False)
 
     def execute(self, context: cel.Context) -> object:
         """Evaluate against a prepared context; raises whatever cel raises."""
@@ -109,7 +115,16 @@ def compile_condition(expression: str) -> CompiledCondition:
     except ValueError as error:
         raise _syntax_error(expression, str(error)) from None
     _check_names(expression, program)
-    return CompiledCondition(expression, program)
+    return CompiledCondition(expression, program, measure(expression))
+
+
+def check_cost(condition: CompiledCondition) -> None:
+    """Refuse a condition over the cost limits (``cost``), or raise ``RuleCompileError``."""
+    excess = condition.cost.excess
+    if excess is not None:
+        raise RuleCompileError(
+            excess.code, excess.message, source=condition.source, position=excess.offset
+        )
 
 
 def _syntax_error(expression: str, report: str) -> RuleCompileError:

@@ -1,9 +1,15 @@
 """Deciding an application: run every applicable rule and combine what they say.
 
 A rule's condition must hold for the application to pass. One that does not hold contributes
-the rule's effect; one that cannot be evaluated (an error, or a value that is not a bool)
-contributes a referral, because an engine that cannot decide must leave it to a person rather
-than approve or reject silently. Any deny rejects; otherwise any referral refers.
+the rule's effect; one that cannot be evaluated (an error, a value that is not a bool, or an
+evaluation stopped for taking too long) contributes a referral, because an engine that cannot
+decide must leave it to a person rather than approve or reject silently. Any deny rejects;
+otherwise any referral refers.
+
+``run_condition`` gives one condition's ``Verdict``; ``decide`` turns the verdicts of the
+``applicable`` rules into an ``Outcome``. ``evaluate`` does all three in this process; a worker
+runs the conditions in a process of its own instead (``services.rule_runner``), which is why
+a verdict is a msgspec Struct.
 """
 
 import time
@@ -12,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 import cel
+import msgspec
 
 from greenlane.domain.rules.condition import CompiledCondition, compile_condition
 
@@ -19,6 +26,7 @@ Effect = Literal["deny", "refer"]
 Status = Literal["approved", "referred", "rejected"]
 
 RULE_ERROR = "rule_error"
+RULE_TIMEOUT = "rule_timeout"
 WATCHLIST_HIT = "watchlist_hit"
 _WATCHLIST_MESSAGE = "The traveller or vehicle matches a watchlist entry; an officer will review."
 
@@ -30,6 +38,13 @@ _ERROR_KINDS: Mapping[type[Exception], str] = {
     KeyError: "no such key",
     IndexError: "index out of range",
     TypeError: "no matching overload for the operand types",
+}
+
+
+# A verdict that decides nothing: its reason code, and what the applicant is told of the rule.
+_UNDECIDED: Mapping[str, tuple[str, str]] = {
+    "error": (RULE_ERROR, "could not be evaluated; an officer will review"),
+    "timeout": (RULE_TIMEOUT, "took too long to evaluate; an officer will review"),
 }
 
 
@@ -109,8 +124,9 @@ def applies(rule: Rule, *, category: str, ports: Sequence[str]) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class RuleResult:
-    """What one rule said. For ``error``, effect is ``refer`` and reason_code ``rule_error``;
-    ``error`` then says what kind of failure it was, never with data from the context."""
+    """What one rule said. For ``error``, effect is ``refer`` and reason_code ``rule_error``
+    (or ``rule_timeout``); ``error`` then says what kind of failure it was, never with data
+    from the context. ``cost`` is the condition's estimated steps (``cost.measure``)."""
 
     rule_id: str
     version: int
@@ -120,7 +136,17 @@ class RuleResult:
     message: str
     result: Literal["pass", "fail", "error"]
     elapsed_us: int
+    cost: int
     error: str | None = None
+
+
+class Verdict(msgspec.Struct, frozen=True, array_like=True):
+    """What one condition gave, and how long it ran; ``problem`` says why for ``error`` and
+    ``timeout`` (a condition stopped after its time budget)."""
+
+    result: Literal["pass", "fail", "error", "timeout"]
+    elapsed_us: int
+    problem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +172,11 @@ class Outcome:
         return "referred" if effects else "approved"
 
 
+def applicable(rules: Sequence[Rule], *, category: str, ports: Sequence[str]) -> list[Rule]:
+    """The rules that judge this application, in order."""
+    return [rule for rule in rules if applies(rule, category=category, ports=ports)]
+
+
 def evaluate(
     rules: Sequence[Rule],
     context: Mapping[str, Any],
@@ -154,16 +185,36 @@ def evaluate(
     ports: Sequence[str],
     watchlist_hit: bool = False,
 ) -> Outcome:
-    """Run the rules that apply, in order, against a context from ``build_context``.
+    """Run the rules that apply, in order and in this process, against a context from
+    ``build_context``.
 
     The context is converted to CEL values once for all the rules: that conversion costs far
-    more than evaluating a compiled condition. ``watchlist_hit`` adds a ``watchlist_hit``
-    referral, so that dry runs and real applications decide the same way.
+    more than evaluating a compiled condition.
     """
+    judged = applicable(rules, category=category, ports=ports)
     prepared = cel.Context(dict(context))
-    results = tuple(
-        _run(rule, prepared) for rule in rules if applies(rule, category=category, ports=ports)
-    )
+    verdicts = [run_condition(rule.compiled, prepared) for rule in judged]
+    return decide(judged, verdicts, watchlist_hit=watchlist_hit)
+
+
+def run_condition(condition: CompiledCondition, context: cel.Context) -> Verdict:
+    """Evaluate one condition; never raises for what the condition does."""
+    started = time.perf_counter_ns()
+    try:
+        value = condition.execute(context)
+    except Exception as error:  # every evaluation failure is a referral, whatever cel raises
+        problem = _ERROR_KINDS.get(type(error), "evaluation failed")
+    else:
+        if value is True or value is False:
+            return Verdict("pass" if value else "fail", _elapsed_us(started))
+        problem = f"the condition gave a {type(value).__name__}, not a bool"
+    return Verdict("error", _elapsed_us(started), problem)
+
+
+def decide(rules: Sequence[Rule], verdicts: Sequence[Verdict], *, watchlist_hit: bool) -> Outcome:
+    """Combine the verdicts of ``rules`` (one each, in order). ``watchlist_hit`` adds a
+    ``watchlist_hit`` referral, so that dry runs and real applications decide the same way."""
+    results = tuple(_judge(rule, verdict) for rule, verdict in zip(rules, verdicts, strict=True))
     reasons = [
         Reason(result.rule_id, result.reason_code, result.message, result.effect)
         for result in results
@@ -174,41 +225,30 @@ def evaluate(
     return Outcome(results, tuple(reasons))
 
 
-def _run(rule: Rule, context: cel.Context) -> RuleResult:
-    started = time.perf_counter_ns()
-    try:
-        value = rule.compiled.execute(context)
-    except Exception as error:  # every evaluation failure is a referral, whatever cel raises
-        problem = _ERROR_KINDS.get(type(error), "evaluation failed")
+def _judge(rule: Rule, verdict: Verdict) -> RuleResult:
+    result: Literal["pass", "fail", "error"]
+    effect: Effect
+    if verdict.result == "pass" or verdict.result == "fail":
+        result, effect, reason_code, message = (
+            verdict.result,
+            rule.effect,
+            rule.reason_code,
+            rule.message,
+        )
     else:
-        if value is True:
-            return _result(rule, "pass", started)
-        if value is False:
-            return _result(rule, "fail", started)
-        problem = f"the condition gave a {type(value).__name__}, not a bool"
+        reason_code, what = _UNDECIDED[verdict.result]
+        result, effect, message = "error", "refer", f"The rule '{rule.name}' {what}."
     return RuleResult(
         rule_id=rule.id,
         version=rule.version,
         name=rule.name,
-        effect="refer",
-        reason_code=RULE_ERROR,
-        message=f"The rule '{rule.name}' could not be evaluated; an officer will review.",
-        result="error",
-        elapsed_us=_elapsed_us(started),
-        error=problem,
-    )
-
-
-def _result(rule: Rule, result: Literal["pass", "fail"], started: int) -> RuleResult:
-    return RuleResult(
-        rule_id=rule.id,
-        version=rule.version,
-        name=rule.name,
-        effect=rule.effect,
-        reason_code=rule.reason_code,
-        message=rule.message,
+        effect=effect,
+        reason_code=reason_code,
+        message=message,
         result=result,
-        elapsed_us=_elapsed_us(started),
+        elapsed_us=verdict.elapsed_us,
+        cost=rule.compiled.cost.steps,
+        error=verdict.problem,
     )
 
 

@@ -1,19 +1,20 @@
-"""Where a CEL expression uses a name, and whether a comprehension macro binds it there.
+"""The tokens of a CEL expression, its comprehensions, and where it uses each name.
 
 ``cel.Program.variables()`` lists every identifier an expression mentions, the ones a
 comprehension macro binds (the ``p`` in ``ports.all(p, ...)``) included, and says nothing about
-where they occur. Telling a bound name from a free one needs scope, and the library exposes no
-syntax tree, so this module reads the tokens of an expression that has already compiled and
-tracks which macro argument lists bind which names. Because cel has accepted the source, the
-lexer only has to split valid CEL correctly, not diagnose invalid CEL.
+where they occur; the library exposes no syntax tree at all. So this module reads the tokens of
+an expression that has already compiled: it finds each comprehension (for the names it binds,
+and for ``cost``, which bounds how often each token runs) and tells bound names from free ones.
+Because cel has accepted the source, the lexer only has to split valid CEL correctly, not
+diagnose invalid CEL.
 """
 
 import re
 from dataclasses import dataclass
 from typing import Literal
 
-# The receiver-style macros whose first argument names a variable for the rest of the call.
-_BINDING_MACROS = frozenset({"all", "exists", "exists_one", "existsOne", "map", "filter"})
+# The receiver-style macros that run their arguments once per element of the receiver.
+COMPREHENSION_MACROS = frozenset({"all", "exists", "exists_one", "existsOne", "map", "filter"})
 
 # Order matters: raw strings before escaped ones, triple quotes before single, numbers before
 # identifiers (so that the ``e5`` of ``1e5`` or the ``u`` of ``1u`` is not read as a name).
@@ -33,12 +34,30 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 
+_OPENING = {")": "(", "]": "[", "}": "{"}
+
 
 @dataclass(frozen=True, slots=True)
-class _Token:
-    kind: str
+class Token:
+    kind: str  # literal, ident or punct
     text: str
-    offset: int
+    offset: int  # 0-based character offset in the source
+
+
+@dataclass(frozen=True, slots=True)
+class Comprehension:
+    """One ``receiver.macro(variable, ...)``, by token index.
+
+    ``dot`` is the ``.`` before the macro's name, ``opening`` and ``closing`` the parentheses of
+    its arguments. ``variable`` is the name it binds, or None when the first argument is not a
+    name (cel then refuses the expression, or accepts it parenthesised, as in ``all((x), ...)``).
+    """
+
+    macro: str
+    dot: int
+    opening: int
+    closing: int
+    variable: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,41 +74,67 @@ class NameUse:
     role: Literal["variable", "bound", "call"]
 
 
-def _tokenize(source: str) -> list[_Token]:
+def tokenize(source: str) -> list[Token]:
     tokens = []
     for match in _TOKEN.finditer(source):
         kind = match.lastgroup
         if kind is not None and kind != "skip":
-            tokens.append(_Token(kind, match.group(), match.start()))
+            tokens.append(Token(kind, match.group(), match.start()))
     return tokens
 
 
-def _closing_paren(tokens: list[_Token], opening: int) -> int:
-    depth = 0
-    for index in range(opening, len(tokens)):
-        if tokens[index].text == "(":
-            depth += 1
-        elif tokens[index].text == ")":
-            depth -= 1
-            if depth == 0:
-                return index
-    return len(tokens) - 1
+def partners(tokens: list[Token]) -> dict[int, int]:
+    """Each bracket's index to its partner's, both ways; an unbalanced one has none."""
+    found: dict[int, int] = {}
+    stack: list[int] = []
+    for index, token in enumerate(tokens):
+        if token.text in "([{":
+            stack.append(index)
+        elif token.text in _OPENING and stack and tokens[stack[-1]].text == _OPENING[token.text]:
+            opening = stack.pop()
+            found[opening], found[index] = index, opening
+    return found
 
 
-def _macro_scopes(tokens: list[_Token]) -> list[tuple[str, int, int]]:
-    """(bound name, first token index, last token index) for every ``.macro(name, ...)``."""
-    scopes = []
-    texts = [token.text for token in tokens]
-    for index in range(len(tokens) - 4):
+def comprehensions(tokens: list[Token], pairs: dict[int, int]) -> list[Comprehension]:
+    """Every ``.macro(`` of a comprehension macro, in source order, whatever its arguments:
+    what cel runs per element must be found even where the bound name is written oddly."""
+    found = []
+    for index in range(len(tokens) - 2):
         if (
-            texts[index] == "."
-            and texts[index + 1] in _BINDING_MACROS
-            and texts[index + 2] == "("
-            and tokens[index + 3].kind == "ident"
-            and texts[index + 4] == ","
+            tokens[index].text == "."
+            and tokens[index + 1].text in COMPREHENSION_MACROS
+            and tokens[index + 2].text == "("
         ):
-            scopes.append((texts[index + 3], index + 3, _closing_paren(tokens, index + 2)))
-    return scopes
+            opening = index + 2
+            closing = pairs.get(opening, len(tokens) - 1)
+            found.append(
+                Comprehension(
+                    macro=tokens[index + 1].text,
+                    dot=index,
+                    opening=opening,
+                    closing=closing,
+                    variable=_bound_name(tokens, opening + 1, closing),
+                )
+            )
+    return found
+
+
+def _bound_name(tokens: list[Token], first: int, closing: int) -> str | None:
+    """The name the first argument declares: ``x``, or ``(x)``, ``((x))``..., before a comma."""
+    depth = 0
+    while first + depth < closing and tokens[first + depth].text == "(":
+        depth += 1
+    name = first + depth
+    after = name + 1 + depth
+    if (
+        after < closing
+        and tokens[name].kind == "ident"
+        and all(token.text == ")" for token in tokens[name + 1 : after])
+        and tokens[after].text == ","
+    ):
+        return tokens[name].text
+    return None
 
 
 def name_uses(source: str) -> list[NameUse]:
@@ -98,8 +143,8 @@ def name_uses(source: str) -> list[NameUse]:
     Keywords and literals spelled like names (``true``, ``null``, ``in``) come back too; callers
     ask only about the names cel itself reported.
     """
-    tokens = _tokenize(source)
-    scopes = _macro_scopes(tokens)
+    tokens = tokenize(source)
+    scopes = comprehensions(tokens, partners(tokens))
     uses = []
     for index, token in enumerate(tokens):
         if token.kind != "ident":
@@ -110,7 +155,8 @@ def name_uses(source: str) -> list[NameUse]:
             uses.append(NameUse(token.text, token.offset, "call"))
         elif before != ".":
             bound = any(
-                name == token.text and first <= index <= last for name, first, last in scopes
+                scope.variable == token.text and scope.opening < index <= scope.closing
+                for scope in scopes
             )
             uses.append(NameUse(token.text, token.offset, "bound" if bound else "variable"))
     return uses
