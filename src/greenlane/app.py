@@ -16,6 +16,7 @@ from greenlane.api.admin_identity import ClientsController, PartnersController, 
 from greenlane.api.admin_rules import RulesController
 from greenlane.api.admin_watchlist import WatchlistController
 from greenlane.api.applications import ApplicationsController, ClearancesController
+from greenlane.api.body_deadline import BodyDeadline
 from greenlane.api.deps import DEPENDENCIES
 from greenlane.api.lanes import jwks, revocations
 from greenlane.api.me import me
@@ -80,7 +81,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=openapi_config(),
         debug=False,
     )
-    app.asgi_handler = RequestObserver(app.asgi_handler)
+    app.asgi_handler = RequestObserver(
+        BodyDeadline(app.asgi_handler, settings.body_read_timeout_seconds)
+    )
     document_problems(app.openapi_schema)
     return app
 

@@ -79,6 +79,7 @@ class Settings:
     rule_evaluation_timeout_ms: int
     retention_months: int
     shutdown_not_ready_seconds: float
+    body_read_timeout_seconds: float
     data_keys: Mapping[int, Secret] = field(repr=False)
     index_key: Secret = field(repr=False)
     key_encryption_key: Secret = field(repr=False)
@@ -248,6 +249,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         shutdown_not_ready_seconds=_read(
             source, "SHUTDOWN_NOT_READY_SECONDS", _positive_float, 2.0
         ),
+        body_read_timeout_seconds=_read(source, "BODY_READ_TIMEOUT_SECONDS", _positive_float, 10.0),
         data_keys=data_keys,
         index_key=required_key("INDEX_KEY"),
         key_encryption_key=required_key("KEY_ENCRYPTION_KEY"),

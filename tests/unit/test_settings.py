@@ -27,6 +27,7 @@ def test_defaults_with_an_external_database() -> None:
     assert settings.host == "127.0.0.1"
     assert settings.access_token_ttl == 900
     assert settings.shutdown_not_ready_seconds == 2.0
+    assert settings.body_read_timeout_seconds == 10.0
     assert not settings.uses_embedded_database
     assert list(settings.data_keys) == [1]
 
@@ -39,6 +40,7 @@ def test_defaults_with_an_external_database() -> None:
         ("WORKERS", "0", "GREENLANE_WORKERS: must be greater than 0"),
         ("DB_COMMAND_TIMEOUT", "soon", "GREENLANE_DB_COMMAND_TIMEOUT: expected a number"),
         ("SHUTDOWN_NOT_READY_SECONDS", "0", "GREENLANE_SHUTDOWN_NOT_READY_SECONDS: must be"),
+        ("BODY_READ_TIMEOUT_SECONDS", "-1", "GREENLANE_BODY_READ_TIMEOUT_SECONDS: must be"),
         ("DATABASE_URL", "mysql://x", "GREENLANE_DATABASE_URL: expected a postgresql:// URL"),
         ("LOG_LEVEL", "LOUD", "GREENLANE_LOG_LEVEL: expected one of"),
         ("ISSUER", "ftp://x", "GREENLANE_ISSUER: expected an http(s) URL"),

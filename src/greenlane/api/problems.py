@@ -215,6 +215,7 @@ _DESCRIPTIONS = {
     "401": "Missing or invalid credentials",
     "403": "Not allowed for this client",
     "404": "Not found, or not yours",
+    "408": "Request body too slow",
     "409": "Conflict",
     "412": "If-Match does not match",
     "413": "Body over 64 KiB",
@@ -242,7 +243,8 @@ def _standard_statuses(operation: Operation) -> set[str]:
     The middleware, router and body reader answer them for every route alike, so no route
     declares them itself: a signed-in route can be refused (401, 403) or throttled (429), a
     path with an id can name nothing (404), anything the client sends can be malformed (400)
-    or invalid (422), a body can be too large (413), and any route can fail (500).
+    or invalid (422), a body can be too large (413) or too slow to arrive (408,
+    ``api/body_deadline.py``), and any route can fail (500).
     """
     statuses = {"500"}
     parameters = [p for p in operation.parameters or [] if isinstance(p, Parameter)]
@@ -253,7 +255,7 @@ def _standard_statuses(operation: Operation) -> set[str]:
     if parameters or operation.request_body is not None:
         statuses |= {"400", "422"}
     if operation.request_body is not None:
-        statuses.add("413")
+        statuses |= {"408", "413"}
     return statuses
 
 
