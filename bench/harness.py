@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -17,7 +18,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -34,11 +35,12 @@ PORT_CODE = "THBKK"
 OTHER_PORT = "THLCH"
 
 
-def _with_database(url: str, name: str) -> str:
+def with_database(url: str, name: str) -> str:
+    """``url`` (a server's URL, whichever database it names) made to name database ``name``."""
     return urlunsplit(urlsplit(url)._replace(path="/" + name))
 
 
-async def _admin(url: str, sql: str) -> None:
+async def execute(url: str, sql: str) -> None:
     conn = await asyncpg.connect(url)
     try:
         await conn.execute(sql)
@@ -47,25 +49,37 @@ async def _admin(url: str, sql: str) -> None:
 
 
 @contextmanager
-def fresh_database(prefix: str = "bench") -> Iterator[str]:
-    """A new database on GREENLANE_BENCH_DATABASE_URL's server, or on the embedded one."""
+def database_server() -> Iterator[str]:
+    """The URL of GREENLANE_BENCH_DATABASE_URL's server, or of the embedded one (started here and
+    released at the end): a maintenance database on which to create the benches' own."""
     server_url = os.environ.get("GREENLANE_BENCH_DATABASE_URL")
-    embedded = None
-    if server_url is None:
-        from greenlane.embedded_db import EmbeddedPostgres
+    if server_url is not None:
+        yield server_url
+        return
+    from greenlane.embedded_db import EmbeddedPostgres
 
-        embedded = EmbeddedPostgres(ROOT / ".greenlane")
-        server_url = embedded.url("postgres")
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
-    url = _with_database(server_url, name)
+    embedded = EmbeddedPostgres(ROOT / ".greenlane")
     try:
-        upgrade(url)
-        yield url
+        yield embedded.url("postgres")
     finally:
-        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        if embedded is not None:
-            embedded.stop()
+        embedded.stop()
+
+
+@contextmanager
+def fresh_database(prefix: str = "bench", server_url: str | None = None) -> Iterator[str]:
+    """A new, migrated database on ``server_url`` (by default on ``database_server()``),
+    dropped at the end."""
+    with ExitStack() as stack:
+        if server_url is None:
+            server_url = stack.enter_context(database_server())
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        asyncio.run(execute(server_url, f'CREATE DATABASE "{name}"'))
+        try:
+            url = with_database(server_url, name)
+            upgrade(url)
+            yield url
+        finally:
+            asyncio.run(execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def environment(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
@@ -108,37 +122,31 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(env: dict[str, str], *, workers: int, port: int) -> Iterator[str]:
-    """``greenlane serve`` in a subprocess; yields its base URL once it is ready."""
+def serving(
+    command: list[str], *, env: dict[str, str], ready_url: str, cwd: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A server in a subprocess, in a process group of its own; yields it once ``ready_url``
+    answers 200, and stops it (SIGTERM, then SIGKILL for the whole group) at the end."""
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "greenlane",
-            "serve",
-            "--workers",
-            str(workers),
-            "--port",
-            str(port),
-        ],
+        command,
         env=env,
+        cwd=cwd,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # its workers share its process group, so one kill ends all
     )
-    base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:
+                if httpx.get(ready_url, timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server did not become ready")
+                raise RuntimeError(f"{shlex.join(command)} did not become ready")
             time.sleep(0.2)
-        yield base_url
+        yield process
     finally:
         # A graceful exit takes at most about 20 s (not ready, requests, drain, pool close).
         process.send_signal(signal.SIGTERM)
@@ -147,6 +155,29 @@ def server(env: dict[str, str], *, workers: int, port: int) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
+
+
+def serve_command(*, workers: int, port: int) -> list[str]:
+    """``greenlane serve`` as an operator runs it."""
+    return [
+        sys.executable,
+        "-m",
+        "greenlane",
+        "serve",
+        "--workers",
+        str(workers),
+        "--port",
+        str(port),
+    ]
+
+
+@contextmanager
+def server(env: dict[str, str], *, workers: int, port: int) -> Iterator[str]:
+    """``greenlane serve`` in a subprocess; yields its base URL once it is ready."""
+    base_url = f"http://127.0.0.1:{port}"
+    command = serve_command(workers=workers, port=port)
+    with serving(command, env=env, ready_url=f"{base_url}/health/ready"):
+        yield base_url
 
 
 @dataclass(frozen=True)
