@@ -30,7 +30,11 @@ class Figures:
     columns: tuple[str, ...]
 
 
-VERIFY = Figures("bench-verify.md", "bench/verify.py", ("figure", "result", "target"))
+VERIFY = Figures(
+    "bench-verify.md",
+    "bench/verify.py",
+    ("figure", "greenlane", "peer", "greenlane ÷ peer", "goal"),
+)
 ELIGIBILITY = Figures("bench-eligibility.md", "bench/eligibility.py", ("figure", "result"))
 LOADTEST = Figures(
     "loadtest.md",

@@ -1,21 +1,25 @@
-"""The lane hot path, measured: ``make bench``.
+"""The lane hot path, measured side by side with the peer: ``make bench``.
 
-Starts ``greenlane serve`` with W workers on a fresh database holding many clearances, drives
-``POST /v1/verify`` with wrk on loopback (a Lua script that rotates tokens and makes every
-event id unique), and prints, from one run, side by side:
+Starts ``greenlane serve`` with W workers on a fresh database holding many clearances and,
+where the peer is present beside the clone (``bench/peer.py``), the peer with as many workers
+on the same PostgreSQL; elsewhere it says so and measures greenlane alone. Then, with wrk on
+loopback (``bench/verify.lua``, every event id unique) and in rounds that alternate between
+the two systems, so that drift in the machine hits both:
 
-  (a) the highest sustained verify rate (wrk, closed loop, C connections),
-  (b) the highest rate of ``GET /health/live`` on the same server (the framework's floor),
-  (c) a / b,
-  (d) p50 / p99 / p99.9 latency at half of (a) (each connection paced with wrk's delay()),
-  (e) crossings stored / green answers sent,
+  - verifies per second at saturation: a closed loop on C connections;
+  - ``GET /health/live`` the same way: the framework's floor;
+  - p50 / p99 / p99.9 at 25 % and 50 % of each system's own saturation rate (the median of
+    its rounds), every connection paced by wrk's ``delay()`` with jitter;
+  - for every run, the CPU time of the server's processes, of every PostgreSQL process and of
+    wrk, per verification (``bench/cpu.py``); for greenlane, the transactions its database
+    committed (``bench/commits.py``).
 
-then a micro-benchmark of one verification's cost, split into parse, signature (bare
-cryptography against PyJWT), checks and database, in microseconds (medians). The same table
-goes to ``docs/figures/bench-verify.md``.
+Each figure is the median of its rounds. Then greenlane's crossings stored against the green
+answers it sent, and one verification taken apart (``bench/parts.py``). The table goes to
+``docs/figures/bench-verify.md`` (``bench/verify_table.py``).
 
-    PYTHONPATH=. python bench/verify.py [--workers 2] [--connections 64] [--duration 10]
-                                        [--count 2000]
+    PYTHONPATH=. python bench/verify.py [--rounds 3] [--duration 10] [--connections 64]
+                                        [--threads 1] [--workers 2] [--count 2000]
 """
 
 from __future__ import annotations
@@ -24,140 +28,142 @@ import argparse
 import asyncio
 import json
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from urllib.parse import urlsplit
 
-import asyncpg
 import httpx
-import jwt
-import msgspec
-from bench import figures
+from bench import figures, parts, peer, verify_table, wrk
+from bench.commits import Commits
+from bench.cpu import Split, postmaster, tree_seconds
 from bench.harness import (
-    PORT_CODE,
     Seeded,
     access_token_of,
     count_rows,
+    database_server,
     environment,
+    free_port,
     fresh_database,
-    scratch_dir,
     seed,
-    server,
+    serve_command,
+    serving,
     sign_in_form,
 )
+from bench.verify_table import LIVE, LOADS, SATURATION, Measured, Runs, load, median_rate
 
-from greenlane.db import verifications as verifications_db
-from greenlane.domain.clearance_token import LANE_AUDIENCE, verify_token
-from greenlane.domain.lane_checks import Presented, check
-from greenlane.domain.verification import VerificationRecord
-from greenlane.wire.verify import VerifyRequest
-
-LUA = r"""
-local passes = {PASSES}
-local headers = {["Content-Type"] = "application/json", ["Authorization"] = "Bearer {TOKEN}"}
--- globals, not locals: done() reads each thread's counters with thread:get()
-counter = 0
-greens = 0
-errors = 0
-local threads = {}
-local pacing = {PACING}
-
-function setup(thread)
-  thread:set("tid", #threads + 1)
-  table.insert(threads, thread)
-end
-
-function request()
-  counter = counter + 1
-  local p = passes[(counter * 7 + tid) % #passes + 1]
-  local event = string.format("%08x-%04x-4000-8000-%012x", tid, {RUN}, counter)
-  local body = '{"token":"' .. p[1] .. '","direction":"entry","event_id":"' .. event ..
-    '","document":{"number":"' .. p[2] .. '","issuing_state":"THA"}}'
-  return wrk.format("POST", "/v1/verify", headers, body)
-end
-
-function response(status, hdrs, body)
-  if status ~= 200 then
-    errors = errors + 1
-  elseif string.find(body, '"decision":"green"', 1, true) then
-    greens = greens + 1
-  end
-end
-
-if pacing > 0 then
-  -- jittered, so that the connections do not fire in synchronised bursts
-  function delay()
-    return pacing * (0.5 + math.random())
-  end
-end
-
-function done(summary, latency, requests)
-  local g, e = 0, 0
-  for _, t in ipairs(threads) do
-    g = g + t:get("greens")
-    e = e + t:get("errors")
-  end
-  io.write(string.format(
-    'RESULT {"requests":%d,"seconds":%f,"greens":%d,"errors":%d,"socket_errors":%d,' ..
-    '"p50":%f,"p99":%f,"p999":%f}\n',
-    summary.requests, summary.duration / 1e6, g, e,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    latency:percentile(99.9) / 1000))
-end
-"""
-
-LIVE_LUA = r"""
-function done(summary, latency, requests)
-  io.write(string.format('RESULT {"requests":%d,"seconds":%f,"p50":%f,"p99":%f}\n',
-    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000,
-    latency:percentile(99) / 1000))
-end
-"""
+PROBE_SECONDS = 3  # a paced run that finds the pause giving the rate asked for
+WARM_UP_SECONDS = 2
+ISSUER = "http://127.0.0.1:8000"  # greenlane's default, which the bench leaves alone
+STARTED = time.monotonic()
 
 
-def wrk(url: str, script: str, *, connections: int, duration: int) -> dict[str, Any]:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
-        handle.write(script)
-    done = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "5s",
-         "-s", handle.name, url],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk failed: {done.stderr.strip()}")
-    out = done.stdout
-    Path(handle.name).unlink()
-    line = next(line for line in out.splitlines() if line.startswith("RESULT "))
-    result: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
-    result["rate"] = result["requests"] / result["seconds"]
-    return result
+@dataclass(frozen=True, slots=True)
+class System:
+    name: str
+    base_url: str
+    pid: int  # the server's parent process; its workers are its children
+    bodies: Path
+    authorization: str
+    commits: Commits | None  # counted for greenlane only
 
 
-_runs = iter(range(1, 0x10000))
+class Bench:
+    """The runs of one bench: options shared by every run, and where each run's CPU goes."""
+
+    def __init__(self, args: argparse.Namespace, postgres: int) -> None:
+        self.connections: int = args.connections
+        self.threads: int = args.threads
+        self.duration: int = args.duration
+        self.postgres = postgres  # the postmaster's process id
+
+    def measure(
+        self, system: System, *, pacing_ms: float = 0.0, live: bool = False, duration: int = 0
+    ) -> Measured:
+        commits = None if live else system.commits  # /health/live touches no database
+        reading = None if commits is None else commits.before_run()
+        before = tree_seconds(system.pid), tree_seconds(self.postgres)
+        run = self.drive(system, pacing_ms=pacing_ms, live=live, duration=duration)
+        after = tree_seconds(system.pid), tree_seconds(self.postgres)
+        if commits is not None:
+            commits.after_run()
+        cpu = Split(after[0] - before[0], after[1] - before[1], run.cpu_seconds)
+        return Measured(run, cpu, reading)
+
+    def warm_up(self, system: System) -> None:
+        """Caches, pools and connections filled before anything counts. Nothing is read before
+        it, but its transactions must be published before the first count."""
+        self.drive(system, duration=min(WARM_UP_SECONDS, self.duration))
+        if system.commits is not None:
+            system.commits.after_run()
+
+    def drive(
+        self, system: System, *, pacing_ms: float = 0.0, live: bool = False, duration: int = 0
+    ) -> wrk.Result:
+        return wrk.run(
+            system.base_url + ("/health/live" if live else "/v1/verify"),
+            bodies=None if live else system.bodies,
+            authorization=system.authorization,
+            pacing_ms=pacing_ms,
+            connections=self.connections,
+            threads=self.threads,
+            duration=duration or self.duration,
+        )
+
+    def pace(self, system: System, rate: float) -> float:
+        """The mean pause per connection that makes ``system`` answer ``rate`` a second, found
+        with a short probe: a connection's cycle is its pause plus a request's own latency."""
+        pacing = self.connections / rate * 1000
+        probe = self.measure(system, pacing_ms=pacing, duration=min(PROBE_SECONDS, self.duration))
+        return self.repace(pacing, probe.run.rate, rate)
+
+    def repace(self, pacing_ms: float, answered: float, wanted: float) -> float:
+        """The pause that turns ``answered`` into ``wanted``, assuming the latency stays."""
+        latency_ms = self.connections / answered * 1000 - pacing_ms
+        return max(1.0, self.connections / wanted * 1000 - latency_ms)
 
 
-def verify_script(seeded: Seeded, access_token: str, pacing_ms: int) -> str:
-    """The wrk script; each call gets a run number, so event ids never repeat across runs."""
-    passes = ", ".join(f'{{"{p.token}", "{p.number}"}}' for p in seeded.passes if not p.single)
-    return (
-        LUA.replace("{PASSES}", "{" + passes + "}")
-        .replace("{TOKEN}", access_token)
-        .replace("{PACING}", str(pacing_ms))
-        .replace("{RUN}", str(next(_runs)))
+def rounds(bench: Bench, systems: Sequence[System], count: int) -> Runs:
+    """Saturation and /health/live rounds first; then paced rounds at fractions of each system's
+    median saturation rate. Each round runs every system in turn, so drift hits both."""
+    runs: defaultdict[str, defaultdict[str, list[Measured]]] = defaultdict(
+        lambda: defaultdict(list)
     )
+    for n in range(count):
+        progress(f"round {n + 1} of {count}: saturation, /health/live")
+        for live, key in ((False, SATURATION), (True, LIVE)):
+            for system in systems:
+                runs[system.name][key].append(bench.measure(system, live=live))
+    loads = [(system, fraction) for fraction in LOADS for system in systems]
+    wanted = [fraction * median_rate(runs[system.name][SATURATION]) for system, fraction in loads]
+    pacing = [bench.pace(system, rate) for (system, _), rate in zip(loads, wanted, strict=True)]
+    for n in range(count):
+        progress(f"round {n + 1} of {count}: paced at {', '.join(map(load, LOADS))}")
+        for i, (system, fraction) in enumerate(loads):
+            measured = bench.measure(system, pacing_ms=pacing[i])
+            runs[system.name][load(fraction)].append(measured)
+            # Held on the rate asked for as the machine drifts.
+            pacing[i] = bench.repace(pacing[i], measured.run.rate, wanted[i])
+    return runs
 
 
-def lane_token(seeded: Seeded) -> str:
-    form = sign_in_form(seeded.lane_id, seeded.lane_secret)
-    return access_token_of(httpx.post(f"{seeded.base_url}/oauth/token", data=form))
+def write_bodies(seeded: Seeded, path: Path) -> Path:
+    """greenlane's request bodies, in the peer's format: one JSON object a line, no event id.
+    Single-entry passes are left out: they are green once only."""
+    with path.open("w") as out:
+        for p in seeded.passes:
+            if not p.single:
+                document = {"number": p.number, "issuing_state": p.issuing_state}
+                out.write(
+                    json.dumps({"token": p.token, "direction": "entry", "document": document})
+                )
+                out.write("\n")
+    return path
 
 
 def green_answers_sent(base_url: str) -> int:
@@ -169,153 +175,93 @@ def green_answers_sent(base_url: str) -> int:
     return int(total)
 
 
-def sign_in_ms(seeded: Seeded, repeat: int = 200) -> float:
-    """Median time of one client-credentials sign-in, sequential, over loopback."""
-    form = sign_in_form(seeded.lane_id, seeded.lane_secret)
-    samples = []
-    with httpx.Client(base_url=seeded.base_url) as client:
-        for _ in range(repeat):
-            started = time.perf_counter()
-            client.post("/oauth/token", data=form).raise_for_status()
-            samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1000
+def progress(message: str) -> None:
+    print(f"[{time.monotonic() - STARTED:4.0f} s] {message}", flush=True)
 
 
-def median_us(run: Callable[[], object], repeat: int = 2000) -> float:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter_ns()
-        run()
-        samples.append(time.perf_counter_ns() - started)
-    return statistics.median(samples) / 1000
-
-
-async def database_us(url: str, record: VerificationRecord, repeat: int = 300) -> float:
-    conn = await asyncpg.connect(url)
-    samples = []
-    try:
-        for _ in range(repeat):
-            one = msgspec.structs.replace(record, event_id=uuid.uuid4(), crossing_id=uuid.uuid4())
-            started = time.perf_counter_ns()
-            await verifications_db.record(conn, [one])
-            samples.append(time.perf_counter_ns() - started)
-    finally:
-        await conn.close()
-    return statistics.median(samples) / 1000
-
-
-def cost_split(seeded: Seeded, url: str, issuer: str) -> dict[str, float]:
-    keys = {k["kid"]: jwt.PyJWK.from_dict(k).key for k in httpx.get(
-        f"{seeded.base_url}/.well-known/jwks.json").json()["keys"]}  # fmt: skip
-    sample = next(p for p in seeded.passes if not p.single)
-    body = msgspec.json.encode(
-        {
-            "token": sample.token,
-            "direction": "entry",
-            "event_id": str(uuid.uuid4()),
-            "document": {"number": sample.number, "issuing_state": "THA"},
-        }
-    )
-    now = int(time.time())
-    today = datetime.now(UTC).date()
-    presented = Presented(document_number=sample.number, issuing_state="THA")
-    kid = jwt.get_unverified_header(sample.token)["kid"]
-
-    def bare() -> object:
-        return verify_token(sample.token, keys=keys, issuer=issuer, audience=LANE_AUDIENCE, now=now)
-
-    def pyjwt() -> object:
-        return jwt.decode(
-            sample.token,
-            keys[kid],
-            algorithms=["ES256"],
-            audience=LANE_AUDIENCE,
-            issuer=issuer,
-            leeway=30,
-            options={"require": ["iss", "sub", "aud", "iat", "nbf", "exp", "jti"]},
+@contextmanager
+def greenlane(
+    args: argparse.Namespace, url: str, server_url: str, scratch: Path
+) -> Iterator[tuple[System, Seeded]]:
+    """``greenlane serve`` on the fresh database ``url``, seeded, with its lane signed in."""
+    data = scratch / "greenlane"
+    data.mkdir()
+    # As shipped: every request logged at the default level, as the peer's uvicorn does. One
+    # sign-in lasts the whole bench, so no sign-in lands between two transaction counts.
+    env = environment(url, data, LOG_LEVEL="INFO", ACCESS_TOKEN_TTL="7200")
+    base_url = f"http://127.0.0.1:{args.port}"
+    command = serve_command(workers=args.workers, port=args.port)
+    with serving(command, env=env, ready_url=f"{base_url}/health/ready") as process:
+        progress(f"seeding greenlane with {args.count} clearances")
+        seeded = seed(base_url, env, args.count)
+        form = sign_in_form(seeded.lane_id, seeded.lane_secret)
+        access = access_token_of(httpx.post(f"{base_url}/oauth/token", data=form))
+        bodies = write_bodies(seeded, scratch / "greenlane-bodies.txt")
+        commits = Commits(server_url, urlsplit(url).path.lstrip("/"))
+        yield (
+            System("greenlane", base_url, process.pid, bodies, f"Bearer {access}", commits),
+            seeded,
         )
 
-    def checks() -> object:
-        return check(
-            sample.token, lane_port=PORT_CODE, presented=presented, keys=keys, issuer=issuer,
-            audience=LANE_AUDIENCE, revoked=frozenset(), now=now, today=today,
-        )  # fmt: skip
 
-    clearance_id = jwt.decode(sample.token, options={"verify_signature": False})["sub"]
-    record = VerificationRecord(
-        lane_client=uuid.uuid4(), event_id=uuid.uuid4(), request_sha="00", port_code=PORT_CODE,
-        lane_code="L1", direction="entry", decision="green", codes=(), single_entry=False,
-        mode="online", latency_us=0, occurred_at=datetime.now(UTC), checked_at=datetime.now(UTC),
-        clearance_id=uuid.UUID(clearance_id),
-    )  # fmt: skip
-    return {
-        "parse": median_us(lambda: msgspec.json.decode(body, type=VerifyRequest)),
-        "signature (bare cryptography)": median_us(bare),
-        "signature (PyJWT)": median_us(pyjwt),
-        "lane_checks.check (with the signature)": median_us(checks),
-        "database (one item, one commit)": asyncio.run(database_us(url, record)),
-    }
+@contextmanager
+def the_peer(args: argparse.Namespace, server_url: str, scratch: Path) -> Iterator[System | None]:
+    if not peer.present():
+        progress(f"the peer is absent ({peer.HOME} not found): greenlane alone")
+        yield None
+        return
+    progress(f"seeding the peer ({peer.HOME}) with {args.count} bodies")
+    with peer.running(server_url, workers=args.workers, port=free_port(), count=args.count,
+                      scratch=scratch / "peer") as running:  # fmt: skip
+        yield System("peer", running.base_url, running.pid, running.bodies, "", None)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per run")
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--threads", type=int, default=1, help="wrk's")
+    parser.add_argument("--workers", type=int, default=2, help="each system's")
+    parser.add_argument("--count", type=int, default=2000, help="clearances, and peer bodies")
     parser.add_argument("--port", type=int, default=8471)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("bench: wrk is needed (Debian: apt-get install wrk)", file=sys.stderr)
         return 2
-    with fresh_database("bench_verify") as url:
-        env = environment(url, scratch_dir())
-        with server(env, workers=args.workers, port=args.port) as base_url:
-            print(f"seeding {args.count} clearances ...", flush=True)
-            seeded = seed(base_url, env, args.count)
-            access = lane_token(seeded)
-            verify_url = f"{base_url}/v1/verify"
-            warm = wrk(verify_url, verify_script(seeded, access, 0), connections=8, duration=2)
-            live = wrk(f"{base_url}/health/live", LIVE_LUA,
-                       connections=args.connections, duration=args.duration)  # fmt: skip
-            full = wrk(verify_url, verify_script(seeded, access, 0),
-                       connections=args.connections, duration=args.duration)  # fmt: skip
-            half_rate = full["rate"] / 2
-            # Paced connections: each waits between requests. One short run calibrates the wait
-            # (a request's own latency adds to it), then the measured run.
-            pacing = args.connections / half_rate * 1000
-            probe = wrk(verify_url, verify_script(seeded, access, round(pacing)),
-                        connections=args.connections, duration=3)  # fmt: skip
-            pacing = max(1.0, pacing * probe["rate"] / half_rate)
-            half = wrk(verify_url, verify_script(seeded, access, round(pacing)),
-                       connections=args.connections, duration=args.duration)  # fmt: skip
-            received = sum(run["greens"] for run in (warm, full, probe, half))
-            # wrk cuts the requests in flight when a run ends: the server may have sent those
-            # answers (and stored their crossings) without wrk reading them. The server's own
-            # count of green answers sent is the one to compare with.
-            sent = green_answers_sent(base_url)
-            stored = asyncio.run(count_rows(url, "SELECT count(*) FROM crossings"))
-            split = cost_split(seeded, url, env.get("GREENLANE_ISSUER", "http://127.0.0.1:8000"))
-            sign_in = sign_in_ms(seeded)
+    with (
+        database_server() as server_url,
+        fresh_database("bench_verify", server_url) as url,
+        tempfile.TemporaryDirectory(prefix="greenlane-bench-") as scratch,
+        greenlane(args, url, server_url, Path(scratch)) as (mine, seeded),
+        the_peer(args, server_url, Path(scratch)) as theirs,
+    ):
+        bench = Bench(args, postmaster(server_url))
+        systems = [mine] if theirs is None else [mine, theirs]
+        progress("warming up")
+        for system in systems:
+            bench.warm_up(system)
+        runs = rounds(bench, systems, args.rounds)
+        assert mine.commits is not None
+        mine.commits.finish()
+        progress("crossings, sign-in and one verification's parts")
+        # wrk cuts the requests in flight when a run ends: the server may have sent those
+        # answers (and stored their crossings) without wrk reading them. The server's own
+        # count of green answers sent is the one to compare with.
+        sent = green_answers_sent(mine.base_url)
+        stored = asyncio.run(count_rows(url, "SELECT count(*) FROM crossings"))
+        greenlane_only = [
+            ("sign-in (`POST /oauth/token`), sequential median",
+             f"{parts.sign_in_ms(seeded):.2f} ms"),
+            *((f"one verification: {name}, median", f"{value:,.1f} µs")
+              for name, value in parts.cost_split(seeded, url, ISSUER).items()),
+        ]  # fmt: skip
+    rows = verify_table.rows(
+        runs, mine.commits, crossings=(stored, sent), greenlane_only=greenlane_only
+    )
     print()
-    print(f"greenlane verify benchmark: {args.workers} workers, wrk -t1 -c{args.connections}, "
-          f"{args.duration}s per run, {args.count} clearances")  # fmt: skip
-    # The targets are the issue's: verify at least half as fast as the framework's floor, a p99
-    # of 10 ms at half load, and never a green answer without its crossing.
-    rows = [
-        ("(a) verify, sustained", f"{full['rate']:,.0f} /s, {full['errors']} errors", ""),
-        ("(b) `GET /health/live` on the same server", f"{live['rate']:,.0f} /s", ""),
-        ("(c) a ÷ b", f"{full['rate'] / live['rate']:.2f}", "≥ 0.5"),
-        (f"(d) latency at half of (a): {half['rate']:,.0f} /s",
-         f"p50 {half['p50']:.1f} ms, p99 {half['p99']:.1f} ms, p99.9 {half['p999']:.1f} ms",
-         "p99 ≤ 10 ms"),
-        ("latency at full load", f"p50 {full['p50']:.1f} ms, p99 {full['p99']:.1f} ms", ""),
-        ("(e) crossings stored ÷ green answers sent",
-         f"{stored / sent:.3f} ({stored:,} / {sent:,}; {received:,} read by wrk)", "1.000"),
-        ("sign-in (`POST /oauth/token`), sequential median", f"{sign_in:.2f} ms", ""),
-        *((f"one verification: {name}, median", f"{value:,.1f} µs", "")
-          for name, value in split.items()),
-    ]  # fmt: skip
+    print(f"greenlane verify benchmark: {args.workers} workers each, wrk -t{args.threads} "
+          f"-c{args.connections}, {args.rounds} rounds of {args.duration} s runs")  # fmt: skip
     print(figures.markdown_table(figures.VERIFY.columns, rows))
     print(f"written to {figures.write(figures.VERIFY, rows)}")
     return 0

@@ -289,6 +289,12 @@ def test_the_figures_directory_holds_only_figures_files() -> None:
     assert found <= expected, f"not written by a measuring command: {sorted(found - expected)}"
 
 
+def test_the_verify_figures_put_greenlane_beside_the_peer() -> None:
+    # make bench reports both systems from one run, their ratio and issue 20's goal, row by row.
+    columns = ("figure", "greenlane", "peer", "greenlane ÷ peer", "goal")
+    assert figures.VERIFY.columns == columns
+
+
 def sample_rows(spec: Figures) -> list[list[str]]:
     return [[f"{column} 1" for column in spec.columns], ["a | b", *("—" for _ in spec.columns[1:])]]
 
