@@ -53,8 +53,9 @@ fuzz: $(STAMP)
 openapi: $(STAMP)
 	$(BIN)/greenlane openapi
 
-# The lane hot path with wrk against a real server, then the eligibility benchmark. wrk comes
-# from Debian (installed here when missing and we may; otherwise: apt-get install wrk).
+# The lane hot path with wrk against a real server, side by side with the peer where
+# ../shared/peer is there (docs/performance.md), then the eligibility benchmark. wrk comes from
+# Debian (installed here when missing and we may; otherwise: apt-get install wrk).
 bench: $(STAMP)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk; } \
 		|| { echo "make bench needs wrk: apt-get install wrk" >&2; exit 2; }
