@@ -203,6 +203,10 @@ _PROBLEM_SCHEMA = Schema(
                 properties={
                     "field": Schema(type=OpenAPIType.STRING),
                     "message": Schema(type=OpenAPIType.STRING),
+                    "code": Schema(
+                        type=OpenAPIType.STRING,
+                        description="Stable kind of problem, where a field's problems have kinds",
+                    ),
                 },
             ),
         ),
