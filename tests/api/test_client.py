@@ -40,7 +40,7 @@ from greenlane.client.sync import _Client
 from greenlane.settings import Settings
 from greenlane.wire.applications import ApplicationCreate
 from greenlane.wire.identity import ClientCreate, PartnerCreate, PortCreate
-from greenlane.wire.registration import TravellerCreate, TravellerPatch, VehicleCreate
+from greenlane.wire.registration import EmployerIn, TravellerCreate, TravellerPatch, VehicleCreate
 from greenlane.wire.verify import PresentedDocument
 
 from . import bodies
@@ -107,8 +107,10 @@ def test_a_partner_and_a_lane_work_end_to_end(lane_and_partner: tuple[Actor, Act
         crossings = partner.get_clearance(clearance.id).crossings
         assert [c.id for c in crossings] == [answer.crossing_id]
 
-        renamed = partner.update_traveller(traveller.id, TravellerPatch(given_names="Somsak"))
-        assert renamed.given_names == "Somsak"
+        employer = EmployerIn(name="Siam Freight", country="THA")
+        changed = partner.update_traveller(traveller.id, TravellerPatch(employer=employer))
+        assert changed.employer.name == "Siam Freight"
+        assert changed.redecided == []  # not a change of identity
         assert [a.id for a in partner.list_applications(status="approved")] == [filed.id]
         assert lane.revocations().items == []
         partner.erase_traveller(traveller.id)  # erasure revokes the traveller's clearances

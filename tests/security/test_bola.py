@@ -28,7 +28,7 @@ READ_BACK = {
 }
 # Bodies that would succeed on the caller's own record, so that only ownership can refuse them.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
-    ("PATCH", "/v1/travellers/{traveller_id}"): {"surname": "Taken"},
+    ("PATCH", "/v1/travellers/{traveller_id}"): {"employer": {"name": "Taken", "country": "THA"}},
     ("PATCH", "/v1/vehicles/{vehicle_id}"): {"colour": "Stolen red"},
     ("POST", "/v1/clearances/{clearance_id}/revoke"): {"reason": "not yours"},
 }

@@ -17,6 +17,7 @@ from greenlane.services import travellers, vehicles
 from greenlane.wire.common import Page
 from greenlane.wire.registration import (
     Traveller,
+    TravellerChange,
     TravellerCreate,
     TravellerPatch,
     Vehicle,
@@ -67,6 +68,10 @@ class TravellersController(Controller):
     @patch(
         "/{traveller_id:uuid}",
         summary="Change a registration (validated as a new one)",
+        description=(
+            "A change to an identity field needs an MRZ that agrees with the new values, and "
+            "decides the traveller's live applications again: `redecided` lists them."
+        ),
         responses=documented(409),
     )
     async def update(
@@ -74,9 +79,9 @@ class TravellersController(Controller):
         partner: PartnerDep,
         traveller_id: TravellerId,
         data: Annotated[TravellerPatch, Body()],
-    ) -> Traveller:
+    ) -> TravellerChange:
         return await travellers.update_traveller(
-            partner.db, partner.protection, partner.caller, traveller_id, data
+            partner.deciding, partner.protection, partner.caller, traveller_id, data
         )
 
     @delete("/{traveller_id:uuid}", summary="Erase a traveller's personal data")

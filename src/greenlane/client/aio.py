@@ -46,6 +46,7 @@ from greenlane.wire.identity import (
 )
 from greenlane.wire.registration import (
     Traveller,
+    TravellerChange,
     TravellerCreate,
     TravellerPatch,
     Vehicle,
@@ -197,7 +198,7 @@ class AsyncPartnerClient(_Client):
     def list_travellers(self, *, page_size: int = ops.PAGE_SIZE) -> AsyncIterator[Traveller]:
         return self._items(lambda cursor: ops.travellers_page(cursor, page_size))
 
-    async def update_traveller(self, traveller_id: Id, patch: TravellerPatch) -> Traveller:
+    async def update_traveller(self, traveller_id: Id, patch: TravellerPatch) -> TravellerChange:
         return await self.session.run(ops.update_traveller(traveller_id, patch))
 
     async def erase_traveller(self, traveller_id: Id) -> None:

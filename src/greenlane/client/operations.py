@@ -32,6 +32,7 @@ from greenlane.wire.identity import (
 )
 from greenlane.wire.registration import (
     Traveller,
+    TravellerChange,
     TravellerCreate,
     TravellerPatch,
     Vehicle,
@@ -110,8 +111,8 @@ def travellers_page(cursor: str | None, limit: int = PAGE_SIZE) -> Operation[Pag
     return _get("/v1/travellers", Page[Traveller], _page_params(limit, cursor))
 
 
-def update_traveller(traveller_id: Id, patch: TravellerPatch) -> Operation[Traveller]:
-    return _send("PATCH", f"/v1/travellers/{traveller_id}", patch, Traveller)
+def update_traveller(traveller_id: Id, patch: TravellerPatch) -> Operation[TravellerChange]:
+    return _send("PATCH", f"/v1/travellers/{traveller_id}", patch, TravellerChange)
 
 
 def erase_traveller(traveller_id: Id) -> Operation[None]:

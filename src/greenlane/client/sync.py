@@ -47,6 +47,7 @@ from greenlane.wire.identity import (
 )
 from greenlane.wire.registration import (
     Traveller,
+    TravellerChange,
     TravellerCreate,
     TravellerPatch,
     Vehicle,
@@ -195,7 +196,7 @@ class PartnerClient(_Client):
     def list_travellers(self, *, page_size: int = ops.PAGE_SIZE) -> Iterator[Traveller]:
         return self._items(lambda cursor: ops.travellers_page(cursor, page_size))
 
-    def update_traveller(self, traveller_id: Id, patch: TravellerPatch) -> Traveller:
+    def update_traveller(self, traveller_id: Id, patch: TravellerPatch) -> TravellerChange:
         return self.session.run(ops.update_traveller(traveller_id, patch))
 
     def erase_traveller(self, traveller_id: Id) -> None:

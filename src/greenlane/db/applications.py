@@ -18,7 +18,13 @@ COLUMNS = (
     " a.entries, a.purpose, a.status, a.reasons, a.decided_by, a.decision_note, a.decided_at,"
     " a.created_at, a.updated_at, c.id AS clearance_id, c.token, c.expires_at"
 )
-FROM = "applications a LEFT JOIN clearances c ON c.application_id = a.id"
+# The clearance of the application's current approval: its latest, unrevoked first. A change of
+# the traveller's identity revokes it and, if the application is approved again, issues another.
+FROM = (
+    "applications a LEFT JOIN LATERAL (SELECT id, token, expires_at FROM clearances"
+    " WHERE application_id = a.id AND a.status = 'approved'"
+    " ORDER BY revoked_at IS NULL DESC, created_at DESC LIMIT 1) c ON true"
+)
 
 
 async def insert(
@@ -68,7 +74,16 @@ async def get(
 
 
 async def lock_referred(conn: Connection, application_id: uuid.UUID) -> str | None:
-    """Lock the application for a decision; returns its status (None when it does not exist)."""
+    """Lock the application for a decision; returns its status (None when it does not exist).
+
+    Its traveller is locked first: a change of identity locks the traveller, then their
+    applications, and taking both in the same order cannot deadlock.
+    """
+    await conn.execute(
+        "SELECT 1 FROM travellers"
+        " WHERE id = (SELECT traveller_id FROM applications WHERE id = $1) FOR UPDATE",
+        application_id,
+    )
     status: str | None = await conn.fetchval(
         "SELECT status FROM applications WHERE id = $1 FOR UPDATE", application_id
     )
@@ -84,6 +99,45 @@ async def decide(
         application_id,
         status,
         note,
+        actor,
+        at,
+    )
+
+
+async def live_of_traveller(
+    conn: Connection, traveller_id: uuid.UUID, at: datetime
+) -> list[uuid.UUID]:
+    """Lock and return the traveller's applications that a change of identity decides again:
+    those waiting for a review, and the approved ones whose clearance still holds at ``at``.
+    A rejection is final, and a clearance revoked or expired is over."""
+    rows = await conn.fetch(
+        "SELECT a.id FROM applications a WHERE a.traveller_id = $1 AND (a.status = 'referred'"
+        " OR (a.status = 'approved' AND EXISTS (SELECT 1 FROM clearances c"
+        " WHERE c.application_id = a.id AND c.revoked_at IS NULL AND c.expires_at > $2)))"
+        " ORDER BY a.created_at, a.id FOR UPDATE",
+        traveller_id,
+        at,
+    )
+    return [row["id"] for row in rows]
+
+
+async def redecide(
+    conn: Connection,
+    application_id: uuid.UUID,
+    *,
+    status: str,
+    reasons: list[dict[str, Any]],
+    actor: str,
+    at: datetime,
+) -> None:
+    """The rules' new outcome; an administrator's decision, about who the traveller was, goes."""
+    await conn.execute(
+        "UPDATE applications SET status = $2, reasons = $3::jsonb, decided_by = NULL,"
+        " decision_note = NULL, decided_at = NULL, updated_at = $5, updated_by = $4"
+        " WHERE id = $1",
+        application_id,
+        status,
+        json.dumps(reasons),
         actor,
         at,
     )

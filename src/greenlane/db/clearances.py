@@ -83,9 +83,25 @@ async def revoke(
     return [row["jti"] for row in rows]
 
 
-async def of_traveller(conn: Connection, traveller_id: uuid.UUID) -> list[uuid.UUID]:
-    rows = await conn.fetch("SELECT id FROM clearances WHERE traveller_id = $1", traveller_id)
+async def unrevoked_of_traveller(conn: Connection, traveller_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await conn.fetch(
+        "SELECT id FROM clearances WHERE traveller_id = $1 AND revoked_at IS NULL", traveller_id
+    )
     return [row["id"] for row in rows]
+
+
+async def carry_entries(conn: Connection, application_id: uuid.UUID) -> None:
+    """Count the single entries used under the application's revoked clearances as used under
+    its live one: a clearance issued again is not a new entry."""
+    await conn.execute(
+        "INSERT INTO single_entry_uses (clearance_id, direction, event_id, used_at)"
+        " SELECT live.id, u.direction, u.event_id, u.used_at"
+        " FROM clearances live, clearances old JOIN single_entry_uses u ON u.clearance_id = old.id"
+        " WHERE live.application_id = $1 AND live.revoked_at IS NULL"
+        " AND old.application_id = $1 AND old.revoked_at IS NOT NULL"
+        " ON CONFLICT DO NOTHING",
+        application_id,
+    )
 
 
 async def revocations(conn: Connection, *, after_seq: int, limit: int) -> list[asyncpg.Record]:

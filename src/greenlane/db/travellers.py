@@ -1,4 +1,5 @@
-"""The travellers table: personal numbers and the birth date are stored only as ciphertext."""
+"""The travellers table: personal numbers, the birth date and the MRZ are stored only as
+ciphertext."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class TravellerRow:
     licence_issuing_state: str | None
     licence_classes: list[str] | None
     licence_expiry: date | None
+    mrz_enc: bytes | None
 
     def values(self) -> tuple[Any, ...]:
         return astuple(self)

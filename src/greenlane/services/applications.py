@@ -1,5 +1,6 @@
 """Applications: filed by a partner, decided by the rules (or an administrator), and on approval
-turned into a signed clearance in the same transaction."""
+turned into a signed clearance in the same transaction. A change to who the traveller is
+decides their live applications again (:func:`redecide`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import asyncpg
 import msgspec
 
 from greenlane.db import applications as applications_db
+from greenlane.db import clearances as clearances_db
 from greenlane.db import travellers as travellers_db
 from greenlane.db import vehicles as vehicles_db
 from greenlane.db.codecs import jsonb
@@ -268,6 +270,66 @@ async def decide(
             assert row is not None
         await audit.record(conn, actor, f"application.{request.decision}", str(application_id), {})
     return application_from_row(row, for_admin=True)
+
+
+IDENTITY_CHANGED = "traveller identity changed"
+# What an application becomes when its registration no longer holds what it was filed with.
+REGISTRATION_INCOMPLETE = Reason(
+    rule_id=None,
+    reason_code="registration_incomplete",
+    message=(
+        "The registration no longer supports the application: its vehicle was erased, or its "
+        "traveller no longer holds a driving licence."
+    ),
+    effect="deny",
+)
+
+
+async def redecide(
+    conn: Connection, d: Deciding, traveller_id: uuid.UUID, *, actor: str
+) -> list[Application]:
+    """Decide again, in the caller's transaction, the live applications (referred, or approved
+    with a clearance that still holds) of a traveller whose identity has just changed.
+
+    Their clearances vouch for who the traveller was, so every one is revoked. Each application
+    is run through the rules again as filed, on the new identity: its status and reasons are the
+    new outcome (an administrator's decision about the old identity is dropped), and one
+    approved again is issued a new clearance that counts the single entries already used.
+    Each step is audited. Returns the applications as their partner now sees them.
+    """
+    now = datetime.now(UTC)
+    live = await applications_db.live_of_traveller(conn, traveller_id, now)
+    await clearances.revoke_all_of_traveller(
+        conn, traveller_id, actor=actor, reason=IDENTITY_CHANGED
+    )
+    decided: list[Application] = []
+    for application_id in live:
+        row = await applications_db.get(conn, application_id, None)
+        assert row is not None  # locked by live_of_traveller
+        partner_id, data = row["partner_id"], _as_request(row)
+        try:
+            registration = await _registration(conn, data, partner_id)
+            outcome, _hit = await _assess(conn, d, data, registration)
+            status, reasons = outcome.status, _reasons(outcome)
+        except (NotFound, ValidationFailed):  # the vehicle erased, or the licence gone
+            status, reasons = "rejected", [REGISTRATION_INCOMPLETE]
+        await applications_db.redecide(
+            conn,
+            application_id,
+            status=status,
+            reasons=[msgspec.structs.asdict(r) for r in reasons],
+            actor=actor,
+            at=now,
+        )
+        if status == "approved":
+            await _issue(conn, d, application_id, partner_id, data, registration, actor)
+            await clearances_db.carry_entries(conn, application_id)
+        details = {"from": row["status"], "to": status}
+        await audit.record(conn, actor, "application.redecide", str(application_id), details)
+        fresh = await applications_db.get(conn, application_id, partner_id)
+        assert fresh is not None
+        decided.append(application_from_row(fresh))
+    return decided
 
 
 def _as_request(row: asyncpg.Record) -> ApplicationCreate:

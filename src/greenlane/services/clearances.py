@@ -196,10 +196,13 @@ async def revoke_in(
     return jtis
 
 
-async def revoke_all_of_traveller(conn: Connection, traveller_id: uuid.UUID, *, actor: str) -> None:
-    clearance_ids = await clearances_db.of_traveller(conn, traveller_id)
+async def revoke_all_of_traveller(
+    conn: Connection, traveller_id: uuid.UUID, *, actor: str, reason: str
+) -> None:
+    """Revoke every clearance of the traveller not yet revoked, in the caller's transaction."""
+    clearance_ids = await clearances_db.unrevoked_of_traveller(conn, traveller_id)
     if clearance_ids:
-        await revoke_in(conn, clearance_ids, actor=actor, reason="traveller erased")
+        await revoke_in(conn, clearance_ids, actor=actor, reason=reason)
 
 
 async def revocations(db: Database, *, since: int, limit: int) -> RevocationPage:

@@ -1,9 +1,11 @@
 """Travellers (drivers included) registered by partner apps.
 
 A PATCH is merged into the stored registration and the result is checked exactly as a new
-registration would be (``domain.registration.check_traveller``). The birth date and the
-document and licence numbers are stored only as ciphertext, found through a blind index, and
-answered masked.
+registration would be (``domain.registration.check_traveller``), against the MRZ on file when
+there is one. A change to who the traveller is (``identity_changes``) decides their live
+applications again in the same transaction. The birth date, the MRZ and the document and
+licence numbers are stored only as ciphertext; the numbers are found through a blind index and
+answered masked, and the MRZ is never answered.
 """
 
 from __future__ import annotations
@@ -19,16 +21,19 @@ from greenlane.db.pagination import decode_cursor, next_cursor
 from greenlane.db.pool import Connection, Database
 from greenlane.domain.documents import mask_number
 from greenlane.domain.lookups import document_index
-from greenlane.domain.registration import CheckedTraveller, check_traveller
-from greenlane.services import clearances, partner_records
+from greenlane.domain.registration import CheckedTraveller, check_traveller, identity_changes
+from greenlane.services import applications, audit, clearances, partner_records
+from greenlane.services.applications import Deciding
 from greenlane.services.context import Caller, Protection
 from greenlane.services.partner_records import PartnerRecords, merged
+from greenlane.wire.applications import Application
 from greenlane.wire.common import Page
 from greenlane.wire.registration import (
     DocumentOut,
     DrivingLicenceOut,
     EmployerOut,
     Traveller,
+    TravellerChange,
     TravellerCreate,
     TravellerPatch,
 )
@@ -70,6 +75,7 @@ def _row(
         licence_issuing_state=licence.issuing_state if licence else None,
         licence_classes=list(licence.classes) if licence else None,
         licence_expiry=licence.expiry_date if licence else None,
+        mrz_enc=seal("mrz_enc", checked.mrz) if checked.mrz is not None else None,
     )
 
 
@@ -107,7 +113,8 @@ def traveller_from_row(row: asyncpg.Record, p: Protection) -> Traveller:
 
 
 def stored_traveller_from_row(row: asyncpg.Record, p: Protection) -> TravellerCreate:
-    """The registration as the partner sent it (numbers decrypted), for merging a PATCH."""
+    """The registration as the partner sent it (numbers and MRZ decrypted), for merging a
+    PATCH."""
     licence = None
     if row["licence_number_enc"] is not None:
         licence = {
@@ -132,6 +139,11 @@ def stored_traveller_from_row(row: asyncpg.Record, p: Protection) -> TravellerCr
             "category": row["category"],
             "employer": {"name": row["employer_name"], "country": row["employer_country"]},
             "driving_licence": licence,
+            "mrz": (
+                travellers_db.unseal(p.cipher, row, "mrz_enc")
+                if row["mrz_enc"] is not None
+                else None
+            ),
         },
         TravellerCreate,
     )
@@ -175,15 +187,25 @@ async def list_travellers(
 
 
 async def update_traveller(
-    db: Database, p: Protection, caller: Caller, traveller_id: uuid.UUID, patch: TravellerPatch
-) -> Traveller:
-    async with db.transaction() as conn:
+    d: Deciding, p: Protection, caller: Caller, traveller_id: uuid.UUID, patch: TravellerPatch
+) -> TravellerChange:
+    """Store the merged registration; a change of identity is audited (the fields' names only)
+    and decides the traveller's live applications again, all in one transaction."""
+    redecided: list[Application] = []
+    async with d.db.transaction() as conn:
         current = await partner_records.own(conn, TRAVELLERS, caller, traveller_id, for_update=True)
         stored = stored_traveller_from_row(current, p)
         checked = check_traveller(merged(stored, patch, TravellerCreate), _today())
+        changed = identity_changes(stored, checked)
         row = _row(checked, traveller_id, p)
         record = await partner_records.update_unique(conn, TRAVELLERS, caller, traveller_id, row)
-    return traveller_from_row(record, p)
+        if changed:
+            subject = str(traveller_id)
+            details = {"fields": list(changed)}
+            await audit.record(conn, caller.actor, "traveller.identity_change", subject, details)
+            redecided = await applications.redecide(conn, d, traveller_id, actor=caller.actor)
+    traveller = traveller_from_row(record, p)
+    return TravellerChange(**msgspec.structs.asdict(traveller), redecided=redecided)
 
 
 async def erase_traveller(db: Database, caller: Caller, traveller_id: uuid.UUID) -> None:
@@ -191,6 +213,8 @@ async def erase_traveller(db: Database, caller: Caller, traveller_id: uuid.UUID)
     only that it happened."""
 
     async def revoke_clearances(conn: Connection) -> None:
-        await clearances.revoke_all_of_traveller(conn, traveller_id, actor=caller.actor)
+        await clearances.revoke_all_of_traveller(
+            conn, traveller_id, actor=caller.actor, reason="traveller erased"
+        )
 
     await partner_records.erase(db, TRAVELLERS, caller, traveller_id, then=revoke_clearances)

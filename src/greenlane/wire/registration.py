@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from greenlane.wire.applications import Application
 from greenlane.wire.common import Alpha3, Request
 
 Category = Literal[
@@ -72,7 +73,10 @@ class TravellerCreate(Request):
 
 class TravellerPatch(Request):
     """A merge patch: the fields named replace the stored ones (nested objects whole);
-    ``driving_licence: null`` removes the licence. The merged record is validated as a POST."""
+    ``driving_licence: null`` removes the licence. The merged record is validated as a POST.
+
+    An MRZ on file is checked against the merged record too. It can be replaced, never
+    removed, and a change to an identity field needs one that agrees with the new values."""
 
     given_names: PersonName | msgspec.UnsetType = msgspec.UNSET
     surname: PersonName | msgspec.UnsetType = msgspec.UNSET
@@ -83,7 +87,7 @@ class TravellerPatch(Request):
     category: Category | msgspec.UnsetType = msgspec.UNSET
     employer: EmployerIn | msgspec.UnsetType = msgspec.UNSET
     driving_licence: DrivingLicenceIn | msgspec.UnsetType | None = msgspec.UNSET
-    mrz: Mrz | msgspec.UnsetType | None = msgspec.UNSET
+    mrz: Mrz | msgspec.UnsetType = msgspec.UNSET
 
 
 class DocumentOut(msgspec.Struct):
@@ -120,6 +124,13 @@ class Traveller(msgspec.Struct, kw_only=True):
     created_by: str
     updated_at: datetime
     updated_by: str
+
+
+class TravellerChange(Traveller, kw_only=True):
+    """The answer to a PATCH: the traveller, and the applications the change decided again
+    (a change of identity re-decides the live ones; any other change, none)."""
+
+    redecided: list[Application]
 
 
 class VehicleCreate(Request, kw_only=True):
