@@ -13,11 +13,12 @@ it, a comprehension iterating once per element of its receiver, which is
 * anything else (a bound variable, a parenthesised expression): ``UNKNOWN_SIZE``, as many as
   the largest literal a condition may write.
 
-Reading a whole context list as a value (``x in rcep_members``) counts its size, and
-``matches`` counts ``REGEX_STEPS``: cel compiles the pattern at every call, and some patterns
-take tens of milliseconds to compile (``\\w{100}``). A chain (``l.map(...).all(...)``) counts
-as nesting for ``depth``, because each link can multiply the size of the elements the next
-one reads.
+``map`` and ``filter`` cost the square of their receiver's elements, because cel copies the
+list they are building at every element. Reading a whole context list as a value
+(``x in rcep_members``) counts its size, and ``matches`` counts ``REGEX_STEPS``: cel compiles
+the pattern at every call, and some patterns take tens of milliseconds to compile
+(``\\w{100}``). A chain (``l.map(...).all(...)``) counts as nesting for ``depth``, because each
+link can multiply the size of the elements the next one reads.
 
 This is an estimate, not a proof: a regular expression, or an operation over a long context
 list, can cost more than the steps counted. The time budget of one evaluation
@@ -32,7 +33,8 @@ from greenlane.domain.rules.names import Comprehension, Token, comprehensions, p
 
 # Every ISO 3166 alpha-3 code (249) fits in one literal, for a list of countries.
 MAX_LITERAL_ITEMS: Final = 256
-# Two levels serve every rule greenlane ships (ports, then each port's kinds); three leave room.
+# The default rules need one level, a rule over each requested port's kinds two; three leave
+# room.
 MAX_DEPTH: Final = 3
 # At most about 20 ms of one core for the costliest shapes measured (docs/rules.md, "Cost");
 # the costliest default rule is 67 steps.
