@@ -375,6 +375,7 @@ def test_metrics_count_decisions(lane_and_partner: tuple[Actor, Actor]) -> None:
     assert 'greenlane_verify_decisions_total{code="none",decision="green"}' in text
     assert 'greenlane_verify_decisions_total{code="token_malformed",decision="deny"}' in text
     assert "greenlane_verify_batch_size_bucket" in text
+    assert "greenlane_verify_batch_seconds_bucket" in text
     assert "greenlane_verify_seconds_bucket" in text
     assert "greenlane_verify_spool_depth" in text
     assert "greenlane_state_age_seconds 0.0" in text

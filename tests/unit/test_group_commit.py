@@ -9,6 +9,7 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from greenlane.services.group_commit import CommitFailed, GroupCommitter
 
@@ -185,5 +186,25 @@ def test_closing_an_idle_committer_returns_at_once() -> None:
         committer = GroupCommitter(writer.write, max_batch=10, max_in_flight=1)
         await committer.close()
         assert writer.batches == []
+
+    run(scenario())
+
+
+def test_every_batch_is_timed_whether_it_commits_or_fails() -> None:
+    def timed() -> float:
+        return REGISTRY.get_sample_value("greenlane_verify_batch_seconds_count") or 0.0
+
+    async def scenario() -> None:
+        writer = Writer(failing=frozenset({1}))
+        committer = GroupCommitter(writer.write, max_batch=10, max_in_flight=1)
+        before = timed()
+        tasks = submit(committer, 1)
+        await settle()
+        tasks += submit(committer, 2, 3)
+        await writer.finish(0)
+        await writer.finish(1)
+        assert writer.batches == [[1], [2, 3]]
+        assert timed() == before + 2
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     run(scenario())
