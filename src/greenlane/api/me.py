@@ -5,12 +5,18 @@ from __future__ import annotations
 from litestar import get
 
 from greenlane.api.deps import IdentityDep
-from greenlane.api.security import SECURITY
+from greenlane.api.security import SECURITY, allow
 from greenlane.domain.access_tokens import SCOPES
 from greenlane.wire.identity import Me
 
 
-@get("/v1/me", tags=["auth"], summary="The calling client's identity", security=SECURITY)
+@get(
+    "/v1/me",
+    tags=["auth"],
+    summary="The calling client's identity",
+    security=SECURITY,
+    opt=allow("admin", "partner", "lane"),
+)
 async def me(identity: IdentityDep) -> Me:
     return Me(
         client_id=identity.client_id,

@@ -32,7 +32,7 @@ VehicleId = Annotated[uuid.UUID, PathParameter(description="A vehicle of yours")
 class TravellersController(Controller):
     path = "/v1/travellers"
     tags = ["registration"]
-    guards = [allow("partner")]
+    opt = allow("partner")
     security = SECURITY
 
     @post(
@@ -92,7 +92,7 @@ class TravellersController(Controller):
 class VehiclesController(Controller):
     path = "/v1/vehicles"
     tags = ["registration"]
-    guards = [allow("partner")]
+    opt = allow("partner")
     security = SECURITY
 
     @post("/", summary="Register a vehicle", responses=documented(409))

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.handlers import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.middleware.base import DefineMiddleware
 
@@ -25,7 +23,6 @@ from greenlane.domain.access_tokens import (
     decode_access_token,
 )
 from greenlane.errors import Forbidden, RateLimited, Unauthorized
-from greenlane.services.client_registry import ClientIdentity
 
 PUBLIC_PATHS = ["^/health/", "^/metrics$", "^/oauth/token$", "^/.well-known/", "^/schema"]
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -72,6 +69,9 @@ class BearerAuthentication(AbstractAuthenticationMiddleware):
         retry_after = runtime.rate_limiter.retry_after(identity.client_id, identity.role)
         if retry_after is not None:
             raise RateLimited(retry_after)
+        roles: tuple[Role, ...] = connection.route_handler.opt.get(ROLES, ())
+        if identity.role not in roles:
+            raise Forbidden(f"This route is for {' or '.join(roles) or 'no'} clients.")
         return AuthenticationResult(user=identity, auth=claims)
 
 
@@ -79,14 +79,14 @@ def authentication() -> DefineMiddleware:
     return DefineMiddleware(BearerAuthentication, exclude=PUBLIC_PATHS)
 
 
-Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
+ROLES = "greenlane_roles"
 
 
-def allow(*roles: Role) -> Guard:
-    # A coroutine on purpose: Litestar runs a synchronous guard in a worker thread.
-    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        identity: ClientIdentity = connection.user
-        if identity.role not in roles:
-            raise Forbidden(f"This route is for {' or '.join(roles)} clients.")
+def allow(*roles: Role) -> dict[str, tuple[Role, ...]]:
+    """The roles a route admits, as the ``opt`` of a route, controller or router.
 
-    return guard
+    The authentication middleware enforces it, and a signed-in route that names no role admits
+    nobody. Not a Litestar guard: Litestar copies the route handler for every guard it calls,
+    about 11 µs a request, which the lane hot path would pay on every verification.
+    """
+    return {ROLES: roles}

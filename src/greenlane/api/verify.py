@@ -27,7 +27,7 @@ from greenlane.wire.verify import VerifyAnswer, VerifyRequest
     status_code=200,
     responses=documented(503),  # the spool could not be written: nothing recorded, retry
     response_headers=[REPLAYED_HEADER],
-    guards=[allow("lane")],
+    opt=allow("lane"),
     security=SECURITY,
 )
 async def verify(lane: LaneDep, data: Annotated[VerifyRequest, Body()]) -> Response[VerifyAnswer]:
