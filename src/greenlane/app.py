@@ -82,7 +82,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
     )
     app.asgi_handler = RequestObserver(
-        BodyDeadline(app.asgi_handler, settings.body_read_timeout_seconds)
+        BodyDeadline(app.asgi_handler, settings.body_read_timeout_seconds),
+        every=settings.access_log_every,
+        slow_ms=settings.access_log_slow_ms,
     )
     document_problems(app.openapi_schema)
     return app

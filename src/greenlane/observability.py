@@ -94,10 +94,19 @@ def metrics_payload() -> tuple[bytes, str]:
 
 
 class RequestObserver:
-    """ASGI wrapper: request id, one access-log line and the metrics for every HTTP request."""
+    """ASGI wrapper: the request id and the metrics of every HTTP request, and access-log lines.
 
-    def __init__(self, app: ASGIApp) -> None:
+    The access log has a line for every answer that is not 2xx and every slow one, and one for
+    every ``every``-th of the rest (the line says so, ``"sample": every``): a JSON line for each
+    of thousands of lane verifications a second cost each about 14 µs of the worker's CPU and
+    told nobody anything the metrics do not count.
+    """
+
+    def __init__(self, app: ASGIApp, *, every: int, slow_ms: int) -> None:
         self.app = app
+        self._every = every
+        self._slow = slow_ms / 1000
+        self._unlogged = 0  # quick 2xx answers since the last one logged
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -126,18 +135,28 @@ class RequestObserver:
             method = scope.get("method", "")
             REQUESTS.labels(method, route, str(status)).inc()
             LATENCY.labels(method, route).observe(elapsed)
-            _access_log.info(
-                "request",
-                extra={
-                    "fields": {
-                        "request_id": request_id,
-                        "method": method,
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(elapsed * 1000, 3),
-                    }
-                },
-            )
+            sample = self._sample(status, elapsed)
+            if sample:
+                fields = {
+                    "request_id": request_id,
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 3),
+                }
+                if sample > 1:
+                    fields["sample"] = sample
+                _access_log.info("request", extra={"fields": fields})
+
+    def _sample(self, status: int, elapsed: float) -> int:
+        """How many requests the line stands for: 0 for none (not logged), 1 for itself."""
+        if not 200 <= status < 300 or elapsed >= self._slow:
+            return 1
+        self._unlogged += 1
+        if self._unlogged < self._every:
+            return 0
+        self._unlogged = 0
+        return self._every
 
 
 def _incoming_request_id(scope: Scope) -> str | None:

@@ -60,6 +60,8 @@ class Settings:
     port: int
     workers: int
     log_level: str
+    access_log_every: int
+    access_log_slow_ms: int
     issuer: str
     db_pool_min: int
     db_pool_max: int
@@ -226,6 +228,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         port=_read(source, "PORT", _port, 8000),
         workers=_read(source, "WORKERS", _positive_int, 1),
         log_level=_read(source, "LOG_LEVEL", _log_level, "INFO"),
+        access_log_every=_read(source, "ACCESS_LOG_EVERY", _positive_int, 100),
+        access_log_slow_ms=_read(source, "ACCESS_LOG_SLOW_MS", _positive_int, 250),
         issuer=_read(source, "ISSUER", _url, "http://127.0.0.1:8000"),
         db_pool_min=_read(source, "DB_POOL_MIN", _positive_int, 2),
         db_pool_max=_read(source, "DB_POOL_MAX", _positive_int, 10),

@@ -181,7 +181,8 @@ def test_no_seeded_number_in_a_database_dump_or_the_log(
     capfd: pytest.CaptureFixture[str],
     restored_logging: None,
 ) -> None:
-    verbose = replace(settings, log_level="INFO")
+    # Every request gets its access-log line: all of what an operator could ever see is searched.
+    verbose = replace(settings, log_level="INFO", access_log_every=1)
     with TestClient(app=create_app(verbose), raise_server_exceptions=False) as http:
         seeded_run(http, settings, clean_database)
     dump = pg_dump(clean_database)
