@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
 
-from greenlane.db.pool import Database, asyncpg_dsn, create_pool
+from greenlane.db.pool import Database, asyncpg_dsn, connect, create_pool
 from greenlane.domain.crypto import BlindIndex, FieldCipher
 from greenlane.services import maintenance
 from greenlane.services.applications import Deciding
@@ -184,6 +184,7 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
         revocations=revocations,
         verifier=LaneVerifier(
             db=db,
+            connect=lambda: connect(settings, database_url),
             keyring=keyring,
             revocations=revocations,
             watchlist=watchlist,
@@ -207,6 +208,7 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
     db.on_commit = runtime.live.apply
     await maintenance.run_once(db, datetime.now(UTC).date(), settings.retention_months)
     await runtime.live.start()
+    runtime.verifier.start()
     runtime.housekeeping = asyncio.create_task(runtime._housekeep(), name="greenlane-housekeeping")
     _not_ready_before_closing(runtime)
     return runtime

@@ -59,17 +59,28 @@ def server_settings(settings: Settings) -> dict[str, str]:
     }
 
 
+def _connection_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "timeout": settings.db_connect_timeout,
+        "command_timeout": settings.db_command_timeout,
+        "server_settings": server_settings(settings),
+    }
+
+
 async def create_pool(settings: Settings, dsn: str) -> Pool:
     pool = await asyncpg.create_pool(
         asyncpg_dsn(dsn),
         min_size=min(settings.db_pool_min, settings.db_pool_max),
         max_size=settings.db_pool_max,
-        timeout=settings.db_connect_timeout,
-        command_timeout=settings.db_command_timeout,
-        server_settings=server_settings(settings),
+        **_connection_options(settings),
     )
     assert pool is not None
     return pool
+
+
+async def connect(settings: Settings, dsn: str) -> asyncpg.Connection[asyncpg.Record]:
+    """One connection outside the pool, with the pool's bounds and session settings."""
+    return await asyncpg.connect(asyncpg_dsn(dsn), **_connection_options(settings))
 
 
 Change = tuple[str, str]  # (topic, key), as announced to every worker by NOTIFY

@@ -14,7 +14,7 @@ import hashlib
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
@@ -35,9 +35,9 @@ from greenlane.domain.lane_checks import (
 from greenlane.domain.lookups import document_index, vehicle_index
 from greenlane.domain.verification import VerificationRecord
 from greenlane.errors import ServiceUnavailable, ValidationFailed
-from greenlane.services.background import stop_tasks
 from greenlane.services.clearances import RevocationList
 from greenlane.services.client_registry import ClientIdentity
+from greenlane.services.dedicated import Connect, DedicatedConnections
 from greenlane.services.group_commit import CommitFailed, GroupCommitter
 from greenlane.services.keyring import KeyRing
 from greenlane.services.spool import Spool, SpoolUnavailable
@@ -65,8 +65,9 @@ VERIFY_LATENCY = Histogram(
 )
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 DRAIN_TIMEOUT = 30.0
-# At exit, how long writes that missed their budget get to finish cancelling.
-ATTEMPTS_STOP_TIMEOUT = 1.0
+# Batches written at once, each on a connection of its own: a request that arrives just after
+# a batch has started need not wait for that commit and then for its own.
+COMMITS_IN_FLIGHT = 2
 MAX_LATE_REPORT = timedelta(days=30)
 _CACHE_SIZE = 50_000
 _FINGERPRINT = msgspec.json.Encoder()
@@ -95,6 +96,7 @@ class LaneVerifier:
         self,
         *,
         db: Database,
+        connect: Connect,
         keyring: KeyRing,
         revocations: RevocationList,
         watchlist: Watchlist,
@@ -111,38 +113,35 @@ class LaneVerifier:
         self._spool = spool
         self._issuer = issuer
         self._budget = commit_budget
-        self.committer: GroupCommitter[VerificationRecord, Recorded] = GroupCommitter(self._write)
+        self._connections = DedicatedConnections(connect, size=COMMITS_IN_FLIGHT)
+        self.committer: GroupCommitter[VerificationRecord, Recorded] = GroupCommitter(
+            self._write, max_in_flight=COMMITS_IN_FLIGHT
+        )
         # For degraded answers: who a clearance names, and what each event was answered.
         self._people: _Lru[uuid.UUID, tuple[Holder | None, VehicleSeen | None]] = _Lru()
         self._degraded_replies: _Lru[Event, tuple[str, VerifyAnswer]] = _Lru()
         self.degraded_since: float | None = None
-        self._attempts: set[asyncio.Task[list[Recorded]]] = set()
+
+    def start(self) -> None:
+        """Open the group commit's connections, in the background."""
+        self._connections.open()
 
     async def _write(self, records: Sequence[VerificationRecord]) -> list[Recorded]:
-        # Past the budget the lanes get their degraded answers at once. Cancelling the
-        # statement and giving the connection back to the pool takes round trips to a database
-        # that is slow or away (seconds, up to the command timeout), so the attempt finishes
-        # that on its own. Should it have committed after all, the spool's drain of the same
-        # event ids records nothing twice.
-        attempt = asyncio.create_task(self._record(records))
-        self._attempts.add(attempt)
-        attempt.add_done_callback(_forget_attempt(self._attempts))
-        try:
-            async with asyncio.timeout(self._budget):
-                rows = await asyncio.shield(attempt)
-        except TimeoutError:
-            attempt.cancel()
-            raise
-        return rows
+        # Past the budget the lanes get their degraded answers at once: the statement is left
+        # behind with its connection, which is terminated without a round trip to a database
+        # that is slow or away. Should it have committed after all, the spool's drain of the
+        # same event ids records nothing twice.
+        async with asyncio.timeout(self._budget):
+            return await self._record(records)
 
     async def _record(self, records: Sequence[VerificationRecord]) -> list[Recorded]:
-        async with self._db.connection() as conn:
+        async with self._connections.connection() as conn:
             return await verifications_db.record(conn, records)
 
     async def close(self) -> None:
-        """Let the batches in flight finish, then end the attempts still cancelling."""
+        """Let the batches in flight finish, then close their connections."""
         await self.committer.close()
-        await stop_tasks(self._attempts, within=ATTEMPTS_STOP_TIMEOUT)
+        await self._connections.close()
 
     def _watchlisted(
         self, documents: Sequence[Document], plate: str | None, country: str | None
@@ -250,8 +249,8 @@ class LaneVerifier:
         """Send spooled verifications to PostgreSQL (idempotent by event id)."""
 
         async def write(records: Sequence[VerificationRecord]) -> None:
-            async with asyncio.timeout(DRAIN_TIMEOUT):
-                await self._record(records)
+            async with asyncio.timeout(DRAIN_TIMEOUT), self._db.connection() as conn:
+                await verifications_db.record(conn, records)
 
         return await self._spool.drain(write)
 
@@ -260,17 +259,6 @@ def _event_reused() -> ValidationFailed:
     return ValidationFailed.one(
         "event_id", "already used by this lane for a different verification"
     )
-
-
-def _forget_attempt(
-    attempts: set[asyncio.Task[list[Recorded]]],
-) -> Callable[[asyncio.Task[list[Recorded]]], None]:
-    def forget(attempt: asyncio.Task[list[Recorded]]) -> None:
-        attempts.discard(attempt)
-        if not attempt.cancelled():
-            attempt.exception()  # seen, so asyncio does not report it: the lanes had answers
-
-    return forget
 
 
 def _occurred_at(request: VerifyRequest, now: datetime) -> datetime:
