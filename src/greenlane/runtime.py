@@ -192,6 +192,7 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
             spool=Spool(settings.data_dir / "spool"),
             issuer=settings.issuer,
             commit_budget=settings.verify_commit_budget_ms / 1000,
+            linger=settings.verify_linger_us / 1_000_000,
         ),
         protection=Protection(cipher=cipher, index=index),
         deciding=Deciding(

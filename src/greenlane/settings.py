@@ -78,6 +78,7 @@ class Settings:
     rate_limit_partner: int
     rate_limit_lane: int
     verify_commit_budget_ms: int
+    verify_linger_us: int
     rule_evaluation_timeout_ms: int
     retention_months: int
     shutdown_not_ready_seconds: float
@@ -248,6 +249,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_limit_partner=_read(source, "RATE_LIMIT_PARTNER", _positive_int, 600),
         rate_limit_lane=_read(source, "RATE_LIMIT_LANE", _positive_int, 60000),
         verify_commit_budget_ms=_read(source, "VERIFY_COMMIT_BUDGET_MS", _positive_int, 200),
+        verify_linger_us=_read(source, "VERIFY_LINGER_US", _positive_int, 2000),
         rule_evaluation_timeout_ms=_read(source, "RULE_EVALUATION_TIMEOUT_MS", _positive_int, 100),
         retention_months=_read(source, "RETENTION_MONTHS", _positive_int, 24),
         shutdown_not_ready_seconds=_read(

@@ -208,3 +208,103 @@ def test_every_batch_is_timed_whether_it_commits_or_fails() -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     run(scenario())
+
+
+# Long enough never to run out during a test that does not wait for it.
+FOREVER = 60.0
+
+
+def test_with_nothing_in_flight_an_item_is_written_at_once_whatever_the_linger() -> None:
+    async def scenario() -> None:
+        writer = Writer()
+        committer = GroupCommitter(writer.write, max_batch=10, max_in_flight=2, linger=FOREVER)
+        tasks = submit(committer, 1)
+        await settle()
+        assert writer.batches == [[1]]
+        await writer.finish(0)
+        assert tasks[0].result() == "committed 1"
+
+    run(scenario())
+
+
+def test_beside_a_batch_in_flight_items_linger_then_go_together() -> None:
+    async def scenario() -> None:
+        writer = Writer()
+        committer = GroupCommitter(writer.write, max_batch=10, max_in_flight=2, linger=0.2)
+        first = submit(committer, 1)
+        await settle()
+        lingering = submit(committer, 2)
+        await settle()
+        lingering += submit(committer, 3)
+        await settle()
+        assert writer.batches == [[1]]  # a second write is allowed, but it lingers
+        await asyncio.sleep(0.3)  # the linger's timer, set before this one, runs out first
+        await settle()
+        assert writer.batches == [[1], [2, 3]]
+        assert writer.in_flight == 2  # the first batch never finished: the linger ran out
+        await writer.finish(0)
+        await writer.finish(1)
+        assert [task.result() for task in first + lingering] == [
+            "committed 1",
+            "committed 2",
+            "committed 3",
+        ]
+
+    run(scenario())
+
+
+def test_a_batch_in_flight_that_finishes_takes_what_lingers_at_once() -> None:
+    async def scenario() -> None:
+        writer = Writer()
+        committer = GroupCommitter(writer.write, max_batch=10, max_in_flight=2, linger=FOREVER)
+        tasks = submit(committer, 1)
+        await settle()
+        tasks += submit(committer, 2, 3)
+        await settle()
+        assert writer.batches == [[1]]
+        await writer.finish(0)
+        assert writer.batches == [[1], [2, 3]]
+        await writer.finish(1)
+        assert [task.result() for task in tasks] == ["committed 1", "committed 2", "committed 3"]
+        await committer.close()
+        assert writer.batches == [[1], [2, 3]]  # the linger found nothing left to write
+
+    run(scenario())
+
+
+def test_a_full_batch_does_not_linger() -> None:
+    async def scenario() -> None:
+        writer = Writer()
+        committer = GroupCommitter(writer.write, max_batch=3, max_in_flight=2, linger=FOREVER)
+        tasks = submit(committer, 1)
+        await settle()
+        tasks += submit(committer, 2, 3)
+        await settle()
+        assert writer.batches == [[1]]
+        tasks += submit(committer, 4)
+        await settle()
+        assert writer.batches == [[1], [2, 3, 4]]
+        await writer.finish(0)
+        await writer.finish(1)
+        assert len([task.result() for task in tasks]) == 4
+
+    run(scenario())
+
+
+def test_close_writes_what_lingers_at_once() -> None:
+    async def scenario() -> None:
+        writer = Writer()
+        committer = GroupCommitter(writer.write, max_batch=10, max_in_flight=2, linger=FOREVER)
+        tasks = submit(committer, 1)
+        await settle()
+        tasks += submit(committer, 2)
+        await settle()
+        closing = asyncio.create_task(committer.close())
+        await settle()
+        assert writer.batches == [[1], [2]]
+        writer.release(0)
+        writer.release(1)
+        await closing
+        assert [task.result() for task in tasks] == ["committed 1", "committed 2"]
+
+    run(scenario())

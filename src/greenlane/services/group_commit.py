@@ -4,6 +4,13 @@ A request enqueues its item and waits. If no batch is being written, one starts 
 added latency when the lane is quiet); while a batch is in flight, new items queue up and go
 together in the next. Throughput therefore grows with concurrency instead of being capped by
 one commit per request.
+
+Up to ``max_in_flight`` batches are written at once, so that an item arriving just after a
+batch has started need not wait for that whole commit before its own. But a second batch
+started the moment one item arrives is a transaction for one item again: below saturation that
+is most of them. So a batch that would start beside another one in flight first lingers, at
+most ``linger`` seconds, for more items; a batch in flight that finishes meanwhile takes them at
+once, and a full batch waits for nobody.
 """
 
 from __future__ import annotations
@@ -46,23 +53,38 @@ class GroupCommitter(Generic[T, R]):
         *,
         max_batch: int = 256,
         max_in_flight: int = 2,
+        linger: float = 0.0,
     ) -> None:
         self._write = write
         self._max_batch = max_batch
         self._max_in_flight = max_in_flight
+        self._linger = linger
         self._queue: list[tuple[T, asyncio.Future[R]]] = []
         self._in_flight = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._lingering: asyncio.TimerHandle | None = None
 
     async def submit(self, item: T) -> R:
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
         self._queue.append((item, future))
         if self._in_flight < self._max_in_flight:
-            self._in_flight += 1
-            task = asyncio.create_task(self._drain())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            if self._in_flight == 0 or not self._linger or len(self._queue) >= self._max_batch:
+                self._start()
+            elif self._lingering is None:
+                self._lingering = loop.call_later(self._linger, self._lingered)
         return await future
+
+    def _lingered(self) -> None:
+        self._lingering = None
+        if self._queue and self._in_flight < self._max_in_flight:
+            self._start()
+
+    def _start(self) -> None:
+        self._in_flight += 1
+        task = asyncio.create_task(self._drain())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _drain(self) -> None:
         try:
@@ -96,6 +118,9 @@ class GroupCommitter(Generic[T, R]):
                 future.set_result(result)
 
     async def close(self) -> None:
-        """Let batches in flight finish (graceful shutdown)."""
+        """Write what lingers at once, and let batches in flight finish (graceful shutdown)."""
+        if self._lingering is not None:
+            self._lingering.cancel()
+            self._lingered()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)

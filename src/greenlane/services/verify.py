@@ -65,8 +65,10 @@ VERIFY_LATENCY = Histogram(
 )
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 DRAIN_TIMEOUT = 30.0
-# Batches written at once, each on a connection of its own: a request that arrives just after
-# a batch has started need not wait for that commit and then for its own.
+# Batches written at once, each on a connection of its own. A second one starts beside a batch
+# in flight once it has lingered (GREENLANE_VERIFY_LINGER_US) without that batch finishing: a
+# request arriving just after a commit has started then waits at most that long for its own to
+# start, not for the whole of a slow commit.
 COMMITS_IN_FLIGHT = 2
 MAX_LATE_REPORT = timedelta(days=30)
 _CACHE_SIZE = 50_000
@@ -104,6 +106,7 @@ class LaneVerifier:
         spool: Spool,
         issuer: str,
         commit_budget: float,
+        linger: float,
     ) -> None:
         self._db = db
         self._keyring = keyring
@@ -115,7 +118,7 @@ class LaneVerifier:
         self._budget = commit_budget
         self._connections = DedicatedConnections(connect, size=COMMITS_IN_FLIGHT)
         self.committer: GroupCommitter[VerificationRecord, Recorded] = GroupCommitter(
-            self._write, max_in_flight=COMMITS_IN_FLIGHT
+            self._write, max_in_flight=COMMITS_IN_FLIGHT, linger=linger
         )
         # For degraded answers: who a clearance names, and what each event was answered.
         self._people: _Lru[uuid.UUID, tuple[Holder | None, VehicleSeen | None]] = _Lru()
