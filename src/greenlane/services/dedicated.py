@@ -43,7 +43,7 @@ class Unavailable(Exception):
 class DedicatedConnections:
     def __init__(self, connect: Connect, size: int) -> None:
         self._connect = connect
-        self.size = size
+        self._size = size
         self._idle: asyncio.Queue[PlainConnection] = asyncio.Queue()
         self._open = 0  # idle or lent out
         self._refused = False  # the last attempt to connect failed
@@ -51,7 +51,7 @@ class DedicatedConnections:
 
     def open(self) -> None:
         """Start opening the connections, in the background."""
-        for _ in range(self.size):
+        for _ in range(self._size):
             self._replace()
 
     @contextlib.asynccontextmanager
