@@ -103,7 +103,7 @@ def _admin(request: Request[Any, Any, Any]) -> AdminContext:
 def _partner(request: Request[Any, Any, Any]) -> PartnerContext:
     runtime = runtime_of(request.app.state)
     identity = identity_of(request)
-    assert identity.partner_id is not None  # the guard admits partner clients only
+    assert identity.partner_id is not None  # the route admits partner clients only
     return PartnerContext(
         db=runtime.db,
         caller=Caller(partner_id=identity.partner_id, actor=actor_of(identity)),

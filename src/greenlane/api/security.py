@@ -1,4 +1,4 @@
-"""Who is calling: bearer access tokens, role guards and per-client rate limits.
+"""Who is calling: bearer access tokens, the roles each route admits, per-client rate limits.
 
 The caller's identity (role, partner, port, lane) comes only from its access token and the
 in-memory client registry, never from a body or a query. A disabled client's next request fails

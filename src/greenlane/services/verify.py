@@ -167,11 +167,12 @@ class LaneVerifier:
         started = time.perf_counter()
         now = datetime.now(UTC)
         occurred = _occurred_at(request, now)
-        assert lane.port_code is not None  # the guard admits lane clients only
-        assert lane.lane_code is not None
+        port_code, lane_code = lane.port_code, lane.lane_code
+        assert port_code is not None  # the route admits lane clients only, which have both
+        assert lane_code is not None
         result = check(
             request.token,
-            lane_port=lane.port_code,
+            lane_port=port_code,
             presented=presented(request),
             keys=self._keyring.verification,
             issuer=self._issuer,
@@ -185,7 +186,7 @@ class LaneVerifier:
             result, int(occurred.timestamp())
         ):
             raise ValidationFailed.one("observed_at", OUTSIDE_VALIDITY)
-        record = _record(lane, request, result, now, occurred, started)
+        record = _record(lane, port_code, lane_code, request, result, now, occurred, started)
         try:
             recorded = await self.committer.submit(record)
         except CommitFailed:
@@ -277,21 +278,21 @@ def _occurred_at(request: VerifyRequest, now: datetime) -> datetime:
 
 def _record(
     lane: ClientIdentity,
+    port_code: str,
+    lane_code: str,
     request: VerifyRequest,
     result: LaneCheck,
     now: datetime,
     occurred: datetime,
     started: float,
 ) -> VerificationRecord:
-    assert lane.port_code is not None  # the guard admits lane clients only
-    assert lane.lane_code is not None
     claims = result.claims
     return VerificationRecord(
         lane_client=lane.client_id,
         event_id=request.event_id,
         request_sha=fingerprint(request),
-        port_code=lane.port_code,
-        lane_code=lane.lane_code,
+        port_code=port_code,
+        lane_code=lane_code,
         direction=request.direction,
         decision=result.decision,
         codes=result.codes,
