@@ -21,19 +21,20 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
-    Counter,
     Gauge,
-    Histogram,
     generate_latest,
     multiprocess,
 )
 
-REQUESTS = Counter(
+from greenlane import tally
+from greenlane.tally import TalliedCounter, TalliedHistogram
+
+REQUESTS = TalliedCounter(
     "greenlane_http_requests_total",
     "HTTP requests by route and status",
     ["method", "route", "status"],
 )
-LATENCY = Histogram(
+LATENCY = TalliedHistogram(
     "greenlane_http_request_duration_seconds",
     "HTTP request latency by route",
     ["method", "route"],
@@ -86,6 +87,7 @@ def configure_logging(level: str) -> None:
 
 def metrics_payload() -> tuple[bytes, str]:
     """Everything this process (or, under several workers, every worker) has counted."""
+    tally.flush()
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
@@ -133,8 +135,8 @@ class RequestObserver:
             elapsed = time.perf_counter() - started
             route = scope.get("path_template") or "<unmatched>"
             method = scope.get("method", "")
-            REQUESTS.labels(method, route, str(status)).inc()
-            LATENCY.labels(method, route).observe(elapsed)
+            REQUESTS.inc(method, route, str(status))
+            LATENCY.observe(elapsed, method, route)
             sample = self._sample(status, elapsed)
             if sample:
                 fields = {

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
 
+from greenlane import tally
 from greenlane.db.pool import Database, asyncpg_dsn, connect, create_pool
 from greenlane.domain.crypto import BlindIndex, FieldCipher
 from greenlane.services import maintenance
@@ -76,6 +77,7 @@ class Runtime:
         await self._last_drain()
         await self.live.stop()
         await self._close_pool()
+        tally.flush()
 
     async def _close_pool(self) -> None:
         """Close the pool gracefully, but never wait forever for a connection to come back.
@@ -105,9 +107,11 @@ class Runtime:
             _logger.warning("spool left for the next start", exc_info=(type(exc), exc, None))
 
     async def _housekeep(self) -> None:
-        """Drain the verify spool when PostgreSQL is back; partitions and retention hourly."""
+        """Write the tallied metrics; drain the verify spool when PostgreSQL is back;
+        partitions and retention hourly."""
         next_maintenance = time.monotonic() + MAINTENANCE_INTERVAL  # start() has just run it
         while True:
+            tally.flush()
             try:
                 if self.verifier.spool_has_work():
                     await self.verifier.drain_spool()

@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
 import msgspec
-from prometheus_client import Counter, Histogram
 
 from greenlane.db import verifications as verifications_db
 from greenlane.db.pool import Database
@@ -42,6 +41,7 @@ from greenlane.services.group_commit import CommitFailed, GroupCommitter
 from greenlane.services.keyring import KeyRing
 from greenlane.services.spool import Spool, SpoolUnavailable
 from greenlane.services.watchlist import Watchlist
+from greenlane.tally import TalliedCounter, TalliedHistogram
 from greenlane.wire.verify import (
     Holder,
     Reply,
@@ -54,10 +54,10 @@ from greenlane.wire.verify import (
     token_holder,
 )
 
-DECISIONS = Counter(
+DECISIONS = TalliedCounter(
     "greenlane_verify_decisions_total", "Verify answers by decision and code", ["decision", "code"]
 )
-VERIFY_LATENCY = Histogram(
+VERIFY_LATENCY = TalliedHistogram(
     "greenlane_verify_seconds",
     "Time to decide and record one verification",
     ["mode"],
@@ -307,6 +307,6 @@ def _record(
 
 
 def _observe(answer: VerifyAnswer, started: float) -> None:
-    VERIFY_LATENCY.labels(answer.mode).observe(time.perf_counter() - started)
+    VERIFY_LATENCY.observe(time.perf_counter() - started, answer.mode)
     for reason in answer.reasons or [VerifyReason("none", "")]:
-        DECISIONS.labels(answer.decision, reason.code).inc()
+        DECISIONS.inc(answer.decision, reason.code)
