@@ -19,6 +19,7 @@ from greenlane.api.applications import ApplicationsController, ClearancesControl
 from greenlane.api.body_deadline import BodyDeadline
 from greenlane.api.deps import DEPENDENCIES
 from greenlane.api.lanes import jwks, revocations
+from greenlane.api.lifecycle import AdminCaseController, CaseController
 from greenlane.api.me import me
 from greenlane.api.oauth import token
 from greenlane.api.operations import OperationsController
@@ -67,6 +68,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ApplicationsController,
             ClearancesController,
             DecisionsController,
+            CaseController,
+            AdminCaseController,
             jwks,
             revocations,
             lane_router,

@@ -71,6 +71,14 @@ class Conflict(GreenlaneError):
         self.existing_id = existing_id
 
 
+class WrongState(Conflict):
+    """A step the record's current state does not allow; ``state`` names that state."""
+
+    def __init__(self, detail: str, *, state: str) -> None:
+        super().__init__(detail)
+        self.state = state
+
+
 class PreconditionFailed(GreenlaneError):
     status = 412
     slug = "precondition-failed"

@@ -18,7 +18,8 @@ from types import FrameType
 from greenlane import tally
 from greenlane.db.pool import Database, asyncpg_dsn, connect, create_pool
 from greenlane.domain.crypto import BlindIndex, FieldCipher
-from greenlane.services import maintenance
+from greenlane.domain.lifecycle import CasePolicy
+from greenlane.services import lifecycle, maintenance
 from greenlane.services.applications import Deciding
 from greenlane.services.background import keep_cancellation, stop_tasks
 from greenlane.services.clearances import RevocationList
@@ -36,6 +37,8 @@ from greenlane.settings import Settings
 
 SPOOL_DRAIN_INTERVAL = 0.5
 MAINTENANCE_INTERVAL = 3600.0
+# Requests for information past their due date are rejected within about this long.
+INFO_DEADLINE_INTERVAL = 60.0
 # After SIGTERM and its not-ready window (a setting), the server stops accepting, finishes what
 # it accepted, and the spool gets one last drain.
 LAST_DRAIN_TIMEOUT = 3.0
@@ -110,11 +113,15 @@ class Runtime:
         """Write the tallied metrics; drain the verify spool when PostgreSQL is back;
         partitions and retention hourly."""
         next_maintenance = time.monotonic() + MAINTENANCE_INTERVAL  # start() has just run it
+        next_deadlines = time.monotonic()
         while True:
             tally.flush()
             try:
                 if self.verifier.spool_has_work():
                     await self.verifier.drain_spool()
+                if time.monotonic() >= next_deadlines:
+                    next_deadlines = time.monotonic() + INFO_DEADLINE_INTERVAL
+                    await lifecycle.expire_overdue(self.deciding)
                 if time.monotonic() >= next_maintenance:
                     await maintenance.run_once(
                         self.db, datetime.now(UTC).date(), self.settings.retention_months
@@ -208,6 +215,11 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
             cipher=cipher,
             index=index,
             issuer=settings.issuer,
+            policy=CasePolicy(
+                info_deadline_days=settings.info_deadline_days,
+                appeal_days=settings.appeal_days,
+                renewal_window_days=settings.renewal_window_days,
+            ),
         ),
     )
     db.on_commit = runtime.live.apply

@@ -81,6 +81,9 @@ class Settings:
     verify_linger_us: int
     rule_evaluation_timeout_ms: int
     retention_months: int
+    info_deadline_days: int
+    appeal_days: int
+    renewal_window_days: int
     shutdown_not_ready_seconds: float
     body_read_timeout_seconds: float
     data_keys: Mapping[int, Secret] = field(repr=False)
@@ -252,6 +255,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         verify_linger_us=_read(source, "VERIFY_LINGER_US", _positive_int, 2000),
         rule_evaluation_timeout_ms=_read(source, "RULE_EVALUATION_TIMEOUT_MS", _positive_int, 100),
         retention_months=_read(source, "RETENTION_MONTHS", _positive_int, 24),
+        info_deadline_days=_read(source, "INFO_DEADLINE_DAYS", _positive_int, 14),
+        appeal_days=_read(source, "APPEAL_DAYS", _positive_int, 30),
+        renewal_window_days=_read(source, "RENEWAL_WINDOW_DAYS", _positive_int, 30),
         shutdown_not_ready_seconds=_read(
             source, "SHUTDOWN_NOT_READY_SECONDS", _positive_float, 2.0
         ),

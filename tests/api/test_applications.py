@@ -90,7 +90,11 @@ def test_an_approved_application_carries_a_signed_clearance(
     assert binding_matches(verified, issuing_state="THA", number=traveller["document"]["number"])
     assert not binding_matches(verified, issuing_state="THA", number="E00000000")
     got = partner.get(f"/v1/applications/{filed['id']}").json()
+    history = got.pop("history")  # a single application shows its history; a filing has one step
     assert got == filed
+    assert [(step["event"], step["party"], step["details"]) for step in history] == [
+        ("application.filed", "partner", {"status": "approved"})
+    ]
     clearance = partner.get(f"/v1/clearances/{filed['clearance']['id']}").json()
     assert clearance["status"] == "active"
     assert clearance["token"] == token

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Controller, get, post
-from litestar.params import Body, PathParameter
+from litestar.params import Body, PathParameter, QueryParameter
 
 from greenlane.api.deps import AdminDep
 from greenlane.api.params import DEFAULT_LIMIT, CursorParam, Limit
@@ -22,6 +22,11 @@ from greenlane.wire.applications import (
 from greenlane.wire.clearances import Clearance, RevokeRequest, Rotation, SigningKey
 from greenlane.wire.common import Page
 
+ReviewStatus = Annotated[
+    Literal["referred", "appealed", "info_requested"],
+    QueryParameter(description="referred (default), appealed, or waiting for information"),
+]
+
 
 class DecisionsController(Controller):
     path = "/v1/admin"
@@ -29,19 +34,29 @@ class DecisionsController(Controller):
     opt = allow("admin")
     security = SECURITY
 
-    @get("/reviews", summary="Referred applications waiting for a decision, oldest first")
+    @get(
+        "/reviews",
+        summary="Applications waiting for a reviewer (referred, or appealed), oldest first",
+    )
     async def reviews(
-        self, admin: AdminDep, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
+        self,
+        admin: AdminDep,
+        status: ReviewStatus = "referred",
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: CursorParam = None,
     ) -> Page[Application]:
         return await applications.page(
-            admin.db, partner_id=None, status="referred", cursor=cursor, limit=limit
+            admin.db, partner_id=None, status=status, cursor=cursor, limit=limit
         )
 
     @post(
         "/applications/{application_id:uuid}/decision",
-        summary="Approve (and issue the clearance) or reject a referred application",
+        summary=(
+            "Approve (and issue the clearance) or reject a referred application, or decide an"
+            " appeal (not by the reviewer who rejected it)"
+        ),
         status_code=200,
-        responses=documented(409),
+        responses=documented(403, 404, 409),
     )
     async def decide(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, delete, get, post, put
 from litestar.params import Body, PathParameter
 
 from greenlane.api.deps import AdminDep
@@ -40,6 +40,21 @@ class WatchlistController(Controller):
         self, admin: AdminDep, limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
     ) -> Page[WatchlistEntry]:
         return await watchlist.list_entries(admin.db, cursor=cursor, limit=limit)
+
+    @put(
+        "/{entry_id:uuid}",
+        summary="Change what an entry watches or why; false-hit marks on it lapse",
+        responses=documented(404, 409),
+    )
+    async def change(
+        self,
+        admin: AdminDep,
+        entry_id: Annotated[uuid.UUID, PathParameter(description="The entry to change")],
+        data: Annotated[WatchlistCreate, Body()],
+    ) -> WatchlistEntry:
+        return await watchlist.change_entry(
+            admin.db, entry_id, data, index=admin.protection.index, actor=admin.actor
+        )
 
     @delete("/{entry_id:uuid}", summary="Stop watching", status_code=204)
     async def remove(

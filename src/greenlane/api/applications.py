@@ -30,7 +30,7 @@ from greenlane.wire.common import Page
 ApplicationId = Annotated[uuid.UUID, PathParameter(description="An application of yours")]
 ClearanceId = Annotated[uuid.UUID, PathParameter(description="A clearance of yours")]
 StatusFilter = Annotated[
-    Literal["approved", "referred", "rejected"] | None,
+    Literal["approved", "referred", "rejected", "info_requested", "appealed"] | None,
     QueryParameter(description="Only applications with this status"),
 ]
 QrFormat = Annotated[

@@ -45,6 +45,7 @@ from greenlane.errors import (
     RateLimited,
     ServiceUnavailable,
     ValidationFailed,
+    WrongState,
 )
 from greenlane.wire.problems import PROBLEM_JSON, FieldError, Problem
 
@@ -77,6 +78,8 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: GreenlaneError) ->
         problem.errors = [FieldError(e.field, e.message, e.code) for e in exc.errors]
     if isinstance(exc, Conflict) and exc.existing_id:
         problem.existing_id = exc.existing_id
+    if isinstance(exc, WrongState):
+        problem.state = exc.state
     if isinstance(exc, RateLimited | ServiceUnavailable):
         headers["Retry-After"] = str(exc.retry_after)
     if exc.status == 401:
@@ -211,6 +214,10 @@ _PROBLEM_SCHEMA = Schema(
             ),
         ),
         "existing_id": Schema(type=OpenAPIType.STRING),
+        "state": Schema(
+            type=OpenAPIType.STRING,
+            description="The record's state, when a 409 refuses a step that state does not allow",
+        ),
         "request_id": Schema(type=OpenAPIType.STRING),
     },
 )

@@ -16,7 +16,8 @@ from greenlane.db.pool import Connection
 COLUMNS = (
     "a.id, a.partner_id, a.traveller_id, a.vehicle_id, a.ports, a.valid_from, a.valid_until,"
     " a.entries, a.purpose, a.status, a.reasons, a.decided_by, a.decision_note, a.decided_at,"
-    " a.created_at, a.updated_at, c.id AS clearance_id, c.token, c.expires_at"
+    " a.created_at, a.updated_at, a.renews_clearance_id, a.grounds, a.rejected_at,"
+    " a.rejected_by, a.appeal_until, c.id AS clearance_id, c.token, c.expires_at"
 )
 # The clearance of the application's current approval: its latest, unrevoked first. A change of
 # the traveller's identity revokes it and, if the application is approved again, issues another.
@@ -42,11 +43,13 @@ async def insert(
     status: str,
     reasons: list[dict[str, Any]],
     actor: str,
+    renews: uuid.UUID | None = None,
 ) -> None:
     await conn.execute(
         "INSERT INTO applications (id, partner_id, traveller_id, vehicle_id, ports, valid_from,"
-        " valid_until, entries, purpose, status, reasons, created_by, updated_by)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $12)",
+        " valid_until, entries, purpose, status, reasons, created_by, updated_by,"
+        " renews_clearance_id)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $12, $13)",
         application_id,
         partner_id,
         traveller_id,
@@ -59,6 +62,7 @@ async def insert(
         status,
         json.dumps(reasons),
         actor,
+        renews,
     )
 
 
@@ -73,21 +77,81 @@ async def get(
     )
 
 
-async def lock_referred(conn: Connection, application_id: uuid.UUID) -> str | None:
-    """Lock the application for a decision; returns its status (None when it does not exist).
+async def lock(
+    conn: Connection, application_id: uuid.UUID, partner_id: uuid.UUID | None = None
+) -> str | None:
+    """Lock the application for a step of its life; returns its status (None when it does not
+    exist, or is not ``partner_id``'s).
 
     Its traveller is locked first: a change of identity locks the traveller, then their
     applications, and taking both in the same order cannot deadlock.
     """
     await conn.execute(
-        "SELECT 1 FROM travellers"
-        " WHERE id = (SELECT traveller_id FROM applications WHERE id = $1) FOR UPDATE",
+        "SELECT 1 FROM travellers WHERE id = (SELECT traveller_id FROM applications"
+        " WHERE id = $1 AND ($2::uuid IS NULL OR partner_id = $2)) FOR UPDATE",
         application_id,
+        partner_id,
     )
     status: str | None = await conn.fetchval(
-        "SELECT status FROM applications WHERE id = $1 FOR UPDATE", application_id
+        "SELECT status FROM applications WHERE id = $1 AND ($2::uuid IS NULL OR partner_id = $2)"
+        " FOR UPDATE",
+        application_id,
+        partner_id,
     )
     return status
+
+
+async def set_status(
+    conn: Connection,
+    application_id: uuid.UUID,
+    *,
+    status: str,
+    actor: str,
+    at: datetime,
+    reasons: list[dict[str, Any]] | None = None,
+) -> None:
+    """Move the application to ``status``; ``reasons``, when given, replace its reasons."""
+    await conn.execute(
+        "UPDATE applications SET status = $2, reasons = coalesce($5::jsonb, reasons),"
+        " updated_at = $4, updated_by = $3 WHERE id = $1",
+        application_id,
+        status,
+        actor,
+        at,
+        json.dumps(reasons) if reasons is not None else None,
+    )
+
+
+async def reject(
+    conn: Connection,
+    application_id: uuid.UUID,
+    *,
+    grounds: list[dict[str, Any]],
+    actor: str | None,
+    at: datetime,
+    appeal_until: datetime | None,
+) -> None:
+    """Record a rejection's grounds, who rejected (None: the rules or the system) and until
+    when it may be appealed (None: it may not)."""
+    await conn.execute(
+        "UPDATE applications SET status = 'rejected', grounds = $2::jsonb, rejected_by = $3,"
+        " rejected_at = $4, appeal_until = $5 WHERE id = $1",
+        application_id,
+        json.dumps(grounds),
+        actor,
+        at,
+        appeal_until,
+    )
+
+
+async def renewal_of(conn: Connection, clearance_id: uuid.UUID) -> uuid.UUID | None:
+    """The application renewing the clearance that is not (yet) rejected, if there is one."""
+    found: uuid.UUID | None = await conn.fetchval(
+        "SELECT id FROM applications WHERE renews_clearance_id = $1 AND status <> 'rejected'"
+        " ORDER BY created_at DESC LIMIT 1",
+        clearance_id,
+    )
+    return found
 
 
 async def decide(
@@ -133,7 +197,8 @@ async def redecide(
     """The rules' new outcome; an administrator's decision, about who the traveller was, goes."""
     await conn.execute(
         "UPDATE applications SET status = $2, reasons = $3::jsonb, decided_by = NULL,"
-        " decision_note = NULL, decided_at = NULL, updated_at = $5, updated_by = $4"
+        " decision_note = NULL, decided_at = NULL, updated_at = $5, updated_by = $4,"
+        " grounds = NULL, rejected_by = NULL, rejected_at = NULL, appeal_until = NULL"
         " WHERE id = $1",
         application_id,
         status,

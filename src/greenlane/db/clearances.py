@@ -60,7 +60,9 @@ async def get(
     conn: Connection, clearance_id: uuid.UUID, partner_id: uuid.UUID | None
 ) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        f"SELECT {COLUMNS} FROM clearances WHERE id = $1 AND ($2::uuid IS NULL OR partner_id = $2)",
+        f"SELECT {COLUMNS}, (SELECT renews_clearance_id FROM applications a"
+        " WHERE a.id = application_id) AS renews"
+        " FROM clearances WHERE id = $1 AND ($2::uuid IS NULL OR partner_id = $2)",
         clearance_id,
         partner_id,
     )
@@ -68,19 +70,47 @@ async def get(
 
 async def revoke(
     conn: Connection, clearance_ids: Sequence[uuid.UUID], *, actor: str, reason: str, at: datetime
-) -> list[str]:
-    """Revoke those not yet revoked (revoking twice changes nothing); returns their jtis."""
+) -> list[asyncpg.Record]:
+    """Revoke those not yet revoked (revoking twice changes nothing); returns their ids, jtis
+    and applications."""
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _REVOCATION_LOCK)
-    rows = await conn.fetch(
+    return await conn.fetch(
         "UPDATE clearances SET revoked_at = $2, revoked_by = $3, revocation_reason = $4,"
         " revocation_seq = nextval('revocation_seq')"
-        " WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL RETURNING jti",
+        " WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL RETURNING id, jti, application_id",
         list(clearance_ids),
         at,
         actor,
         reason,
     )
-    return [row["jti"] for row in rows]
+
+
+async def active_of_traveller(
+    conn: Connection, traveller_id: uuid.UUID, at: datetime
+) -> list[asyncpg.Record]:
+    """The traveller's clearances neither revoked nor expired at ``at``, locked."""
+    return await conn.fetch(
+        f"SELECT {COLUMNS} FROM clearances WHERE traveller_id = $1 AND revoked_at IS NULL"
+        " AND expires_at > $2 ORDER BY created_at, id FOR UPDATE",
+        traveller_id,
+        at,
+    )
+
+
+async def flag_second_line(
+    conn: Connection, clearance_id: uuid.UUID, *, actor: str, at: datetime
+) -> datetime:
+    """Ask for a second-line check at the next verification; a flag already set stays as it
+    was. Returns when it was asked for. ``gl_record_verifications()`` clears it."""
+    requested: datetime = await conn.fetchval(
+        "UPDATE clearances SET second_line_requested_at = coalesce(second_line_requested_at, $2),"
+        " second_line_requested_by = coalesce(second_line_requested_by, $3)"
+        " WHERE id = $1 RETURNING second_line_requested_at",
+        clearance_id,
+        at,
+        actor,
+    )
+    return requested
 
 
 async def unrevoked_of_traveller(conn: Connection, traveller_id: uuid.UUID) -> list[uuid.UUID]:

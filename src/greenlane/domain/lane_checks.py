@@ -62,6 +62,8 @@ REASONS: Mapping[str, tuple[Decision, str]] = {
         "Single entry cannot be confirmed while the central record is unreachable.",
     ),
     "lane_data_stale": ("refer", "The lane's keys or revocation list are out of date."),
+    # Added by the central record (a reviewer's flag), never by a lane's own checks.
+    "second_line_check": ("refer", "Send the traveller to a second-line check."),
 }
 
 

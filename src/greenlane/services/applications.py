@@ -14,14 +14,17 @@ import msgspec
 
 from greenlane.db import applications as applications_db
 from greenlane.db import clearances as clearances_db
+from greenlane.db import lifecycle as lifecycle_db
 from greenlane.db import travellers as travellers_db
 from greenlane.db import vehicles as vehicles_db
 from greenlane.db.codecs import jsonb
 from greenlane.db.pagination import decode_cursor, next_cursor
 from greenlane.db.pool import Connection, Database
+from greenlane.domain import lifecycle
 from greenlane.domain.crypto import BlindIndex, FieldCipher
+from greenlane.domain.lifecycle import AGENCY_ONLY, CasePolicy
 from greenlane.domain.rules import Outcome
-from greenlane.errors import Conflict, NotFound, ValidationFailed
+from greenlane.errors import Forbidden, NotFound, ValidationFailed
 from greenlane.services import audit, clearances
 from greenlane.services.eligibility import Registration, assess, check_request
 from greenlane.services.idempotency import create_once
@@ -40,7 +43,9 @@ from greenlane.wire.applications import (
     Reason,
     RuleEvaluation,
 )
+from greenlane.wire.case import Appeal, Ground, HistoryEntry, InformationRequest, Rejection
 from greenlane.wire.common import Page
+from greenlane.wire.lifecycle import Reissued
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +60,7 @@ class Deciding:
     cipher: FieldCipher
     index: BlindIndex
     issuer: str
+    policy: CasePolicy
 
 
 async def _assess(
@@ -72,7 +78,21 @@ async def _assess(
 
 
 def _reasons(outcome: Outcome) -> list[Reason]:
-    return [Reason(r.rule_id, r.reason_code, r.message, r.effect) for r in outcome.reasons]
+    return [
+        Reason(
+            r.rule_id,
+            r.reason_code,
+            r.message,
+            r.effect,
+            uuid.UUID(r.watchlist_entry_id) if r.watchlist_entry_id else None,
+        )
+        for r in outcome.reasons
+    ]
+
+
+def stored(reasons: list[Reason]) -> list[dict[str, Any]]:
+    """Reasons as the application row keeps them (JSON)."""
+    return [msgspec.to_builtins(reason) for reason in reasons]
 
 
 async def _registration(
@@ -131,7 +151,29 @@ async def _issue(
     )
 
 
-def application_from_row(row: asyncpg.Record, *, for_admin: bool = False) -> Application:
+@dataclass(frozen=True, slots=True)
+class Case:
+    """What a single application's answer shows besides its row: the appeal, the latest request
+    for information and the history."""
+
+    appeal: asyncpg.Record | None
+    request: asyncpg.Record | None
+    history: list[asyncpg.Record]
+
+
+async def case_of(conn: Connection, application_id: uuid.UUID) -> Case:
+    return Case(
+        appeal=await lifecycle_db.appeal(conn, application_id),
+        request=await lifecycle_db.latest_request(conn, application_id),
+        history=await lifecycle_db.history(conn, application_id),
+    )
+
+
+def application_from_row(
+    row: asyncpg.Record, *, for_admin: bool = False, case: Case | None = None
+) -> Application:
+    """The application as a partner (or, ``for_admin``, an administrator) sees it. Which watchlist
+    entry hit, who in the agency acted and the agency's own steps are for administrators."""
     issued = None
     if row["clearance_id"] is not None:
         issued = IssuedClearance(
@@ -145,10 +187,25 @@ def application_from_row(row: asyncpg.Record, *, for_admin: bool = False) -> App
             decided_by=row["decided_by"],
             decided_at=row["decided_at"],
         )
-    return Application(
+    reasons = msgspec.convert(jsonb(row["reasons"]), list[Reason])
+    rejection = None
+    if row["rejected_at"] is not None:
+        rejection = Rejection(
+            grounds=msgspec.convert(jsonb(row["grounds"]), list[Ground]),
+            rejected_at=row["rejected_at"],
+            note=row["decision_note"] if row["rejected_by"] is not None else None,
+            appeal_until=row["appeal_until"],
+        )
+    if not for_admin:
+        reasons = [msgspec.structs.replace(r, watchlist_entry_id=None) for r in reasons]
+        if rejection is not None:
+            rejection.grounds = [
+                msgspec.structs.replace(g, watchlist_entry_id=None) for g in rejection.grounds
+            ]
+    application = Application(
         id=row["id"],
         status=row["status"],
-        reasons=msgspec.convert(jsonb(row["reasons"]), list[Reason]),
+        reasons=reasons,
         clearance=issued,
         traveller_id=row["traveller_id"],
         vehicle_id=row["vehicle_id"],
@@ -159,9 +216,146 @@ def application_from_row(row: asyncpg.Record, *, for_admin: bool = False) -> App
         purpose=row["purpose"],
         decision=decision,
         partner_id=row["partner_id"] if for_admin else None,
+        renews=row["renews_clearance_id"],
+        rejection=rejection,
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
+    if case is not None:
+        _add_case(application, case, for_admin=for_admin)
+    return application
+
+
+def _add_case(application: Application, case: Case, *, for_admin: bool) -> None:
+    if case.appeal is not None:
+        appeal = case.appeal
+        application.appeal = Appeal(
+            grounds=appeal["grounds"],
+            filed_at=appeal["filed_at"],
+            decision=appeal["decision"],
+            note=appeal["note"],
+            decided_at=appeal["decided_at"],
+        )
+    if case.request is not None:
+        request = case.request
+        application.information_request = InformationRequest(
+            items=list(request["items"]),
+            message=request["message"],
+            requested_at=request["requested_at"],
+            due_at=request["due_at"],
+            answered_at=request["answered_at"],
+            statement=request["statement"],
+            updated=list(request["updated"]) if request["updated"] is not None else None,
+            expired_at=request["expired_at"],
+        )
+    application.history = [
+        HistoryEntry(
+            at=entry["at"],
+            event=entry["event"],
+            party=entry["party"],
+            actor=entry["actor"] if for_admin else None,
+            details=jsonb(entry["details"]),
+        )
+        for entry in case.history
+        if for_admin or entry["event"] not in AGENCY_ONLY
+    ]
+
+
+async def record(
+    conn: Connection,
+    application_id: uuid.UUID,
+    *,
+    actor: str,
+    party: str,
+    event: str,
+    details: dict[str, Any] | None = None,
+    audit_action: str | None = None,
+) -> None:
+    """A step of the case: in its history, and (``audit_action``) in the audit log."""
+    await lifecycle_db.record(
+        conn, application_id, actor=actor, party=party, event=event, details=details
+    )
+    if audit_action is not None:
+        await audit.record(conn, actor, audit_action, str(application_id), details or {})
+
+
+async def reject(
+    conn: Connection,
+    d: Deciding,
+    application_id: uuid.UUID,
+    *,
+    grounds: list[dict[str, Any]],
+    by: str | None,
+    at: datetime,
+    appealable: bool = True,
+) -> None:
+    """Record a rejection with its grounds and, unless final, the appeal deadline."""
+    until = lifecycle.appeal_deadline(at, d.policy.appeal_days) if appealable else None
+    await applications_db.reject(
+        conn, application_id, grounds=grounds, actor=by, at=at, appeal_until=until
+    )
+
+
+async def reassess(
+    conn: Connection, d: Deciding, data: ApplicationCreate, partner_id: uuid.UUID
+) -> list[dict[str, Any]]:
+    """What the rules in force say of a filed application now (its reasons, as stored)."""
+    registration = await _registration(conn, data, partner_id)
+    outcome, _hit = await _assess(conn, d, data, registration)
+    return stored(_reasons(outcome))
+
+
+async def file_in(
+    conn: Connection,
+    d: Deciding,
+    data: ApplicationCreate,
+    *,
+    partner_id: uuid.UUID,
+    actor: str,
+    application_id: uuid.UUID | None = None,
+    renews: uuid.UUID | None = None,
+) -> Application:
+    """File and decide an application in the caller's transaction (a filing or a renewal)."""
+    application_id = application_id or uuid.uuid4()
+    registration = await _registration(conn, data, partner_id)
+    outcome, _hit = await _assess(conn, d, data, registration)
+    reasons = stored(_reasons(outcome))
+    await applications_db.insert(
+        conn,
+        application_id=application_id,
+        partner_id=partner_id,
+        traveller_id=data.traveller_id,
+        vehicle_id=data.vehicle_id,
+        ports=data.ports,
+        valid_from=data.valid_from,
+        valid_until=data.valid_until,
+        entries=data.entries,
+        purpose=data.purpose,
+        status=outcome.status,
+        reasons=reasons,
+        actor=actor,
+        renews=renews,
+    )
+    now = datetime.now(UTC)
+    if outcome.status == "approved":
+        await _issue(conn, d, application_id, partner_id, data, registration, actor)
+    elif outcome.status == "rejected":
+        grounds = lifecycle.grounds(reasons, by_reviewer=False)
+        await reject(conn, d, application_id, grounds=grounds, by=None, at=now)
+    details: dict[str, Any] = {"status": outcome.status}
+    if renews is not None:
+        details["renews"] = str(renews)
+    await record(
+        conn,
+        application_id,
+        actor=actor,
+        party="partner",
+        event="application.filed",
+        details=details,
+    )
+    row = await applications_db.get(conn, application_id, partner_id)
+    assert row is not None
+    return application_from_row(row)
 
 
 async def file(
@@ -176,29 +370,9 @@ async def file(
     application_id = uuid.uuid4()
 
     async def create(conn: Connection) -> Application:
-        registration = await _registration(conn, data, partner_id)
-        outcome, _hit = await _assess(conn, d, data, registration)
-        reasons = _reasons(outcome)
-        await applications_db.insert(
-            conn,
-            application_id=application_id,
-            partner_id=partner_id,
-            traveller_id=data.traveller_id,
-            vehicle_id=data.vehicle_id,
-            ports=data.ports,
-            valid_from=data.valid_from,
-            valid_until=data.valid_until,
-            entries=data.entries,
-            purpose=data.purpose,
-            status=outcome.status,
-            reasons=[msgspec.structs.asdict(r) for r in reasons],
-            actor=actor,
+        return await file_in(
+            conn, d, data, partner_id=partner_id, actor=actor, application_id=application_id
         )
-        if outcome.status == "approved":
-            await _issue(conn, d, application_id, partner_id, data, registration, actor)
-        row = await applications_db.get(conn, application_id, partner_id)
-        assert row is not None
-        return application_from_row(row)
 
     async with d.db.transaction() as conn:
         return await create_once(
@@ -215,14 +389,22 @@ async def file(
 
 
 async def get(db: Database, application_id: uuid.UUID, partner_id: uuid.UUID | None) -> Application:
+    """One application with its appeal, its latest request for information and its history."""
     async with db.connection() as conn:
-        row = await applications_db.get(conn, application_id, partner_id)
+        return await get_in(conn, application_id, partner_id)
+
+
+async def get_in(
+    conn: Connection, application_id: uuid.UUID, partner_id: uuid.UUID | None
+) -> Application:
+    row = await applications_db.get(conn, application_id, partner_id)
     if row is None:
         raise NotFound("no such application")
-    return application_from_row(row, for_admin=partner_id is None)
+    case = await case_of(conn, application_id)
+    return application_from_row(row, for_admin=partner_id is None, case=case)
 
 
-Filter = Literal["approved", "referred", "rejected"] | None
+Filter = Literal["approved", "referred", "rejected", "info_requested", "appealed"] | None
 
 
 async def page(
@@ -244,32 +426,65 @@ async def page(
 async def decide(
     d: Deciding, application_id: uuid.UUID, request: DecisionRequest, *, actor: str
 ) -> Application:
-    """An administrator's decision on a referred application; approval issues the clearance."""
+    """An administrator's decision on a referred application, or on an appeal (by anyone but
+    the reviewer who rejected it: four eyes); approval issues the clearance. A rejection states
+    its grounds; one after an appeal is final."""
     async with d.db.transaction() as conn:
-        status = await applications_db.lock_referred(conn, application_id)
+        status = await applications_db.lock(conn, application_id)
         if status is None:
             raise NotFound("no such application")
-        if status != "referred":
-            raise Conflict(f"the application is {status}, not referred")
-        new_status = "approved" if request.decision == "approve" else "rejected"
-        await applications_db.decide(
-            conn,
-            application_id,
-            status=new_status,
-            note=request.note,
-            actor=actor,
-            at=datetime.now(UTC),
-        )
+        lifecycle.require("decide", status)
+        now = datetime.now(UTC)
         row = await applications_db.get(conn, application_id, None)
         assert row is not None
+        appealed = status == "appealed"
+        if appealed:
+            appeal = await lifecycle_db.appeal(conn, application_id)
+            assert appeal is not None
+            if appeal["rejected_by"] == actor:
+                raise Forbidden(
+                    "the reviewer who rejected the application cannot decide its appeal"
+                )
+            await lifecycle_db.decide_appeal(
+                conn,
+                application_id,
+                decision=request.decision,
+                note=request.note,
+                actor=actor,
+                at=now,
+            )
+        new_status = "approved" if request.decision == "approve" else "rejected"
+        await applications_db.decide(
+            conn, application_id, status=new_status, note=request.note, actor=actor, at=now
+        )
         if new_status == "approved":
-            data = _as_request(row)
+            data = as_request(row)
             registration = await _registration(conn, data, row["partner_id"])
             await _issue(conn, d, application_id, row["partner_id"], data, registration, actor)
-            row = await applications_db.get(conn, application_id, None)
-            assert row is not None
-        await audit.record(conn, actor, f"application.{request.decision}", str(application_id), {})
-    return application_from_row(row, for_admin=True)
+        elif appealed:  # the grounds stand, and the outcome is final
+            grounds = jsonb(row["grounds"])
+            await reject(
+                conn, d, application_id, grounds=grounds, by=actor, at=now, appealable=False
+            )
+        else:
+            grounds = lifecycle.grounds(jsonb(row["reasons"]), by_reviewer=True)
+            await reject(conn, d, application_id, grounds=grounds, by=actor, at=now)
+        await record(
+            conn,
+            application_id,
+            actor=actor,
+            party="agency",
+            event="appeal.decided" if appealed else "application.decided",
+            details={"decision": request.decision, "status": new_status},
+        )
+        await audit.record(
+            conn,
+            actor,
+            f"{'appeal' if appealed else 'application'}.{request.decision}",
+            str(application_id),
+            {},
+        )
+        return await get_in(conn, application_id, None)
 
 
 IDENTITY_CHANGED = "traveller identity changed"
@@ -306,7 +521,7 @@ async def redecide(
     for application_id in live:
         row = await applications_db.get(conn, application_id, None)
         assert row is not None  # locked by live_of_traveller
-        partner_id, data = row["partner_id"], _as_request(row)
+        partner_id, data = row["partner_id"], as_request(row)
         try:
             registration = await _registration(conn, data, partner_id)
             outcome, _hit = await _assess(conn, d, data, registration)
@@ -314,25 +529,80 @@ async def redecide(
         except (NotFound, ValidationFailed):  # the vehicle erased, or the licence gone
             status, reasons = "rejected", [REGISTRATION_INCOMPLETE]
         await applications_db.redecide(
-            conn,
-            application_id,
-            status=status,
-            reasons=[msgspec.structs.asdict(r) for r in reasons],
-            actor=actor,
-            at=now,
+            conn, application_id, status=status, reasons=stored(reasons), actor=actor, at=now
         )
         if status == "approved":
             await _issue(conn, d, application_id, partner_id, data, registration, actor)
             await clearances_db.carry_entries(conn, application_id)
+        elif status == "rejected":
+            grounds = lifecycle.grounds(stored(reasons), by_reviewer=False)
+            await reject(conn, d, application_id, grounds=grounds, by=None, at=now)
         details = {"from": row["status"], "to": status}
-        await audit.record(conn, actor, "application.redecide", str(application_id), details)
-        fresh = await applications_db.get(conn, application_id, partner_id)
-        assert fresh is not None
-        decided.append(application_from_row(fresh))
+        await record(
+            conn,
+            application_id,
+            actor=actor,
+            party="partner",
+            event="application.redecided",
+            details=details,
+            audit_action="application.redecide",
+        )
+        decided.append(await get_in(conn, application_id, partner_id))
     return decided
 
 
-def _as_request(row: asyncpg.Record) -> ApplicationCreate:
+async def reissue(
+    conn: Connection,
+    d: Deciding,
+    old: asyncpg.Record,
+    traveller: asyncpg.Record,
+    *,
+    actor: str,
+) -> Reissued | None:
+    """Issue a clearance again for its application, bound to the traveller's document as it now
+    is, and revoke the old one, in the caller's transaction (the old first: an application has
+    one live clearance). Its single entries already used stay used. A clearance whose vehicle
+    has been erased is revoked and not issued again (None): it could bind no plate."""
+    application_id, partner_id = old["application_id"], old["partner_id"]
+    row = await applications_db.get(conn, application_id, partner_id)
+    assert row is not None
+    data = as_request(row)
+    vehicle = None
+    if data.vehicle_id is not None:
+        vehicle = await vehicles_db.TABLE.get(conn, data.vehicle_id, partner_id, for_update=True)
+    await clearances.revoke_in(
+        conn, [old["id"]], actor=actor, party="partner", reason=DOCUMENT_REPLACED
+    )
+    if data.vehicle_id is not None and vehicle is None:
+        return None
+    issued = await clearances.issue(
+        conn,
+        application_id=application_id,
+        partner_id=partner_id,
+        data=data,
+        traveller=traveller,
+        vehicle=vehicle,
+        keyring=d.keyring,
+        cipher=d.cipher,
+        issuer=d.issuer,
+        actor=actor,
+    )
+    await clearances_db.carry_entries(conn, application_id)
+    await record(
+        conn,
+        application_id,
+        actor=actor,
+        party="partner",
+        event="clearance.reissued",
+        details={"clearance_id": str(issued.id), "replaces": str(old["id"])},
+    )
+    return Reissued(application_id=application_id, replaces=old["id"], clearance=issued)
+
+
+DOCUMENT_REPLACED = "the traveller's travel document was replaced"
+
+
+def as_request(row: asyncpg.Record) -> ApplicationCreate:
     return ApplicationCreate(
         traveller_id=row["traveller_id"],
         vehicle_id=row["vehicle_id"],
@@ -355,7 +625,7 @@ async def dry_run(d: Deciding, request: DryRunRequest) -> DryRunResult:
             row = await applications_db.get(conn, request.application_id, None)
             if row is None:
                 raise NotFound("no such application")
-            data = _as_request(row)
+            data = as_request(row)
         else:
             assert request.application is not None
             data = request.application

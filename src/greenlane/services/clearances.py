@@ -15,6 +15,7 @@ import segno
 
 from greenlane.db import clearances as clearances_db
 from greenlane.db import crossings as crossings_db
+from greenlane.db import lifecycle as lifecycle_db
 from greenlane.db import signing_keys as keys_db
 from greenlane.db import travellers as travellers_db
 from greenlane.db.pool import Connection, Database
@@ -149,6 +150,7 @@ async def get(db: Database, clearance_id: uuid.UUID, partner_id: uuid.UUID | Non
         crossings=crossings,
         revoked_at=row["revoked_at"],
         revocation_reason=row["revocation_reason"],
+        renews=row["renews"],
     )
 
 
@@ -178,31 +180,42 @@ async def revoke(
         row = await clearances_db.get(conn, clearance_id, partner_id)
         if row is None:
             raise NotFound("no such clearance")
-        await revoke_in(conn, [clearance_id], actor=actor, reason=reason)
+        party = "agency" if partner_id is None else "partner"
+        await revoke_in(conn, [clearance_id], actor=actor, party=party, reason=reason)
     return await get(db, clearance_id, partner_id)
 
 
 async def revoke_in(
-    conn: Connection, clearance_ids: list[uuid.UUID], *, actor: str, reason: str
+    conn: Connection, clearance_ids: list[uuid.UUID], *, actor: str, party: str, reason: str
 ) -> list[str]:
-    """Revoke inside the caller's transaction; audited and announced to every worker."""
-    jtis = await clearances_db.revoke(
+    """Revoke inside the caller's transaction; audited, in the history of each clearance's
+    application, and announced to every worker."""
+    revoked = await clearances_db.revoke(
         conn, clearance_ids, actor=actor, reason=reason, at=datetime.now(UTC)
     )
     for clearance_id in clearance_ids:
         await audit.record(conn, actor, "clearance.revoke", str(clearance_id), {})
-    for jti in jtis:
-        await notify(conn, "revocations", jti)
-    return jtis
+    for row in revoked:
+        await lifecycle_db.record(
+            conn,
+            row["application_id"],
+            actor=actor,
+            party=party,
+            event="clearance.revoked",
+            details={"clearance_id": str(row["id"])},
+        )
+        await notify(conn, "revocations", row["jti"])
+    return [row["jti"] for row in revoked]
 
 
 async def revoke_all_of_traveller(
     conn: Connection, traveller_id: uuid.UUID, *, actor: str, reason: str
 ) -> None:
-    """Revoke every clearance of the traveller not yet revoked, in the caller's transaction."""
+    """Revoke every clearance of the traveller not yet revoked, in the caller's transaction
+    (always at its partner's request: a change of identity or an erasure)."""
     clearance_ids = await clearances_db.unrevoked_of_traveller(conn, traveller_id)
     if clearance_ids:
-        await revoke_in(conn, clearance_ids, actor=actor, reason=reason)
+        await revoke_in(conn, clearance_ids, actor=actor, party="partner", reason=reason)
 
 
 async def revocations(db: Database, *, since: int, limit: int) -> RevocationPage:

@@ -109,10 +109,13 @@ def vehicle_facts(row: asyncpg.Record | None) -> VehicleFacts | None:
     )
 
 
-def watchlisted(registration: Registration, watchlist: Watchlist) -> bool:
+def watchlisted(registration: Registration, watchlist: Watchlist) -> list[str]:
+    """The watchlist entries (ids) that refer this registration: those it matches, less any
+    that a reviewer found to be a false hit for this traveller."""
     vehicle = registration.vehicle
-    return watchlist.hit_document(bytes(registration.traveller["document_index"])) or (
-        vehicle is not None and watchlist.hit_vehicle(bytes(vehicle["plate_index"]))
+    return watchlist.referring(
+        (bytes(registration.traveller["document_index"]),),
+        bytes(vehicle["plate_index"]) if vehicle is not None else None,
     )
 
 
@@ -145,7 +148,7 @@ async def assess(
         today=now.date(),
         port_kinds=kinds,
     )
-    hit = watchlisted(registration, watchlist)
+    hits = watchlisted(registration, watchlist)
     judged = applicable(rules.active(now), category=traveller.category, ports=data.ports)
     verdicts = await runner.run([rule.condition for rule in judged], context)
-    return decide(judged, verdicts, watchlist_hit=hit), hit
+    return decide(judged, verdicts, watchlist_hits=hits), bool(hits)

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 import asyncpg
 import msgspec
 
+from greenlane.db import clearances as clearances_db
 from greenlane.db import travellers as travellers_db
 from greenlane.db.pagination import decode_cursor, next_cursor
 from greenlane.db.pool import Connection, Database
@@ -25,10 +26,13 @@ from greenlane.domain.registration import CheckedTraveller, check_traveller, ide
 from greenlane.services import applications, audit, clearances, partner_records
 from greenlane.services.applications import Deciding
 from greenlane.services.context import Caller, Protection
+from greenlane.services.live_state import notify
 from greenlane.services.partner_records import PartnerRecords, merged
 from greenlane.wire.applications import Application
 from greenlane.wire.common import Page
+from greenlane.wire.lifecycle import DocumentReplaced, DocumentReplacement, Reissued
 from greenlane.wire.registration import (
+    DocumentIn,
     DocumentOut,
     DrivingLicenceOut,
     EmployerOut,
@@ -191,21 +195,73 @@ async def update_traveller(
 ) -> TravellerChange:
     """Store the merged registration; a change of identity is audited (the fields' names only)
     and decides the traveller's live applications again, all in one transaction."""
+    async with d.db.transaction() as conn:
+        return await update_traveller_in(conn, d, p, caller, traveller_id, patch)
+
+
+async def update_traveller_in(
+    conn: Connection,
+    d: Deciding,
+    p: Protection,
+    caller: Caller,
+    traveller_id: uuid.UUID,
+    patch: TravellerPatch,
+) -> TravellerChange:
+    """:func:`update_traveller` in the caller's transaction (an answer to a request for
+    information carries one)."""
     redecided: list[Application] = []
+    current = await partner_records.own(conn, TRAVELLERS, caller, traveller_id, for_update=True)
+    stored = stored_traveller_from_row(current, p)
+    checked = check_traveller(merged(stored, patch, TravellerCreate), _today())
+    changed = identity_changes(stored, checked)
+    row = _row(checked, traveller_id, p)
+    record = await partner_records.update_unique(conn, TRAVELLERS, caller, traveller_id, row)
+    if changed:
+        subject = str(traveller_id)
+        details = {"fields": list(changed)}
+        await audit.record(conn, caller.actor, "traveller.identity_change", subject, details)
+        redecided = await applications.redecide(conn, d, traveller_id, actor=caller.actor)
+        await notify(conn, "watchlist", subject)  # false-hit marks follow the new document
+    traveller = traveller_from_row(record, p)
+    return TravellerChange(**msgspec.structs.asdict(traveller), redecided=redecided)
+
+
+async def replace_document(
+    d: Deciding,
+    p: Protection,
+    caller: Caller,
+    traveller_id: uuid.UUID,
+    replacement: DocumentReplacement,
+) -> DocumentReplaced:
+    """A new travel document for the same person (a renewed passport), checked like a new
+    registration; every active clearance is issued again bound to it and its old token revoked.
+
+    All in one transaction: a lane sees either the old tokens valid and the new ones unknown, or
+    the old ones revoked and the new ones issued, never both or neither. The decisions stand:
+    who the traveller is has not changed (a new MRZ must agree with every identity field), so
+    each clearance keeps its application, ports, window and the single entries already used.
+    """
+    reissued: list[Reissued] = []
     async with d.db.transaction() as conn:
         current = await partner_records.own(conn, TRAVELLERS, caller, traveller_id, for_update=True)
         stored = stored_traveller_from_row(current, p)
-        checked = check_traveller(merged(stored, patch, TravellerCreate), _today())
-        changed = identity_changes(stored, checked)
+        renewed = msgspec.structs.replace(
+            stored,
+            document=msgspec.convert(msgspec.to_builtins(replacement.document), DocumentIn),
+            mrz=replacement.mrz,
+        )
+        checked = check_traveller(renewed, _today())
         row = _row(checked, traveller_id, p)
         record = await partner_records.update_unique(conn, TRAVELLERS, caller, traveller_id, row)
-        if changed:
-            subject = str(traveller_id)
-            details = {"fields": list(changed)}
-            await audit.record(conn, caller.actor, "traveller.identity_change", subject, details)
-            redecided = await applications.redecide(conn, d, traveller_id, actor=caller.actor)
+        subject = str(traveller_id)
+        await audit.record(conn, caller.actor, "traveller.document_replace", subject, {})
+        for old in await clearances_db.active_of_traveller(conn, traveller_id, datetime.now(UTC)):
+            again = await applications.reissue(conn, d, old, record, actor=caller.actor)
+            if again is not None:
+                reissued.append(again)
+        await notify(conn, "watchlist", subject)  # false-hit marks follow the new document
     traveller = traveller_from_row(record, p)
-    return TravellerChange(**msgspec.structs.asdict(traveller), redecided=redecided)
+    return DocumentReplaced(**msgspec.structs.asdict(traveller), reissued=reissued)
 
 
 async def erase_traveller(db: Database, caller: Caller, traveller_id: uuid.UUID) -> None:

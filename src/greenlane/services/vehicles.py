@@ -114,10 +114,17 @@ async def update_vehicle(
     db: Database, p: Protection, caller: Caller, vehicle_id: uuid.UUID, patch: VehiclePatch
 ) -> Vehicle:
     async with db.transaction() as conn:
-        current = await partner_records.own(conn, VEHICLES, caller, vehicle_id, for_update=True)
-        checked = check_vehicle(merged(stored_vehicle_from_row(current), patch, VehicleCreate))
-        row = _row(checked, p)
-        record = await partner_records.update_unique(conn, VEHICLES, caller, vehicle_id, row)
+        return await update_vehicle_in(conn, p, caller, vehicle_id, patch)
+
+
+async def update_vehicle_in(
+    conn: Connection, p: Protection, caller: Caller, vehicle_id: uuid.UUID, patch: VehiclePatch
+) -> Vehicle:
+    """:func:`update_vehicle` in the caller's transaction."""
+    current = await partner_records.own(conn, VEHICLES, caller, vehicle_id, for_update=True)
+    checked = check_vehicle(merged(stored_vehicle_from_row(current), patch, VehicleCreate))
+    row = _row(checked, p)
+    record = await partner_records.update_unique(conn, VEHICLES, caller, vehicle_id, row)
     return vehicle_from_row(record)
 
 

@@ -149,16 +149,13 @@ class LaneVerifier:
     def _watchlisted(
         self, documents: Sequence[Document], plate: str | None, country: str | None
     ) -> bool:
-        if any(
-            self._watchlist.hit_document(document_index(self._index, *document))
-            for document in documents
-        ):
-            return True
-        return (
-            plate is not None
-            and country is not None
-            and self._watchlist.hit_vehicle(vehicle_index(self._index, country, plate))
+        vehicle = (
+            vehicle_index(self._index, country, plate)
+            if plate is not None and country is not None
+            else None
         )
+        people = [document_index(self._index, *document) for document in documents]
+        return bool(self._watchlist.referring(people, vehicle))
 
     async def verify(
         self, lane: ClientIdentity, request: VerifyRequest

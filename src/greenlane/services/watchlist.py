@@ -9,10 +9,13 @@ logged or answered; only a masked hint is kept so that administrators can tell e
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import asyncpg
 
+from greenlane.db import false_hits as false_hits_db
 from greenlane.db import watchlist as watchlist_db
 from greenlane.db.pagination import decode_cursor, next_cursor
 from greenlane.db.pool import Database
@@ -96,8 +99,11 @@ def entry_from_row(row: asyncpg.Record) -> WatchlistEntry:
         kind=row["kind"],
         hint=row["hint"],
         reason=row["reason"],
+        version=row["version"],
         created_at=row["created_at"],
         created_by=row["created_by"],
+        updated_at=row["updated_at"],
+        updated_by=row["updated_by"],
         **{place_field: row["issuing_state_or_country"]},
     )
 
@@ -129,6 +135,36 @@ async def add_entry(
     return entry_from_row(row)
 
 
+async def change_entry(
+    db: Database, entry_id: uuid.UUID, data: WatchlistCreate, *, index: BlindIndex, actor: str
+) -> WatchlistEntry:
+    """Change an entry in place; its version goes up, so false-hit marks on it lapse."""
+    target = _target(data)
+    lookup = target.lookup(index)
+    async with db.transaction() as conn:
+        existing = await watchlist_db.find_id(conn, kind=target.kind, lookup=lookup)
+        if existing is not None and existing != entry_id:
+            raise Conflict(
+                f"this {target.kind} is already on the watchlist", existing_id=str(existing)
+            )
+        row = await watchlist_db.update_entry(
+            conn,
+            entry_id,
+            kind=target.kind,
+            lookup=lookup,
+            issuing_state_or_country=target.place,
+            hint=mask_number(target.code),
+            reason=data.reason,
+            actor=actor,
+        )
+        if row is None:
+            raise NotFound("no such watchlist entry")
+        details = {"kind": target.kind, "version": row["version"]}
+        await audit.record(conn, actor, "watchlist.change", str(entry_id), details)
+        await notify(conn, "watchlist", str(entry_id))
+    return entry_from_row(row)
+
+
 async def list_entries(db: Database, *, cursor: str | None, limit: int) -> Page[WatchlistEntry]:
     async with db.connection() as conn:
         rows = await watchlist_db.list_entries(conn, after=decode_cursor(cursor), limit=limit)
@@ -144,17 +180,37 @@ async def delete_entry(db: Database, entry_id: uuid.UUID, *, actor: str) -> None
         await notify(conn, "watchlist", str(entry_id))
 
 
+class _Watched(NamedTuple):
+    entry_id: str
+    version: int
+
+
 class Watchlist:
-    """Each worker's set of watched (kind, blind index) pairs: a hit costs no query."""
+    """Each worker's watched (kind, blind index) pairs and the false-hit marks that clear an
+    entry for one person: a hit costs no query.
+
+    A person is known here by their document's blind index (a lane has nothing else to go by,
+    and the token's binding has already tied that document to the clearance). A mark holds the
+    entry's version: once the entry is edited, the mark no longer matches and lapses.
+    """
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._entries: frozenset[tuple[str, bytes]] = frozenset()
+        self._entries: dict[tuple[str, bytes], _Watched] = {}
+        self._cleared: frozenset[tuple[bytes, str, int]] = frozenset()
 
     async def reload_all(self) -> None:
         async with self._db.connection() as conn:
             rows = await watchlist_db.all_lookups(conn)
-        self._entries = frozenset((row["kind"], bytes(row["lookup"])) for row in rows)
+            marks = await false_hits_db.in_force(conn)
+        self._entries = {
+            (row["kind"], bytes(row["lookup"])): _Watched(str(row["id"]), row["version"])
+            for row in rows
+        }
+        self._cleared = frozenset(
+            (bytes(mark["document_index"]), str(mark["entry_id"]), mark["entry_version"])
+            for mark in marks
+        )
 
     def hit_document(self, lookup: bytes) -> bool:
         """``lookup`` is ``document_index`` of the canonical issuing state and number."""
@@ -163,3 +219,20 @@ class Watchlist:
     def hit_vehicle(self, lookup: bytes) -> bool:
         """``lookup`` is ``vehicle_index`` of the registration country and canonical plate."""
         return ("vehicle", lookup) in self._entries
+
+    def referring(self, documents: Sequence[bytes], vehicle: bytes | None) -> list[str]:
+        """The ids of the entries that match the ``documents`` (their blind indexes) or the
+        ``vehicle`` (its index, or None) and that no false-hit mark clears for the person
+        holding those documents."""
+        found = [self._entries.get(("document", document)) for document in documents]
+        if vehicle is not None:
+            found.append(self._entries.get(("vehicle", vehicle)))
+        return [
+            watched.entry_id
+            for watched in found
+            if watched is not None
+            and not any(
+                (document, watched.entry_id, watched.version) in self._cleared
+                for document in documents
+            )
+        ]

@@ -8,11 +8,12 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from greenlane.wire.case import Appeal, HistoryEntry, InformationRequest, Rejection
 from greenlane.wire.common import PortCode, Request
 
 # Five ports keep the clearance token under 600 characters, small enough for a phone's QR code.
 MAX_PORTS = 5
-Status = Literal["approved", "referred", "rejected"]
+Status = Literal["approved", "referred", "rejected", "info_requested", "appealed"]
 Effect = Literal["deny", "refer"]
 
 
@@ -26,11 +27,12 @@ class ApplicationCreate(Request, kw_only=True):
     purpose: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
 
-class Reason(msgspec.Struct):
+class Reason(msgspec.Struct, omit_defaults=True):
     rule_id: str | None
     reason_code: str
     message: str
     effect: Effect
+    watchlist_entry_id: uuid.UUID | None = None  # the entry a hit matched: administrators only
 
 
 class IssuedClearance(msgspec.Struct):
@@ -60,6 +62,11 @@ class Application(msgspec.Struct, kw_only=True, omit_defaults=True):
     purpose: str
     decision: Decision | None = None
     partner_id: uuid.UUID | None = None  # shown to administrators only
+    renews: uuid.UUID | None = None  # the clearance this application renews
+    rejection: Rejection | None = None
+    appeal: Appeal | None = None
+    information_request: InformationRequest | None = None  # the latest
+    history: list[HistoryEntry] | None = None  # with a single application, not in lists
     created_at: datetime
     updated_at: datetime
 

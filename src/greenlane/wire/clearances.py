@@ -32,6 +32,7 @@ class Clearance(msgspec.Struct, kw_only=True, omit_defaults=True):
     crossings: list[Crossing]
     revoked_at: datetime | None = None
     revocation_reason: str | None = None
+    renews: uuid.UUID | None = None  # the clearance this one's application renewed
 
 
 class RevokeRequest(Request):

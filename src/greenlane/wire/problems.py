@@ -22,4 +22,5 @@ class Problem(msgspec.Struct, omit_defaults=True):
     detail: str
     errors: list[FieldError] | None = None
     existing_id: str | None = None
+    state: str | None = None  # a 409 for a step the record's state does not allow names it
     request_id: str | None = None

@@ -116,5 +116,10 @@ class WatchlistEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
         str, msgspec.Meta(description="The number or plate, all but 3 characters masked")
     ]
     reason: str
+    version: Annotated[
+        int, msgspec.Meta(description="Goes up with every change; false-hit marks name one")
+    ]
     created_at: datetime
     created_by: str
+    updated_at: datetime | None = None
+    updated_by: str | None = None

@@ -157,6 +157,7 @@ class Reason:
     reason_code: str
     message: str
     effect: Effect
+    watchlist_entry_id: str | None = None  # the entry a watchlist hit matched
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +184,7 @@ def evaluate(
     *,
     category: str,
     ports: Sequence[str],
-    watchlist_hit: bool = False,
+    watchlist_hits: Sequence[str] = (),
 ) -> Outcome:
     """Run the rules that apply, in order and in this process, against a context from
     ``build_context``.
@@ -194,7 +195,7 @@ def evaluate(
     judged = applicable(rules, category=category, ports=ports)
     prepared = cel.Context(dict(context))
     verdicts = [run_condition(rule.compiled, prepared) for rule in judged]
-    return decide(judged, verdicts, watchlist_hit=watchlist_hit)
+    return decide(judged, verdicts, watchlist_hits=watchlist_hits)
 
 
 def run_condition(condition: CompiledCondition, context: cel.Context) -> Verdict:
@@ -211,17 +212,21 @@ def run_condition(condition: CompiledCondition, context: cel.Context) -> Verdict
     return Verdict("error", _elapsed_us(started), problem)
 
 
-def decide(rules: Sequence[Rule], verdicts: Sequence[Verdict], *, watchlist_hit: bool) -> Outcome:
-    """Combine the verdicts of ``rules`` (one each, in order). ``watchlist_hit`` adds a
-    ``watchlist_hit`` referral, so that dry runs and real applications decide the same way."""
+def decide(
+    rules: Sequence[Rule], verdicts: Sequence[Verdict], *, watchlist_hits: Sequence[str]
+) -> Outcome:
+    """Combine the verdicts of ``rules`` (one each, in order). Each watchlist entry in
+    ``watchlist_hits`` (ids) adds a ``watchlist_hit`` referral naming it, so that dry runs and
+    real applications decide the same way, and a reviewer can tell which entry hit."""
     results = tuple(_judge(rule, verdict) for rule, verdict in zip(rules, verdicts, strict=True))
     reasons = [
         Reason(result.rule_id, result.reason_code, result.message, result.effect)
         for result in results
         if result.result != "pass"
     ]
-    if watchlist_hit:
-        reasons.append(Reason(None, WATCHLIST_HIT, _WATCHLIST_MESSAGE, "refer"))
+    reasons.extend(
+        Reason(None, WATCHLIST_HIT, _WATCHLIST_MESSAGE, "refer", entry) for entry in watchlist_hits
+    )
     return Outcome(results, tuple(reasons))
 
 

@@ -40,7 +40,17 @@ def upgrade() -> None:
         clearance_id  uuid,
         crossing_id   uuid
     );
+    """)
+    execute_script(RECORD_VERIFICATIONS)
 
+
+def downgrade() -> None:
+    # Revision 0007's function from its own text; it reads the items key by key again.
+    execute_script(revision_module("0007_replies_name_nobody.py").RECORD_VERIFICATIONS)
+    execute_script("DROP TYPE gl_verification;")
+
+
+RECORD_VERIFICATIONS = """
     CREATE OR REPLACE FUNCTION gl_record_verifications(items jsonb)
     RETURNS TABLE (item_index integer, replayed boolean, differs boolean, reply jsonb)
     LANGUAGE plpgsql AS $$
@@ -128,10 +138,4 @@ def upgrade() -> None:
         END LOOP;
     END
     $$;
-    """)
-
-
-def downgrade() -> None:
-    # Revision 0007's function from its own text; it reads the items key by key again.
-    execute_script(revision_module("0007_replies_name_nobody.py").RECORD_VERIFICATIONS)
-    execute_script("DROP TYPE gl_verification;")
+"""
