@@ -33,7 +33,7 @@ TravellerId = Annotated[uuid.UUID, PathParameter(description="A traveller of you
 
 class CaseController(Controller):
     path = "/v1"
-    tags = ["lifecycle"]
+    tags = ["applications"]
     opt = allow("partner")
     security = SECURITY
 
@@ -94,7 +94,7 @@ class CaseController(Controller):
 
 class AdminCaseController(Controller):
     path = "/v1/admin"
-    tags = ["lifecycle"]
+    tags = ["admin"]
     opt = allow("admin")
     security = SECURITY
 

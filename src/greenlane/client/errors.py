@@ -52,9 +52,12 @@ class NotFoundError(GreenlaneError):
 
 
 class ConflictError(GreenlaneError):
-    """409: ``existing_id`` names the record that is already there, when the server says."""
+    """409: ``existing_id`` names the record that is already there, when the server says;
+    ``state`` names the state of the record that refused a step (an application ``approved``
+    cannot be appealed)."""
 
     existing_id: str | None = None
+    state: str | None = None
 
 
 class AuthenticationError(GreenlaneError):
@@ -157,6 +160,7 @@ def error_from_response(response: httpx.Response) -> GreenlaneError:
     )
     if isinstance(error, ConflictError):
         error.existing_id = problem.existing_id
+        error.state = problem.state
     if isinstance(error, RateLimitedError | ServiceUnavailableError):
         error.retry_after = retry_after(response)
     return error

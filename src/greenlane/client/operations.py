@@ -16,7 +16,7 @@ import httpx
 import msgspec
 
 from greenlane.client.exchange import Operation
-from greenlane.wire.applications import Application, ApplicationCreate
+from greenlane.wire.applications import Application, ApplicationCreate, DecisionRequest
 from greenlane.wire.applications import Status as ApplicationStatus
 from greenlane.wire.clearances import Clearance, RevocationPage, RevokeRequest
 from greenlane.wire.common import MAX_LIMIT, Page
@@ -29,6 +29,16 @@ from greenlane.wire.identity import (
     PartnerCreate,
     Port,
     PortCreate,
+)
+from greenlane.wire.lifecycle import (
+    AppealCreate,
+    DocumentReplaced,
+    DocumentReplacement,
+    FalseHitCreate,
+    InformationAnswer,
+    InformationRequestCreate,
+    SecondLine,
+    SecondLineCreate,
 )
 from greenlane.wire.registration import (
     Traveller,
@@ -44,6 +54,7 @@ from greenlane.wire.verify import PresentedDocument, VerifyAnswer, VerifyRequest
 T = TypeVar("T")
 Id = uuid.UUID | str
 QrFormat = Literal["svg", "png"]
+ReviewStatus = Literal["referred", "appealed", "info_requested"]
 PAGE_SIZE = MAX_LIMIT  # the largest page the API serves: fewest round trips when iterating
 
 _ENCODE = msgspec.json.Encoder()
@@ -176,6 +187,32 @@ def revoke_clearance(clearance_id: Id, reason: str) -> Operation[Clearance]:
     )
 
 
+# --- a case after its first decision (docs/lifecycle.md) -----------------------------------
+
+
+def answer_information(application_id: Id, body: InformationAnswer) -> Operation[Application]:
+    return _send("POST", f"/v1/applications/{application_id}/information", body, Application)
+
+
+def appeal(application_id: Id, grounds: str) -> Operation[Application]:
+    body = AppealCreate(grounds=grounds)
+    return _send("POST", f"/v1/applications/{application_id}/appeal", body, Application)
+
+
+def renew_clearance(clearance_id: Id) -> Operation[Application]:
+    return Operation("POST", f"/v1/clearances/{clearance_id}/renew", _decoder(Application))
+
+
+def replace_document(traveller_id: Id, body: DocumentReplacement) -> Operation[DocumentReplaced]:
+    # Replacing with the same document twice changes nothing more than once: safe to resend.
+    return Operation(
+        "PUT",
+        f"/v1/travellers/{traveller_id}/document",
+        _decoder(DocumentReplaced),
+        content=_ENCODE.encode(body),
+    )
+
+
 # --- lanes ---------------------------------------------------------------------------------
 
 
@@ -239,6 +276,35 @@ def create_client(body: ClientCreate) -> Operation[ClientCreated]:
 
 def disable_client(client_id: Id) -> Operation[Client]:
     return Operation("DELETE", f"/v1/admin/clients/{client_id}", _decoder(Client))
+
+
+def admin_get_application(application_id: Id) -> Operation[Application]:
+    return _get(f"/v1/admin/applications/{application_id}", Application)
+
+
+def reviews_page(
+    cursor: str | None, status: ReviewStatus, limit: int = PAGE_SIZE
+) -> Operation[Page[Application]]:
+    return _get("/v1/admin/reviews", Page[Application], _page_params(limit, cursor, status=status))
+
+
+def decide_application(application_id: Id, body: DecisionRequest) -> Operation[Application]:
+    return _send("POST", f"/v1/admin/applications/{application_id}/decision", body, Application)
+
+
+def request_information(
+    application_id: Id, body: InformationRequestCreate
+) -> Operation[Application]:
+    return _send("POST", f"/v1/admin/reviews/{application_id}/request-info", body, Application)
+
+
+def mark_false_hit(application_id: Id, body: FalseHitCreate) -> Operation[Application]:
+    return _send("POST", f"/v1/admin/applications/{application_id}/false-hits", body, Application)
+
+
+def second_line(clearance_id: Id, reason: str) -> Operation[SecondLine]:
+    body = SecondLineCreate(reason=reason)
+    return _send("POST", f"/v1/admin/clearances/{clearance_id}/second-line", body, SecondLine)
 
 
 def admin_revoke_clearance(clearance_id: Id, reason: str) -> Operation[Clearance]:

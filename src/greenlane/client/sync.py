@@ -30,8 +30,8 @@ from greenlane.client.exchange import (
     plan,
     request_args,
 )
-from greenlane.client.operations import Id, QrFormat
-from greenlane.wire.applications import Application, ApplicationCreate
+from greenlane.client.operations import Id, QrFormat, ReviewStatus
+from greenlane.wire.applications import Application, ApplicationCreate, DecisionRequest
 from greenlane.wire.applications import Status as ApplicationStatus
 from greenlane.wire.clearances import Clearance, RevocationPage
 from greenlane.wire.common import Page
@@ -44,6 +44,14 @@ from greenlane.wire.identity import (
     PartnerCreate,
     Port,
     PortCreate,
+)
+from greenlane.wire.lifecycle import (
+    DocumentReplaced,
+    DocumentReplacement,
+    FalseHitCreate,
+    InformationAnswer,
+    InformationRequestCreate,
+    SecondLine,
 )
 from greenlane.wire.registration import (
     Traveller,
@@ -243,6 +251,23 @@ class PartnerClient(_Client):
     ) -> Clearance:
         return self.session.run(ops.revoke_clearance(clearance_id, reason))
 
+    def answer_information(self, application_id: Id, body: InformationAnswer) -> Application:
+        """Answer a reviewer's request for information: a statement, and corrections to the
+        registration; the application goes back to review."""
+        return self.session.run(ops.answer_information(application_id, body))
+
+    def appeal(self, application_id: Id, grounds: str) -> Application:
+        """Appeal a rejection within its appeal window; a different reviewer decides."""
+        return self.session.run(ops.appeal(application_id, grounds))
+
+    def renew_clearance(self, clearance_id: Id) -> Application:
+        """A new application from the clearance's registration, decided by today's rules."""
+        return self.session.run(ops.renew_clearance(clearance_id))
+
+    def replace_document(self, traveller_id: Id, body: DocumentReplacement) -> DocumentReplaced:
+        """A new travel document; every active clearance is issued again bound to it."""
+        return self.session.run(ops.replace_document(traveller_id, body))
+
 
 class LaneClient(_Client):
     """A port lane: verifies clearance tokens and reads what an offline lane needs."""
@@ -283,7 +308,8 @@ class LaneClient(_Client):
 
 
 class AdminClient(_Client):
-    """The few administration calls that setting up partners, ports and lanes needs."""
+    """The administration calls that setting up partners, ports and lanes needs, and those of
+    a reviewer: decisions, appeals, requests for information, false hits, second-line checks."""
 
     def create_partner(self, body: PartnerCreate) -> Partner:
         return self.session.run(ops.create_partner(body))
@@ -299,3 +325,29 @@ class AdminClient(_Client):
 
     def revoke_clearance(self, clearance_id: Id, reason: str) -> Clearance:
         return self.session.run(ops.admin_revoke_clearance(clearance_id, reason))
+
+    def get_application(self, application_id: Id) -> Application:
+        return self.session.run(ops.admin_get_application(application_id))
+
+    def list_reviews(
+        self, status: ReviewStatus = "referred", *, page_size: int = ops.PAGE_SIZE
+    ) -> Iterator[Application]:
+        """Applications waiting for a reviewer: referred (default), appealed, or waiting for
+        information."""
+        return self._items(lambda cursor: ops.reviews_page(cursor, status, page_size))
+
+    def decide_application(self, application_id: Id, body: DecisionRequest) -> Application:
+        """Decide a referred application, or an appeal (not as the reviewer who rejected it)."""
+        return self.session.run(ops.decide_application(application_id, body))
+
+    def request_information(
+        self, application_id: Id, body: InformationRequestCreate
+    ) -> Application:
+        return self.session.run(ops.request_information(application_id, body))
+
+    def mark_false_hit(self, application_id: Id, body: FalseHitCreate) -> Application:
+        return self.session.run(ops.mark_false_hit(application_id, body))
+
+    def request_second_line(self, clearance_id: Id, reason: str) -> SecondLine:
+        """Refer the clearance's next verification to a second-line check."""
+        return self.session.run(ops.second_line(clearance_id, reason))

@@ -50,31 +50,6 @@ _DOING: Mapping[Step, str] = {
     "appeal": "appealed",
 }
 
-# What a reviewer may ask a partner for (ETIAS Art. 27 asks from a fixed list, too): each item is
-# a document or a piece of registration data the partner can send or correct.
-INFORMATION_ITEMS = (
-    "travel_document",
-    "identity_details",
-    "employer_letter",
-    "invitation_letter",
-    "itinerary",
-    "purpose_of_travel",
-    "driving_licence",
-    "vehicle_registration",
-    "vehicle_insurance",
-)
-InformationItem = Literal[
-    "travel_document",
-    "identity_details",
-    "employer_letter",
-    "invitation_letter",
-    "itinerary",
-    "purpose_of_travel",
-    "driving_licence",
-    "vehicle_registration",
-    "vehicle_insurance",
-]
-
 # Steps that only the agency sees in a case's history: a second-line check is for border
 # officers' eyes (ETIAS Art. 36(2)), and a false-hit mark is about the watchlist.
 AGENCY_ONLY = frozenset(

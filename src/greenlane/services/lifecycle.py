@@ -105,8 +105,8 @@ async def answer_info(
         now = datetime.now(UTC)
         if pending is None or pending["due_at"] <= now:
             raise WrongState(
-                "the request for information is past its due date: the application is being"
-                " rejected",
+                f"the application is {status}, but its request for information is past its due"
+                " date: it is being rejected",
                 state=status,
             )
         row = await applications_db.get(conn, application_id, caller.partner_id)

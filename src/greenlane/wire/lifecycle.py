@@ -5,16 +5,28 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
-from greenlane.domain.lifecycle import InformationItem
 from greenlane.wire.applications import IssuedClearance
 from greenlane.wire.common import Request
 from greenlane.wire.registration import DocumentIn, Mrz, Traveller, TravellerPatch, VehiclePatch
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+# What a reviewer may ask a partner for, from a fixed list as ETIAS Art. 27 asks: each a document
+# or a piece of registration data that the partner can send or correct.
+InformationItem = Literal[
+    "travel_document",
+    "identity_details",
+    "employer_letter",
+    "invitation_letter",
+    "itinerary",
+    "purpose_of_travel",
+    "driving_licence",
+    "vehicle_registration",
+    "vehicle_insurance",
+]
 
 
 class InformationRequestCreate(Request):
