@@ -63,6 +63,7 @@ class Runtime:
     protection: Protection
     deciding: Deciding
     housekeeping: asyncio.Task[None] | None = None
+    deadlines: asyncio.Task[None] | None = None
     stopping: bool = False  # SIGTERM received: not ready, though still serving for a moment
 
     async def reload_all(self) -> None:
@@ -73,8 +74,7 @@ class Runtime:
         await self.revocations.reload_all()
 
     async def stop(self) -> None:
-        if self.housekeeping is not None:
-            await stop_tasks([self.housekeeping])
+        await stop_tasks([task for task in (self.housekeeping, self.deadlines) if task is not None])
         await self.verifier.close()
         await self.deciding.runner.close()
         await self._last_drain()
@@ -109,19 +109,29 @@ class Runtime:
         except Exception as exc:  # the database is away: the spool keeps the records
             _logger.warning("spool left for the next start", exc_info=(type(exc), exc, None))
 
+    async def _reject_overdue(self) -> None:
+        """Each minute, reject the applications whose request for information went unanswered.
+
+        A task of its own: while PostgreSQL is away its attempts wait for a connection, and the
+        spool's drain must not wait behind them.
+        """
+        while True:
+            try:
+                await lifecycle.expire_overdue(self.deciding)
+            except Exception as exc:  # the database is away: try again on the next round
+                keep_cancellation()
+                _logger.warning("deadline sweep failed", exc_info=(type(exc), exc, None))
+            await asyncio.sleep(INFO_DEADLINE_INTERVAL)
+
     async def _housekeep(self) -> None:
         """Write the tallied metrics; drain the verify spool when PostgreSQL is back;
         partitions and retention hourly."""
         next_maintenance = time.monotonic() + MAINTENANCE_INTERVAL  # start() has just run it
-        next_deadlines = time.monotonic()
         while True:
             tally.flush()
             try:
                 if self.verifier.spool_has_work():
                     await self.verifier.drain_spool()
-                if time.monotonic() >= next_deadlines:
-                    next_deadlines = time.monotonic() + INFO_DEADLINE_INTERVAL
-                    await lifecycle.expire_overdue(self.deciding)
                 if time.monotonic() >= next_maintenance:
                     await maintenance.run_once(
                         self.db, datetime.now(UTC).date(), self.settings.retention_months
@@ -227,6 +237,7 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
     await runtime.live.start()
     runtime.verifier.start()
     runtime.housekeeping = asyncio.create_task(runtime._housekeep(), name="greenlane-housekeeping")
+    runtime.deadlines = asyncio.create_task(runtime._reject_overdue(), name="greenlane-deadlines")
     _not_ready_before_closing(runtime)
     return runtime
 

@@ -73,13 +73,13 @@ def rule(condition: str, **changes: Any) -> Rule:
     return compile_rule(**(fields | changes))
 
 
-def decide(*rules: Rule, watchlist_hit: bool = False) -> Outcome:
+def decide(*rules: Rule, watchlist_hits: tuple[str, ...] = ()) -> Outcome:
     return evaluate(
         rules,
         context(),
         category=TRAVELLER.category,
         ports=APPLICATION.ports,
-        watchlist_hit=watchlist_hit,
+        watchlist_hits=watchlist_hits,
     )
 
 
@@ -369,7 +369,7 @@ def test_a_stopped_evaluation_refers_with_rule_timeout_naming_the_rule() -> None
     slow, quick = rule("true", name="Slow rule"), rule("false", id="quick", effect="refer")
     stopped = Verdict("timeout", 100_012, "stopped after its budget of 100 ms")
 
-    outcome = engine.decide([slow, quick], [stopped, Verdict("fail", 3)], watchlist_hit=False)
+    outcome = engine.decide([slow, quick], [stopped, Verdict("fail", 3)], watchlist_hits=())
 
     timed_out, failed = outcome.results
     assert outcome.status == "referred"
@@ -399,15 +399,22 @@ def test_run_condition_times_one_condition_and_never_raises() -> None:
 
 
 def test_a_watchlist_hit_refers_an_otherwise_approved_application() -> None:
-    outcome = decide(rule("true"), watchlist_hit=True)
+    outcome = decide(rule("true"), watchlist_hits=("entry-1",))
 
     assert outcome.status == "referred"
     (reason,) = outcome.reasons
     assert (reason.rule_id, reason.reason_code, reason.effect) == (None, WATCHLIST_HIT, "refer")
+    assert reason.watchlist_entry_id == "entry-1"  # a reviewer can tell which entry hit
+
+
+def test_each_watchlist_entry_that_hits_is_a_reason_of_its_own() -> None:
+    outcome = decide(rule("true"), watchlist_hits=("document-entry", "vehicle-entry"))
+
+    assert [r.watchlist_entry_id for r in outcome.reasons] == ["document-entry", "vehicle-entry"]
 
 
 def test_a_watchlist_hit_does_not_soften_a_rejection() -> None:
-    outcome = decide(rule("false"), watchlist_hit=True)
+    outcome = decide(rule("false"), watchlist_hits=("entry-1",))
 
     assert outcome.status == "rejected"
     assert {reason.reason_code for reason in outcome.reasons} == {"test_failed", WATCHLIST_HIT}
