@@ -189,7 +189,8 @@ def application_from_row(
         )
     reasons = msgspec.convert(jsonb(row["reasons"]), list[Reason])
     rejection = None
-    if row["rejected_at"] is not None:
+    # An appeal upheld leaves the rejection behind it: the appeal and the history tell of it.
+    if row["rejected_at"] is not None and row["status"] != "approved":
         rejection = Rejection(
             grounds=msgspec.convert(jsonb(row["grounds"]), list[Ground]),
             rejected_at=row["rejected_at"],
