@@ -31,6 +31,16 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/v1/travellers/{traveller_id}"): {"employer": {"name": "Taken", "country": "THA"}},
     ("PATCH", "/v1/vehicles/{vehicle_id}"): {"colour": "Stolen red"},
     ("POST", "/v1/clearances/{clearance_id}/revoke"): {"reason": "not yours"},
+    ("POST", "/v1/applications/{application_id}/information"): {"statement": "not yours"},
+    ("POST", "/v1/applications/{application_id}/appeal"): {"grounds": "not yours"},
+    ("PUT", "/v1/travellers/{traveller_id}/document"): {
+        "document": {
+            "type": "P",
+            "number": "N1234567",
+            "issuing_state": "THA",
+            "expiry_date": "2036-01-01",
+        }
+    },
 }
 ID_ROUTES = [
     ("GET", "/v1/travellers/{traveller_id}"),
@@ -43,6 +53,10 @@ ID_ROUTES = [
     ("GET", "/v1/clearances/{clearance_id}"),
     ("GET", "/v1/clearances/{clearance_id}/qr"),
     ("POST", "/v1/clearances/{clearance_id}/revoke"),
+    ("POST", "/v1/applications/{application_id}/information"),
+    ("POST", "/v1/applications/{application_id}/appeal"),
+    ("POST", "/v1/clearances/{clearance_id}/renew"),
+    ("PUT", "/v1/travellers/{traveller_id}/document"),
 ]
 # Ids a partner names inside a body: another partner's must be as unknown as a random one.
 BODY_ID_FIELDS = [

@@ -18,6 +18,12 @@ import pytest
 
 from greenlane.wire.applications import Application, ApplicationCreate
 from greenlane.wire.clearances import Clearance, RevokeRequest
+from greenlane.wire.lifecycle import (
+    AppealCreate,
+    DocumentReplaced,
+    DocumentReplacement,
+    InformationAnswer,
+)
 from greenlane.wire.registration import (
     Traveller,
     TravellerCreate,
@@ -74,6 +80,10 @@ class Body:
     answer: type[msgspec.Struct]
     valid: Callable[[World], dict[str, Any]]
     sender: str = "partner"
+    application: str = "application_id"  # which of the world's applications the path names
+
+    def url(self, world: World) -> str:
+        return self.path.format(**{**world.ids, "application_id": world.ids[self.application]})
 
     def server_owned(self) -> list[str]:
         taken = wire_names(self.request)
@@ -115,6 +125,29 @@ BODIES = {
         Clearance,
         lambda _: {"reason": "lost phone"},
     ),
+    "answer a request for information": Body(
+        "POST",
+        "/v1/applications/{application_id}/information",
+        InformationAnswer,
+        Application,
+        lambda _: {"statement": "Attached."},
+        application="waiting_id",
+    ),
+    "appeal a rejection": Body(
+        "POST",
+        "/v1/applications/{application_id}/appeal",
+        AppealCreate,
+        Application,
+        lambda _: {"grounds": "Please look again."},
+        application="rejected_id",
+    ),
+    "replace a travel document": Body(
+        "PUT",
+        "/v1/travellers/{traveller_id}/document",
+        DocumentReplacement,
+        DocumentReplaced,
+        lambda _: {"document": {**bodies.traveller()["document"]}},
+    ),
     # Not a partner's, but the same promise: a lane cannot bring its own decision.
     "verify at a lane": Body(
         "POST", "/v1/verify", VerifyRequest, VerifyAnswer, lambda _: question(token="x"), "lane"
@@ -149,8 +182,39 @@ def world(shared_admin: Admin) -> World:
         "traveller_id": filed["traveller_id"],
         "vehicle_id": filed["vehicle_id"],
         "clearance_id": filed["clearance"]["id"],
+        "application_id": filed["id"],
+        "waiting_id": waiting_for_information(shared_admin, partner),
+        "rejected_id": rejected(partner),
     }
     return World(partner, shared_admin.lane_actor(PORT), ids)
+
+
+def waiting_for_information(admin: Admin, partner: Actor) -> str:
+    """An application referred for a watchlist hit, that a reviewer asked information about."""
+    traveller = bodies.traveller()
+    traveller_id = partner.post("/v1/travellers", json=traveller).json()["id"]
+    document = traveller["document"]
+    watched = {"kind": "document", "reason": "test", "number": document["number"]}
+    added = admin.post("/v1/admin/watchlist", json={**watched, "issuing_state": "THA"})
+    assert added.status_code == 201, added.text
+    filed = partner.post("/v1/applications", json=bodies.application(traveller_id)).json()
+    asked = admin.post(
+        f"/v1/admin/reviews/{filed['id']}/request-info",
+        json={"items": ["itinerary"], "message": "Where to?"},
+    )
+    assert asked.status_code == 200, asked.text
+    application_id: str = filed["id"]
+    return application_id
+
+
+def rejected(partner: Actor) -> str:
+    german = bodies.traveller(nationality="DEU")
+    german["document"]["issuing_state"] = "DEU"
+    traveller_id = partner.post("/v1/travellers", json=german).json()["id"]
+    filed = partner.post("/v1/applications", json=bodies.application(traveller_id)).json()
+    assert filed["status"] == "rejected", filed
+    application_id: str = filed["id"]
+    return application_id
 
 
 def test_every_partner_body_is_covered(world: World) -> None:
@@ -165,9 +229,7 @@ def test_the_valid_bodies_are_accepted(world: World) -> None:
     """The control: without the extra field, each body goes through (not a 4xx)."""
     for name, body in BODIES.items():
         sender = world.lane if body.sender == "lane" else world.partner
-        response = sender.request(
-            body.method, body.path.format(**world.ids), json=body.valid(world)
-        )
+        response = sender.request(body.method, body.url(world), json=body.valid(world))
         assert response.status_code < 300, (name, response.text)
 
 
@@ -175,7 +237,7 @@ def test_the_valid_bodies_are_accepted(world: World) -> None:
 def test_a_server_owned_field_is_refused(world: World, body: Body, field: str) -> None:
     sender = world.lane if body.sender == "lane" else world.partner
     sent = {**body.valid(world), field: plausible(field)}
-    response = sender.request(body.method, body.path.format(**world.ids), json=sent)
+    response = sender.request(body.method, body.url(world), json=sent)
     errors = assert_problem(response, 422, "validation-failed")["errors"]
     assert isinstance(errors, list)
     assert [error["field"] for error in errors] == [field]
