@@ -28,6 +28,8 @@ from greenlane.api.registration import TravellersController, VehiclesController
 from greenlane.api.request_body import RefusingRepeatedKeys
 from greenlane.api.security import authentication
 from greenlane.api.verify import lane_router
+from greenlane.console.render import template_config
+from greenlane.console.routes import console_router
 from greenlane.errors import SettingsError
 from greenlane.observability import RequestObserver, configure_logging
 from greenlane.settings import Settings, load_settings
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             jwks,
             revocations,
             lane_router,
+            console_router(),
         ],
         dependencies=DEPENDENCIES,
         middleware=[authentication()],
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_class=RefusingRepeatedKeys,  # the lane router keeps Litestar's own
         logging_config=None,
         openapi_config=openapi_config(),
+        template_config=template_config(),
         debug=False,
     )
     app.asgi_handler = RequestObserver(

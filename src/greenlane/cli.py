@@ -1,4 +1,4 @@
-"""The ``greenlane`` command: serve, migrate, openapi."""
+"""The ``greenlane`` command: serve, migrate, openapi, clients, staff, keys, data, demo."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from typing import Any, TypeVar
 import msgspec
 
 from greenlane.db.pool import Database, create_pool
-from greenlane.errors import NotFound, SettingsError, ValidationFailed
+from greenlane.domain.staff import STAFF_ROLES
+from greenlane.errors import Conflict, NotFound, SettingsError, ValidationFailed
 from greenlane.settings import Settings, development_secrets, load_settings
 from greenlane.wire.identity import ClientCreate, ClientCreated
 
@@ -194,6 +195,48 @@ def cmd_clients_disable(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_staff_create(settings: Settings, args: argparse.Namespace) -> int:
+    from greenlane.services.staff import create_staff
+
+    with database(settings) as url:
+        try:
+            created = asyncio.run(
+                _with_database(
+                    settings, url, lambda db: create_staff(db, args.email, args.role, by=CLI_ACTOR)
+                )
+            )
+        except (ValidationFailed, Conflict) as exc:
+            print(f"greenlane: {exc.detail}", file=sys.stderr)
+            return 2
+    _print_json(
+        {
+            "staff_id": created.staff_id,
+            "email": created.email,
+            "role": created.role,
+            "enrolment_link": f"{settings.console_url}/console/enrol/{created.enrolment_token}",
+            "expires_at": created.expires_at,
+        }
+    )
+    return 0
+
+
+def cmd_staff_disable(settings: Settings, args: argparse.Namespace) -> int:
+    from greenlane.services.staff import disable_staff
+
+    with database(settings) as url:
+        try:
+            asyncio.run(
+                _with_database(
+                    settings, url, lambda db: disable_staff(db, args.email, by=CLI_ACTOR)
+                )
+            )
+        except NotFound as exc:
+            print(f"greenlane: {exc.detail}", file=sys.stderr)
+            return 1
+    _print_json({"disabled": args.email})
+    return 0
+
+
 def cmd_data_rewrap(settings: Settings, args: argparse.Namespace) -> int:
     from greenlane.runtime import data_protection
     from greenlane.services.data_keys import rewrap
@@ -281,6 +324,20 @@ def build_parser() -> argparse.ArgumentParser:
     disable = client_commands.add_parser("disable", help="disable a client at once")
     disable.add_argument("client_id", metavar="CLIENT_ID")
     disable.set_defaults(handler=cmd_clients_disable)
+
+    staff = commands.add_parser("staff", help="agency staff who use the console")
+    staff_commands = staff.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
+    staff_create = staff_commands.add_parser(
+        "create", help="create a member of staff; prints their one-time enrolment link"
+    )
+    staff_create.add_argument("--email", required=True, help="what they sign in with")
+    staff_create.add_argument("--role", required=True, choices=list(STAFF_ROLES))
+    staff_create.set_defaults(handler=cmd_staff_create)
+    staff_disable = staff_commands.add_parser(
+        "disable", help="refuse their sign-ins and end their sessions at once"
+    )
+    staff_disable.add_argument("--email", required=True)
+    staff_disable.set_defaults(handler=cmd_staff_disable)
 
     keys = commands.add_parser("keys", help="clearance signing keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from greenlane.domain.crypto import (
     KeyMaterialError,
@@ -86,6 +87,7 @@ class Settings:
     renewal_window_days: int
     shutdown_not_ready_seconds: float
     body_read_timeout_seconds: float
+    console_url: str
     data_keys: Mapping[int, Secret] = field(repr=False)
     index_key: Secret = field(repr=False)
     key_encryption_key: Secret = field(repr=False)
@@ -166,6 +168,20 @@ def _url(raw: str) -> str:
     if len(raw.rstrip("/")) > MAX_ISSUER_LENGTH:
         raise ValueError(f"at most {MAX_ISSUER_LENGTH} characters (it is in every token)")
     return raw.rstrip("/")
+
+
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _console_url(raw: str) -> str:
+    """Where people open the console. Plain http only on this machine: a session cookie
+    without ``Secure`` must never cross a network."""
+    parts = urlsplit(raw)
+    if parts.hostname and (
+        parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOCAL_HOSTS)
+    ):
+        return raw.rstrip("/")
+    raise ValueError("expected an https URL (plain http only for localhost development)")
 
 
 def _key(name: str) -> Callable[[str], Secret]:
@@ -262,6 +278,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             source, "SHUTDOWN_NOT_READY_SECONDS", _positive_float, 2.0
         ),
         body_read_timeout_seconds=_read(source, "BODY_READ_TIMEOUT_SECONDS", _positive_float, 10.0),
+        console_url=_read(source, "CONSOLE_URL", _console_url, "http://127.0.0.1:8000"),
         data_keys=data_keys,
         index_key=required_key("INDEX_KEY"),
         key_encryption_key=required_key("KEY_ENCRYPTION_KEY"),

@@ -24,7 +24,15 @@ from greenlane.domain.access_tokens import (
 )
 from greenlane.errors import Forbidden, RateLimited, Unauthorized
 
-PUBLIC_PATHS = ["^/health/", "^/metrics$", "^/oauth/token$", "^/.well-known/", "^/schema"]
+# The console (``greenlane.console``) has its own gate: people's sessions, never bearer tokens.
+PUBLIC_PATHS = [
+    "^/health/",
+    "^/metrics$",
+    "^/oauth/token$",
+    "^/.well-known/",
+    "^/schema",
+    "^/console(/|$)",
+]
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 
 

@@ -70,6 +70,33 @@ async def page(conn: Connection, *, after_id: int, limit: int) -> list[AuditEntr
     return [_entry(row) for row in await _rows(conn, after_id=after_id, limit=limit)]
 
 
+async def search(
+    conn: Connection,
+    *,
+    actor: str | None,
+    action: str | None,
+    subject: str | None,
+    before_id: int | None,
+    limit: int,
+) -> list[AuditEntry]:
+    """Newest first: entries whose actor contains ``actor`` (any case), whose action starts
+    with ``action`` and whose subject is ``subject``, each filter only when given."""
+    rows = await conn.fetch(
+        "SELECT id, at, actor, action, subject, details FROM audit_log"
+        " WHERE ($1::text IS NULL OR strpos(lower(actor), lower($1)) > 0)"
+        " AND ($2::text IS NULL OR left(action, length($2)) = $2)"
+        " AND ($3::text IS NULL OR subject = $3)"
+        " AND ($4::bigint IS NULL OR id < $4)"
+        " ORDER BY id DESC LIMIT $5",
+        actor,
+        action,
+        subject,
+        before_id,
+        limit,
+    )
+    return [_entry(row) for row in rows]
+
+
 async def chained(conn: Connection, *, chunk: int) -> AsyncIterator[list[tuple[AuditEntry, bytes]]]:
     """Every entry in id order with its stored hash, ``chunk`` at a time (one snapshot if the
     caller's transaction is repeatable read)."""

@@ -30,7 +30,8 @@ from greenlane.services.eligibility import Registration, assess, check_request
 from greenlane.services.idempotency import create_once
 from greenlane.services.keyring import KeyRing
 from greenlane.services.rule_runner import RuleRunner
-from greenlane.services.rules import RuleBook
+from greenlane.services.rules import RuleBook, RulesInForce, WithDraft
+from greenlane.services.rules import draft as draft_rule
 from greenlane.services.watchlist import Watchlist
 from greenlane.wire.applications import (
     Application,
@@ -64,13 +65,17 @@ class Deciding:
 
 
 async def _assess(
-    conn: Connection, d: Deciding, data: ApplicationCreate, registration: Registration
+    conn: Connection,
+    d: Deciding,
+    data: ApplicationCreate,
+    registration: Registration,
+    rules: RulesInForce | None = None,
 ) -> tuple[Outcome, bool]:
     return await assess(
         conn,
         data,
         registration,
-        rules=d.rules,
+        rules=rules or d.rules,
         runner=d.runner,
         watchlist=d.watchlist,
         cipher=d.cipher,
@@ -615,8 +620,12 @@ def as_request(row: asyncpg.Record) -> ApplicationCreate:
     )
 
 
-async def dry_run(d: Deciding, request: DryRunRequest) -> DryRunResult:
-    """Evaluate with the very function a filing uses; store nothing."""
+async def dry_run(
+    d: Deciding, request: DryRunRequest, *, draft: uuid.UUID | None = None
+) -> DryRunResult:
+    """Evaluate with the very function a filing uses; store nothing. With ``draft``, that
+    rule's current version is evaluated as if it were in force (``rules.WithDraft``)."""
+    in_force = WithDraft(d.rules, await draft_rule(d.db, draft)) if draft else None
     if (request.application is None) == (request.application_id is None):
         raise ValidationFailed.one(
             "application", "give exactly one of application and application_id"
@@ -632,7 +641,7 @@ async def dry_run(d: Deciding, request: DryRunRequest) -> DryRunResult:
             data = request.application
             check_request(data, datetime.now(UTC).date())
         registration = await _registration(conn, data, None, lock=False)
-        outcome, hit = await _assess(conn, d, data, registration)
+        outcome, hit = await _assess(conn, d, data, registration, in_force)
     return DryRunResult(
         status=outcome.status,
         reasons=_reasons(outcome),

@@ -30,18 +30,31 @@ async def page(db: Database, *, cursor: str | None, limit: int) -> Page[wire.Aud
     """Entries after ``cursor`` (the last id of the previous page), oldest first."""
     async with db.connection() as conn:
         entries = await audit_db.page(conn, after_id=int(cursor or 0), limit=limit)
-    items = [
-        wire.AuditEntry(
-            id=e.id,
-            at=e.at,
-            actor=e.actor,
-            action=e.action,
-            subject=e.subject,
-            details=dict(e.details),
-        )
-        for e in entries
-    ]
+    items = [_wire(e) for e in entries]
     return Page(items, str(items[-1].id) if len(items) == limit else None)
+
+
+def _wire(e: AuditEntry) -> wire.AuditEntry:
+    return wire.AuditEntry(
+        id=e.id, at=e.at, actor=e.actor, action=e.action, subject=e.subject, details=dict(e.details)
+    )
+
+
+async def search(
+    db: Database,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    subject: str | None = None,
+    before_id: int | None = None,
+    limit: int,
+) -> list[wire.AuditEntry]:
+    """The newest entries matching the filters, older than ``before_id`` when given."""
+    async with db.connection() as conn:
+        entries = await audit_db.search(
+            conn, actor=actor, action=action, subject=subject, before_id=before_id, limit=limit
+        )
+    return [_wire(e) for e in entries]
 
 
 # Entries read per query while verifying: memory stays flat however long the log grows.

@@ -29,7 +29,7 @@ from greenlane.domain.rules import (
 )
 from greenlane.errors import FieldProblem, ValidationFailed
 from greenlane.services.rule_runner import RuleRunner
-from greenlane.services.rules import RuleBook
+from greenlane.services.rules import RulesInForce
 from greenlane.services.watchlist import Watchlist
 from greenlane.wire.applications import ApplicationCreate
 
@@ -124,7 +124,7 @@ async def assess(
     data: ApplicationCreate,
     registration: Registration,
     *,
-    rules: RuleBook,
+    rules: RulesInForce,
     runner: RuleRunner,
     watchlist: Watchlist,
     cipher: FieldCipher,

@@ -14,7 +14,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -122,13 +122,20 @@ def _version_from_row(row: asyncpg.Record) -> wire.RuleVersion:
     )
 
 
+def condition_problem(condition: str) -> FieldProblem | None:
+    """Why ``condition`` could not run (compiler's message and position, or its cost)."""
+    try:
+        check_cost(compile_condition(condition))
+    except RuleCompileError as error:
+        return FieldProblem("condition", str(error), error.code)
+    return None
+
+
 def _check(data: wire.RuleWrite) -> None:
     """Refuse a rule that could not run as written, naming every problem at once."""
     problems: list[FieldProblem] = []
-    try:
-        check_cost(compile_condition(data.condition))
-    except RuleCompileError as error:
-        problems.append(FieldProblem("condition", str(error), error.code))
+    if (problem := condition_problem(data.condition)) is not None:
+        problems.append(problem)
     if data.reason_code in RESERVED_REASON_CODES:
         problems.append(FieldProblem("reason_code", "is reserved for the rules engine"))
     if data.valid_from and data.valid_until and data.valid_from >= data.valid_until:
@@ -241,6 +248,10 @@ def _compile_row(row: asyncpg.Record) -> Rule:
     )
 
 
+class RulesInForce(Protocol):
+    def active(self, now: datetime) -> list[Rule]: ...
+
+
 class RuleBook:
     """Each worker's compiled copy of the enabled rules, current versions only.
 
@@ -268,3 +279,26 @@ class RuleBook:
     def active(self, now: datetime) -> list[Rule]:
         """The rules in force at ``now`` (timezone-aware), in a stable order."""
         return [entry.rule for entry in self._scheduled if entry.in_force(now)]
+
+
+class WithDraft:
+    """The rules in force with one more: a rule's current version as if it were in force
+    (enabled or not, whatever its window), replacing the version in force if there is one.
+    What a dry run of a rule being written evaluates."""
+
+    def __init__(self, book: RulesInForce, draft: Rule) -> None:
+        self._book = book
+        self._draft = draft
+
+    def active(self, now: datetime) -> list[Rule]:
+        others = [rule for rule in self._book.active(now) if rule.id != self._draft.id]
+        return [*others, self._draft]
+
+
+async def draft(db: Database, rule_id: uuid.UUID) -> Rule:
+    """The rule's current version, compiled, for a dry run before it is switched on."""
+    async with db.connection() as conn:
+        row = await rules_db.get_rule(conn, rule_id)
+    if row is None:
+        raise NotFound("no such rule")
+    return _compile_row(row)

@@ -1,0 +1,53 @@
+"""What the console's Today page reads: lanes, verifications by minute, the review queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from greenlane.db.pool import Connection
+
+
+async def lanes_seen(conn: Connection, since: datetime) -> list[asyncpg.Record]:
+    """Each lane that verified since ``since``: when last, how many, and its last mode."""
+    return await conn.fetch(
+        "SELECT DISTINCT ON (port_code, lane_code) port_code, lane_code,"
+        " occurred_at AS last_seen, mode,"
+        " count(*) OVER (PARTITION BY port_code, lane_code) AS verifications"
+        " FROM verification_events WHERE occurred_at >= $1"
+        " ORDER BY port_code, lane_code, occurred_at DESC",
+        since,
+    )
+
+
+async def per_minute(conn: Connection, since: datetime) -> list[asyncpg.Record]:
+    """Verifications per minute and decision since ``since`` (minutes with none are absent)."""
+    return await conn.fetch(
+        "SELECT date_trunc('minute', occurred_at) AS minute, decision, count(*) AS n"
+        " FROM verification_events WHERE occurred_at >= $1"
+        " GROUP BY 1, 2 ORDER BY 1",
+        since,
+    )
+
+
+async def review_queue_summary(conn: Connection) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        "SELECT count(*) AS size, min(created_at) AS oldest FROM applications"
+        " WHERE status = 'referred'"
+    )
+    assert row is not None
+    return row
+
+
+async def review_queue(conn: Connection, *, limit: int) -> list[asyncpg.Record]:
+    """Referred applications, oldest first, with who has claimed each."""
+    return await conn.fetch(
+        "SELECT a.id, a.created_at, a.reasons, a.ports, a.partner_id, p.name AS partner_name,"
+        " st.email AS claimed_by"
+        " FROM applications a JOIN partners p ON p.id = a.partner_id"
+        " LEFT JOIN review_claims c ON c.application_id = a.id"
+        " LEFT JOIN staff st ON st.id = c.staff_id"
+        " WHERE a.status = 'referred' ORDER BY a.created_at, a.id LIMIT $1",
+        limit,
+    )

@@ -1,0 +1,220 @@
+"""Referred cases as a reviewer works them in the console: why, who (masked), claim, decide.
+
+A reviewer sees why a case was referred (the rule's text, or the kind of watchlist entry it
+matched, never the entry's value) and the traveller's personal data masked. Revealing it in
+full is a deliberate act, audited with the fields shown. A claim tells other reviewers that
+someone is on the case; a case claimed by someone else cannot be decided until it is released.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import asyncpg
+
+from greenlane.db import applications as applications_db
+from greenlane.db import overview as overview_db
+from greenlane.db import staff as staff_db
+from greenlane.db import travellers as travellers_db
+from greenlane.db import vehicles as vehicles_db
+from greenlane.db.codecs import jsonb
+from greenlane.db.pool import Database
+from greenlane.domain.documents import mask_number
+from greenlane.domain.staff import mask_name
+from greenlane.errors import Conflict, NotFound
+from greenlane.services import applications, audit, rules
+from greenlane.services.applications import Deciding
+from greenlane.wire.applications import Application, DecisionRequest, Reason
+
+QUEUE_LIMIT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    application_id: uuid.UUID
+    filed_at: datetime
+    partner_name: str
+    ports: list[str]
+    reason_codes: list[str]
+    claimed_by: str | None
+
+
+async def queue(db: Database) -> list[QueueItem]:
+    """The oldest ``QUEUE_LIMIT`` referred cases, oldest first."""
+    async with db.connection() as conn:
+        rows = await overview_db.review_queue(conn, limit=QUEUE_LIMIT)
+    return [
+        QueueItem(
+            r["id"],
+            r["created_at"],
+            r["partner_name"],
+            list(r["ports"]),
+            [reason["reason_code"] for reason in jsonb(r["reasons"])],
+            r["claimed_by"],
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Referral:
+    """One reason, with the text of the rule that gave it (None for a watchlist hit)."""
+
+    reason: Reason
+    rule_name: str | None
+    rule_condition: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MaskedPerson:
+    given_names: str
+    surname: str
+    birth_year: int
+    sex: str
+    nationality: str
+    category: str
+    document_type: str
+    document_issuing_state: str
+    document_number: str
+    plate: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Revealed:
+    given_names: str
+    surname: str
+    date_of_birth: date
+    document_number: str
+    plate: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewCase:
+    application: Application
+    person: MaskedPerson | None  # None once the traveller has been erased
+    referrals: list[Referral]
+    watchlist_kinds: list[str]  # "document", "vehicle": what matched, never the value
+    claimed_by: str | None
+    claimed_at: datetime | None
+
+
+async def _referrals(db: Database, reasons: list[Reason]) -> list[Referral]:
+    found = []
+    for reason in reasons:
+        name = condition = None
+        if reason.rule_id is not None:
+            try:
+                rule = await rules.get_rule(db, uuid.UUID(reason.rule_id))
+                name, condition = rule.name, rule.condition
+            except NotFound:  # retired since: the reason's message still says why
+                pass
+        found.append(Referral(reason, name, condition))
+    return found
+
+
+def _masked(traveller: asyncpg.Record, vehicle: asyncpg.Record | None, d: Deciding) -> MaskedPerson:
+    birth = travellers_db.unseal(d.cipher, traveller, "date_of_birth_enc")
+    return MaskedPerson(
+        given_names=mask_name(traveller["given_names"]),
+        surname=mask_name(traveller["surname"]),
+        birth_year=date.fromisoformat(birth).year,
+        sex=traveller["sex"],
+        nationality=traveller["nationality"],
+        category=traveller["category"],
+        document_type=traveller["document_type"],
+        document_issuing_state=traveller["document_issuing_state"],
+        document_number=traveller["document_number_masked"],
+        plate=mask_number(vehicle["plate"]) if vehicle is not None else None,
+    )
+
+
+def _watchlist_kinds(
+    traveller: asyncpg.Record, vehicle: asyncpg.Record | None, d: Deciding
+) -> list[str]:
+    kinds = []
+    if d.watchlist.hit_document(bytes(traveller["document_index"])):
+        kinds.append("document")
+    if vehicle is not None and d.watchlist.hit_vehicle(bytes(vehicle["plate_index"])):
+        kinds.append("vehicle")
+    return kinds
+
+
+async def review_case(d: Deciding, application_id: uuid.UUID) -> ReviewCase:
+    application = await applications.get(d.db, application_id, None)
+    async with d.db.connection() as conn:
+        traveller = await travellers_db.TABLE.get_any(conn, application.traveller_id)
+        vehicle = None
+        if application.vehicle_id is not None:
+            vehicle = await vehicles_db.TABLE.get_any(conn, application.vehicle_id)
+        claim = await staff_db.claimant(conn, application_id)
+    return ReviewCase(
+        application=application,
+        person=_masked(traveller, vehicle, d) if traveller is not None else None,
+        referrals=await _referrals(d.db, application.reasons),
+        watchlist_kinds=_watchlist_kinds(traveller, vehicle, d) if traveller else [],
+        claimed_by=claim["email"] if claim else None,
+        claimed_at=claim["claimed_at"] if claim else None,
+    )
+
+
+async def reveal(d: Deciding, application_id: uuid.UUID, *, actor: str) -> Revealed:
+    """The traveller's personal data in full, audited with the fields shown."""
+    async with d.db.transaction() as conn:
+        row = await applications_db.get(conn, application_id, None)
+        if row is None:
+            raise NotFound("no such application")
+        traveller = await travellers_db.TABLE.get_any(conn, row["traveller_id"])
+        if traveller is None:
+            raise NotFound("the traveller's data has been erased")
+        vehicle = None
+        if row["vehicle_id"] is not None:
+            vehicle = await vehicles_db.TABLE.get_any(conn, row["vehicle_id"])
+        fields = ["given_names", "surname", "date_of_birth", "document_number"]
+        if vehicle is not None:
+            fields.append("plate")
+        await audit.record(conn, actor, "case.reveal", str(application_id), {"fields": fields})
+    return Revealed(
+        given_names=traveller["given_names"],
+        surname=traveller["surname"],
+        date_of_birth=date.fromisoformat(
+            travellers_db.unseal(d.cipher, traveller, "date_of_birth_enc")
+        ),
+        document_number=travellers_db.unseal(d.cipher, traveller, "document_number_enc"),
+        plate=vehicle["plate"] if vehicle is not None else None,
+    )
+
+
+async def claim(
+    db: Database, application_id: uuid.UUID, *, staff_id: uuid.UUID, actor: str
+) -> None:
+    async with db.transaction() as conn:
+        row = await applications_db.get(conn, application_id, None)
+        if row is None:
+            raise NotFound("no such application")
+        if row["status"] != "referred":
+            raise Conflict(f"the application is {row['status']}, not referred")
+        holder = await staff_db.claim(conn, application_id, staff_id, datetime.now(UTC))
+        if holder != staff_id:
+            raise Conflict("another reviewer has claimed this case")
+        await audit.record(conn, actor, "case.claim", str(application_id))
+
+
+async def decide(
+    d: Deciding,
+    application_id: uuid.UUID,
+    request: DecisionRequest,
+    *,
+    staff_id: uuid.UUID,
+    actor: str,
+) -> Application:
+    """Approve or reject with grounds, unless another reviewer holds the case."""
+    async with d.db.connection() as conn:
+        holder = await staff_db.claimant(conn, application_id)
+    if holder is not None and holder["staff_id"] != staff_id:
+        raise Conflict(f"{holder['email']} has claimed this case")
+    decided = await applications.decide(d, application_id, request, actor=actor)
+    async with d.db.transaction() as conn:
+        await staff_db.release(conn, application_id)
+    return decided
