@@ -11,6 +11,8 @@ from litestar.testing import TestClient
 from greenlane.domain.staff import StaffRole
 from greenlane.settings import Settings
 
+from ..api.actors import Actor, Admin
+from ..api.lane_setup import PORT
 from .people import Person, enrolled, signed_in
 
 
@@ -26,3 +28,10 @@ def agency_admin(
     """An agency administrator signed in on ``client``, and their CSRF token."""
     person = enrol("agency_admin")
     return person, signed_in(client, person)
+
+
+@pytest.fixture
+def partner(admin: Admin) -> Actor:
+    """A partner client, signed in, and the port ``lane_setup.PORT``."""
+    admin.port(PORT, kinds=["passenger", "vehicle"])
+    return admin.partner_actor()

@@ -96,7 +96,7 @@ def enrolled(settings: Settings, role: StaffRole) -> Person:
 
 
 def hidden(page: str, name: str) -> str:
-    found = dict(_HIDDEN.findall(page))
+    found: dict[str, str] = dict(_HIDDEN.findall(page))
     return found[name]
 
 

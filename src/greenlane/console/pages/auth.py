@@ -33,6 +33,8 @@ from greenlane.services.staff import SignInThrottle
 
 HOME = "/console/"
 TOTP_ISSUER = "greenlane"
+FORM_TOKEN_BYTES = 24
+FORM_TOKEN_LENGTH = 32  # characters of 24 bytes in URL-safe base64
 EnrolmentToken = Annotated[str, PathParameter(min_length=20, max_length=100)]
 
 
@@ -51,8 +53,11 @@ class Entrance:
 EntranceDep = NamedDependency[Entrance]
 
 
-def _form_token(entrance: Entrance) -> tuple[str, Cookie]:
-    token = secrets.token_urlsafe(24)
+def _form_token(request: Request[Any, Any, Any], entrance: Entrance) -> tuple[str, Cookie]:
+    """The browser's form token, or a new one: two tabs of the sign-in page both work."""
+    token = request.cookies.get(entrance.cookies.form)
+    if token is None or len(token) != FORM_TOKEN_LENGTH:
+        token = secrets.token_urlsafe(FORM_TOKEN_BYTES)
     return token, entrance.cookies.cookie(entrance.cookies.form, token)
 
 
@@ -78,8 +83,10 @@ def _expired_form() -> Template:
     )
 
 
-def _sign_in_page(entrance: Entrance, *, status: int = 200, **context: Any) -> Template:
-    token, cookie = _form_token(entrance)
+def _sign_in_page(
+    request: Request[Any, Any, Any], entrance: Entrance, *, status: int = 200, **context: Any
+) -> Template:
+    token, cookie = _form_token(request, entrance)
     response = page("login.html", None, status=status, form_token=token, **context)
     response.cookies.append(cookie)
     return response
@@ -87,9 +94,11 @@ def _sign_in_page(entrance: Entrance, *, status: int = 200, **context: Any) -> T
 
 @get("/login", summary="The sign-in page")
 async def sign_in_page(
-    entrance: EntranceDep, enrolled: Annotated[bool, QueryParameter()] = False
+    request: Request[Any, Any, Any],
+    entrance: EntranceDep,
+    enrolled: Annotated[bool, QueryParameter()] = False,
 ) -> Template:
-    return _sign_in_page(entrance, enrolled=enrolled)
+    return _sign_in_page(request, entrance, enrolled=enrolled)
 
 
 @post("/login", summary="Sign in", status_code=303)
@@ -99,7 +108,7 @@ async def sign_in(request: Request[Any, Any, Any], entrance: EntranceDep) -> Res
     source = request.client.host if request.client else "unknown"
     if not entrance.throttle.allow(source):
         return _sign_in_page(
-            entrance, status=429, failed="Too many attempts from here. Wait a minute."
+            request, entrance, status=429, failed="Too many attempts from here. Wait a minute."
         )
     form = await request.form()
     try:
@@ -112,6 +121,7 @@ async def sign_in(request: Request[Any, Any, Any], entrance: EntranceDep) -> Res
         )
     except staff_service.SignInRefused:
         return _sign_in_page(
+            request,
             entrance,
             status=401,
             failed="Sign-in failed: check your email, password and code. After five failures"
@@ -127,6 +137,7 @@ async def sign_in(request: Request[Any, Any, Any], entrance: EntranceDep) -> Res
 
 
 def _enrol_page(
+    request: Request[Any, Any, Any],
     entrance: Entrance,
     token: str,
     pending: staff_service.PendingEnrolment,
@@ -134,7 +145,7 @@ def _enrol_page(
     **extra: Any,
 ) -> Template:
     uri = totp_uri(secret, pending.email, TOTP_ISSUER)
-    form_token, cookie = _form_token(entrance)
+    form_token, cookie = _form_token(request, entrance)
     response = page(
         "enrol.html",
         None,
@@ -151,9 +162,11 @@ def _enrol_page(
 
 
 @get("/enrol/{token:str}", summary="Enrolment: set a password and a second factor")
-async def enrol_page(entrance: EntranceDep, token: EnrolmentToken) -> Template:
+async def enrol_page(
+    request: Request[Any, Any, Any], entrance: EntranceDep, token: EnrolmentToken
+) -> Template:
     pending = await staff_service.pending_enrolment(entrance.runtime.db, token)
-    return _enrol_page(entrance, token, pending, new_totp_secret())
+    return _enrol_page(request, entrance, token, pending, new_totp_secret())
 
 
 @post("/enrol/{token:str}", summary="Enrol", status_code=303)
@@ -180,7 +193,7 @@ async def enrol(
     except ValidationFailed as failed:
         if any(problem.field == "totp_secret" for problem in failed.errors):
             secret = new_totp_secret()
-        return _enrol_page(entrance, token, pending, secret, problems=failed.errors)
+        return _enrol_page(request, entrance, token, pending, secret, problems=failed.errors)
     return Redirect(f"{SIGN_IN}?enrolled=true", status_code=303)
 
 

@@ -37,7 +37,11 @@ MAX_RULES_SHOWN = 200
 
 def _kept(rule: Rule) -> dict[str, Any]:
     """What the editor does not change: switched on or off, scope and window."""
-    kept: dict[str, Any] = {"enabled": rule.enabled, "valid_from": rule.valid_from, "valid_until": rule.valid_until}
+    kept: dict[str, Any] = {
+        "enabled": rule.enabled,
+        "valid_from": rule.valid_from,
+        "valid_until": rule.valid_until,
+    }
     if rule.applies_to is not None:
         kept["applies_to"] = msgspec.structs.asdict(rule.applies_to)
     return {key: value for key, value in kept.items() if value is not None}
