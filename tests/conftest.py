@@ -7,12 +7,10 @@ is built by the production factory and opens its pool in its own lifespan.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -28,7 +26,7 @@ from greenlane.services.keyring import ensure_signing_key
 from greenlane.settings import Settings, load_settings, new_key_text
 
 from .api.actors import Admin, make_admin_credentials
-from .database import connect
+from .database import connect, run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,13 +40,6 @@ SEEDED_TABLES = {"alembic_version", "rules", "rule_versions", "signing_keys"}
 def with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + name))
-
-
-T = TypeVar("T")
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
 
 
 @pytest.fixture(scope="session")

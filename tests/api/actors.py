@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +14,8 @@ from greenlane.db.pool import Database, create_pool
 from greenlane.services.identity import create_client
 from greenlane.settings import Settings
 from greenlane.wire.identity import ClientCreate
+
+from ..database import run
 
 
 def make_admin_credentials(settings: Settings) -> tuple[str, str]:
@@ -35,7 +36,7 @@ def make_admin_credentials(settings: Settings) -> tuple[str, str]:
             await pool.close()
         return str(created.client_id), created.client_secret
 
-    return asyncio.run(create())
+    return run(create())
 
 
 def sign_in(client: TestClient[Litestar], client_id: str, secret: str) -> str:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
+from playwright.sync_api import Browser
 
 from greenlane.domain.staff import StaffRole
 from greenlane.settings import Settings
 
 from ..api.actors import Actor, Admin
 from ..api.lane_setup import PORT
+from .browser import Watched, chromium, serving
 from .people import Person, enrolled, signed_in
 
 
@@ -35,3 +39,33 @@ def partner(admin: Admin) -> Actor:
     """A partner client, signed in, and the port ``lane_setup.PORT``."""
     admin.port(PORT, kinds=["passenger", "vehicle"])
     return admin.partner_actor()
+
+
+@pytest.fixture(scope="session")
+def browser(settings: Settings) -> Iterator[Browser]:
+    """One Chromium for the whole session; each test has a context (cookies) of its own.
+
+    After ``settings``: the database is migrated before Playwright's loop starts (Alembic's
+    async environment cannot run inside a running loop)."""
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def live(settings: Settings, clean_database: str, tmp_path: Path) -> Iterator[str]:
+    """greenlane served over HTTP for the browser (its own spool folder)."""
+    with serving(replace(settings, data_dir=tmp_path)) as url:
+        yield url
+
+
+@pytest.fixture
+def tab(browser: Browser, live: str) -> Iterator[Watched]:
+    """A page in a fresh browser context, at the live server; it fails the test if any page
+    reported a Content-Security-Policy violation or a script error."""
+    context = browser.new_context(base_url=live, viewport={"width": 1280, "height": 900})
+    watched = Watched(context.new_page())
+    try:
+        yield watched
+    finally:
+        context.close()
+    assert watched.problems == []

@@ -3,7 +3,6 @@ and signed in through the console's own forms with codes their authenticator wou
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 import uuid
@@ -22,6 +21,8 @@ from greenlane.runtime import data_protection
 from greenlane.services import staff as staff_service
 from greenlane.settings import Settings
 
+from ..database import run as run_to_end
+
 T = TypeVar("T")
 PASSWORD = "correct horse battery staple"
 _HIDDEN = re.compile(r'name="(_csrf|totp_secret)" value="([^"]+)"')
@@ -38,7 +39,7 @@ def with_database(settings: Settings, use: Callable[[Database], Awaitable[T]]) -
         finally:
             await pool.close()
 
-    return asyncio.run(run())
+    return run_to_end(run())
 
 
 def current_step() -> int:
