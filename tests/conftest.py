@@ -26,7 +26,8 @@ from greenlane.services.keyring import ensure_signing_key
 from greenlane.settings import Settings, load_settings, new_key_text
 
 from .api.actors import Admin, make_admin_credentials
-from .database import connect, run
+from .database import connect
+from .database import run as run  # re-exported: tests import it from here
 
 ROOT = Path(__file__).resolve().parents[1]
 

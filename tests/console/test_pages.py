@@ -19,8 +19,7 @@ from ..api import bodies
 from ..api.actors import Actor, Admin
 from ..api.commands import greenlane
 from ..api.test_applications import file, refer_by_watchlist, register
-from ..conftest import run
-from ..database import connect
+from ..database import connect, run
 from .people import Person, signed_in
 
 Enrol = Callable[[StaffRole], Person]

@@ -13,8 +13,7 @@ from litestar.testing import TestClient
 from greenlane.domain.staff import MAX_FAILED_SIGN_INS, StaffRole
 from greenlane.settings import Settings
 
-from ..conftest import run
-from ..database import connect
+from ..database import connect, run
 from .people import Person, create, csrf_of, current_step, hidden, sign_in, signed_in
 
 Enrol = Callable[[StaffRole], Person]
