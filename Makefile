@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 LINTED := src tests $(wildcard loadtests bench reliability)
 
-.PHONY: run test lint fmt typecheck imports unit fuzz openapi
+.PHONY: run test lint fmt typecheck imports unit fuzz openapi screenshots chromium
 .PHONY: bench bench-eligibility loadtest loadtest-ci faults reliability clean
 
 $(STAMP): pyproject.toml
@@ -40,9 +40,22 @@ unit: $(STAMP)
 # pytest exits 5 when it collects nothing, so an empty run fails here too. Coverage includes the
 # server and CLI subprocesses ([tool.coverage] in pyproject.toml); below the floor the run fails.
 COVERAGE_FLOOR ?= 93
-test: lint typecheck imports
+test: lint typecheck imports chromium
 	$(BIN)/pytest --cov=greenlane --cov-report=term-missing:skip-covered \
 		--cov-fail-under=$(COVERAGE_FLOOR)
+
+# Debian's Chromium for the console's browser tests (Playwright cannot download its own here);
+# installed when missing and we may, otherwise say how.
+chromium:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq chromium; } \
+		|| { echo "the browser tests need Chromium: apt-get install chromium" >&2; exit 2; }
+
+# A screenshot of each console page into docs/console/ (docs/console.md shows them), taken by
+# the browser tests' tour against a fresh database.
+screenshots: $(STAMP) chromium
+	mkdir -p docs/console
+	GREENLANE_SCREENSHOTS=docs/console $(BIN)/pytest -q -p no:randomly \
+		tests/console/test_browser.py::test_every_page_in_the_browser
 
 # Contract fuzzing at length: 500 schemathesis examples per operation (`make test` runs 50 with a
 # fixed seed). Each run draws a new seed and prints it; set GREENLANE_FUZZ_SEED to replay one.

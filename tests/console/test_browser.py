@@ -18,6 +18,7 @@ from greenlane.settings import Settings
 
 from ..api import bodies
 from ..api.actors import Actor, Admin
+from ..api.lane_setup import ask, issue, lanes_and_partner, question
 from ..api.test_applications import file, refer_by_watchlist, register
 from .browser import SCREENSHOTS_ENV, Watched, snapshot
 from .people import Person, create
@@ -148,6 +149,9 @@ def test_every_page_in_the_browser(
     folder = os.environ.get(SCREENSHOTS_ENV)
     page = tab.page
     filed = refer_by_watchlist(admin, partner)
+    lane, lane_partner = lanes_and_partner(admin)
+    for _ in range(3):  # some traffic for Today's chart and lane table
+        ask(lane, question(issue(lane_partner)))
     _, token = create(settings, "reviewer", "new.reviewer@agency.example")
     page.goto(f"/console/enrol/{token}")
     snapshot(page, "enrol", folder)

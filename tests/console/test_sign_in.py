@@ -136,6 +136,7 @@ def test_a_wrong_code_is_refused(client: TestClient[Litestar], enrol: Enrol) -> 
     assert sign_in(client, person, code=wrong).status_code == 401
     assert sign_in(client, person, code="12345").status_code == 401
     assert sign_in(client, person, code="abcdef").status_code == 401
+    assert sign_in(client, person, code="١٢٣٤٥٦").status_code == 401  # digits, not ASCII
     # A code from long ago is as wrong as a made-up one.
     assert sign_in(client, person, code=person.code_for(current_step() - 20)).status_code == 401
 

@@ -95,6 +95,19 @@ def test_wheel_holds_the_migrations(wheel: Path) -> None:
     assert "greenlane/py.typed" in names
 
 
+def test_wheel_holds_the_consoles_templates_and_static_files(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    console = ROOT / "src" / "greenlane" / "console"
+    expected = {
+        f"greenlane/console/{path.relative_to(console)}"
+        for folder in ("templates", "static")
+        for path in (console / folder).iterdir()
+    }
+    assert "greenlane/console/static/htmx.min.js" in expected
+    assert expected <= names, sorted(expected - names)
+
+
 def test_installed_wheel_migrates_a_fresh_database(
     wheel: Path, fresh_database: str, tmp_path: Path
 ) -> None:

@@ -82,7 +82,7 @@ def accepted_step(secret: str, code: str, *, now: datetime, last_step: int) -> i
     seen over someone's shoulder, or replayed from a proxy's log, is worth nothing.
     """
     code = code.strip()
-    if len(code) != TOTP_DIGITS or not code.isdigit():
+    if len(code) != TOTP_DIGITS or not (code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret, digits=TOTP_DIGITS, interval=TOTP_PERIOD)
     current = int(now.timestamp()) // TOTP_PERIOD
