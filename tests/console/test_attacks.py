@@ -8,8 +8,11 @@ from collections.abc import Callable
 
 import pytest
 from litestar import Litestar
+from litestar.handlers import HTTPRouteHandler
+from litestar.routes import HTTPRoute
 from litestar.testing import TestClient
 
+from greenlane.console.gate import AREA, OPEN_PATHS
 from greenlane.domain.staff import StaffRole
 
 from ..api.actors import Actor, Admin
@@ -220,3 +223,36 @@ def test_a_disabled_clients_token_is_refused_at_once(
     client.post(f"/console/directory/clients/{partner.client_id}/disable", data={"_csrf": csrf})
     assert partner.get("/v1/me").status_code == 401
     assert partner.client_id not in CLIENT_ROWS.findall(client.get("/console/directory").text)
+
+
+def console_routes(app: Litestar) -> list[tuple[HTTPRoute, HTTPRouteHandler]]:
+    return [
+        (route, handler)
+        for route in app.routes
+        if isinstance(route, HTTPRoute) and route.path.startswith("/console")
+        for handler in route.route_handlers
+        if handler.http_methods != {"OPTIONS"}
+    ]
+
+
+def test_every_console_route_but_the_open_ones_names_its_area(app: Litestar) -> None:
+    unnamed = [
+        (sorted(handler.http_methods), route.path)
+        for route, handler in console_routes(app)
+        if not (route.path + "/").startswith(OPEN_PATHS) and not handler.opt.get(AREA)
+    ]
+    assert unnamed == []
+    assert len(console_routes(app)) > 20
+
+
+def test_a_console_route_that_names_no_area_admits_nobody(
+    client: TestClient[Litestar], app: Litestar, agency_admin: tuple[Person, str]
+) -> None:
+    (handler,) = (h for route, h in console_routes(app) if route.path == "/console/audit")
+    assert client.get("/console/audit").status_code == 200
+    named = handler.opt.pop(AREA)
+    try:
+        answer = client.get("/console/audit")
+    finally:
+        handler.opt[AREA] = named
+    assert answer.status_code == 403

@@ -258,3 +258,26 @@ def test_the_csrf_token_of_a_session_is_on_every_page(
     csrf = signed_in(client, person)
     assert csrf == csrf_of(client)
     assert f'"X-CSRF-Token": "{csrf}"' in client.get("/console/rules").text
+
+
+def test_over_https_the_cookie_is_secure_and_host_prefixed(
+    settings: Settings, enrol: Enrol
+) -> None:
+    from dataclasses import replace
+
+    from greenlane.app import create_app
+
+    person = enrol("reviewer")
+    served = create_app(replace(settings, console_url="https://console.agency.example"))
+    with TestClient(app=served, base_url="https://testserver.local") as https:
+        answer = sign_in(https, person)
+        assert answer.status_code == 303
+        [cookie] = [
+            c
+            for c in answer.headers.get_list("set-cookie")
+            if c.startswith("__Host-greenlane-session=")
+        ]
+        assert "Secure" in cookie
+        assert "Path=/" in cookie
+        assert "Domain" not in cookie
+        assert person.email in https.get("/console/").text

@@ -46,6 +46,12 @@ def test_defaults_with_an_external_database() -> None:
         ("ISSUER", "ftp://x", "GREENLANE_ISSUER: expected an http(s) URL"),
         ("INDEX_KEY", "c2hvcnQ", "GREENLANE_INDEX_KEY: must be 32 bytes"),
         ("DATA_KEYS", "nokeyversion", "GREENLANE_DATA_KEYS: must look like 1:<key>"),
+        (
+            "CONSOLE_URL",
+            "http://console.agency.example",
+            "GREENLANE_CONSOLE_URL: expected an https",
+        ),
+        ("CONSOLE_URL", "console.agency.example", "GREENLANE_CONSOLE_URL: expected an https"),
     ],
 )
 def test_a_bad_setting_is_named_in_one_line(name: str, value: str, expected: str) -> None:
@@ -70,6 +76,19 @@ def test_a_duplicate_key_version_is_refused() -> None:
     key = new_key_text()
     with pytest.raises(SettingsError, match="appears twice"):
         load_settings(external_env(GREENLANE_DATA_KEYS=f"1:{key},1:{key}"))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("https://console.agency.example/", "https://console.agency.example"),
+        ("http://127.0.0.1:8000", "http://127.0.0.1:8000"),
+        ("http://localhost:9000", "http://localhost:9000"),
+        ("http://[::1]:8000", "http://[::1]:8000"),
+    ],
+)
+def test_the_console_is_https_but_on_this_machine(value: str, expected: str) -> None:
+    assert load_settings(external_env(GREENLANE_CONSOLE_URL=value)).console_url == expected
 
 
 def test_secrets_never_show_in_repr() -> None:
