@@ -41,12 +41,15 @@ def partner(admin: Admin) -> Actor:
     return admin.partner_actor()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(settings: Settings) -> Iterator[Browser]:
-    """One Chromium for the whole session; each test has a context (cookies) of its own.
+    """One Chromium for all the browser tests (they are one module); each test has a context
+    (cookies) of its own.
 
-    After ``settings``: the database is migrated before Playwright's loop starts (Alembic's
-    async environment cannot run inside a running loop)."""
+    Module-scoped, not session-scoped: Playwright's sync API keeps an event loop running in this
+    thread while it is open, and the tests that run after these call ``asyncio.run``. After
+    ``settings``: the database is migrated before that loop starts (Alembic's async environment
+    cannot run inside a running loop)."""
     with chromium() as launched:
         yield launched
 
