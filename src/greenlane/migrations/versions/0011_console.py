@@ -1,7 +1,7 @@
 """The console: agency staff, their sessions, and who has claimed a referred case.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-04
 
 Staff are people, not API clients: a table of their own, with an argon2id password hash and a
@@ -15,8 +15,8 @@ no cascade beyond sessions.
 
 from greenlane.migrate import execute_script
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
