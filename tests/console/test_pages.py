@@ -293,3 +293,35 @@ def test_staff_are_created_from_the_command_line(
     gone = greenlane(environment, "staff", "disable", "--email", "ana@agency.example")
     assert gone.returncode == 0
     assert greenlane(environment, "staff", "disable", "--email", "x@y.example").returncode == 1
+
+
+def test_an_appeal_waits_in_the_queue_for_another_reviewer(
+    client: TestClient[Litestar], enrol: Enrol, admin: Admin, partner: Actor
+) -> None:
+    filed = refer_by_watchlist(admin, partner)
+    first = enrol("reviewer")
+    csrf = signed_in(client, first)
+    client.post(
+        f"/console/reviews/{filed['id']}/decision",
+        data={"_csrf": csrf, "decision": "reject", "note": "document doubts"},
+    )
+    appealed = partner.post(
+        f"/v1/applications/{filed['id']}/appeal", json={"grounds": "The passport is new."}
+    )
+    assert appealed.status_code == 200, appealed.text
+    queue = client.get("/console/reviews").text
+    assert filed["id"] in queue
+    assert "appealed" in queue
+    same = client.post(
+        f"/console/reviews/{filed['id']}/decision",
+        data={"_csrf": csrf, "decision": "approve", "note": "on reflection"},
+    )
+    assert same.status_code == 403  # four eyes: not the reviewer who rejected
+    assert partner.get(f"/v1/applications/{filed['id']}").json()["status"] == "appealed"
+    csrf = signed_in(client, enrol("reviewer"))
+    decided = client.post(
+        f"/console/reviews/{filed['id']}/decision",
+        data={"_csrf": csrf, "decision": "approve", "note": "new passport seen"},
+    )
+    assert decided.status_code == 200, decided.text
+    assert partner.get(f"/v1/applications/{filed['id']}").json()["status"] == "approved"

@@ -8,6 +8,9 @@ import asyncpg
 
 from greenlane.db.pool import Connection
 
+# What waits for a reviewer: a referral, or an appeal against a rejection (case lifecycle).
+_WAITING = "('referred', 'appealed')"
+
 
 async def lanes_seen(conn: Connection, since: datetime) -> list[asyncpg.Record]:
     """Each lane that verified since ``since``: when last, how many, and its last mode."""
@@ -34,20 +37,20 @@ async def per_minute(conn: Connection, since: datetime) -> list[asyncpg.Record]:
 async def review_queue_summary(conn: Connection) -> asyncpg.Record:
     row = await conn.fetchrow(
         "SELECT count(*) AS size, min(created_at) AS oldest FROM applications"
-        " WHERE status = 'referred'"
+        f" WHERE status IN {_WAITING}"
     )
     assert row is not None
     return row
 
 
 async def review_queue(conn: Connection, *, limit: int) -> list[asyncpg.Record]:
-    """Referred applications, oldest first, with who has claimed each."""
+    """Referred and appealed applications, oldest first, with who has claimed each."""
     return await conn.fetch(
-        "SELECT a.id, a.created_at, a.reasons, a.ports, a.partner_id, p.name AS partner_name,"
-        " st.email AS claimed_by"
+        "SELECT a.id, a.created_at, a.status, a.reasons, a.ports, a.partner_id,"
+        " p.name AS partner_name, st.email AS claimed_by"
         " FROM applications a JOIN partners p ON p.id = a.partner_id"
         " LEFT JOIN review_claims c ON c.application_id = a.id"
         " LEFT JOIN staff st ON st.id = c.staff_id"
-        " WHERE a.status = 'referred' ORDER BY a.created_at, a.id LIMIT $1",
+        f" WHERE a.status IN {_WAITING} ORDER BY a.created_at, a.id LIMIT $1",
         limit,
     )

@@ -29,12 +29,14 @@ from greenlane.services.applications import Deciding
 from greenlane.wire.applications import Application, DecisionRequest, Reason
 
 QUEUE_LIMIT = 200
+WAITING = ("referred", "appealed")  # the statuses a reviewer decides
 
 
 @dataclass(frozen=True, slots=True)
 class QueueItem:
     application_id: uuid.UUID
     filed_at: datetime
+    status: str
     partner_name: str
     ports: list[str]
     reason_codes: list[str]
@@ -49,6 +51,7 @@ async def queue(db: Database) -> list[QueueItem]:
         QueueItem(
             r["id"],
             r["created_at"],
+            r["status"],
             r["partner_name"],
             list(r["ports"]),
             [reason["reason_code"] for reason in jsonb(r["reasons"])],
@@ -193,8 +196,8 @@ async def claim(
         row = await applications_db.get(conn, application_id, None)
         if row is None:
             raise NotFound("no such application")
-        if row["status"] != "referred":
-            raise Conflict(f"the application is {row['status']}, not referred")
+        if row["status"] not in WAITING:
+            raise Conflict(f"the application is {row['status']}: nothing to decide")
         holder = await staff_db.claim(conn, application_id, staff_id, datetime.now(UTC))
         if holder != staff_id:
             raise Conflict("another reviewer has claimed this case")
