@@ -722,3 +722,23 @@ def test_second_line_checks_that_are_refused(
         403,
         "forbidden",
     )
+
+
+def test_watchlist_changes_that_are_refused(admin: Admin, partner: Actor) -> None:
+    first, second = register(partner), register(partner)
+    first_entry, second_entry = watch(admin, first), watch(admin, second)
+    onto_the_other = {
+        "kind": "document",
+        "issuing_state": second["document"]["issuing_state"],
+        "number": second["document"]["number"],
+        "reason": "merged reports",
+    }
+    taken = admin.put(f"{WATCHLIST}/{first_entry}", json=onto_the_other)
+    assert assert_problem(taken, 409, "conflict")["existing_id"] == second_entry
+    missing = admin.put(f"{WATCHLIST}/{uuid.uuid4()}", json=onto_the_other | {"number": "Z1"})
+    assert_problem(missing, 404, "not-found")
+    bad = admin.put(f"{WATCHLIST}/{first_entry}", json=onto_the_other | {"plate": "AB 1"})
+    assert_problem(bad, 422, "validation-failed")
+    unchanged = admin.get(WATCHLIST).json()["items"]
+    assert [entry["version"] for entry in unchanged] == [1, 1]
+    assert_problem(partner.put(f"{WATCHLIST}/{first_entry}", json=onto_the_other), 403, "forbidden")

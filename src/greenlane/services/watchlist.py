@@ -147,16 +147,19 @@ async def change_entry(
             raise Conflict(
                 f"this {target.kind} is already on the watchlist", existing_id=str(existing)
             )
-        row = await watchlist_db.update_entry(
-            conn,
-            entry_id,
-            kind=target.kind,
-            lookup=lookup,
-            issuing_state_or_country=target.place,
-            hint=mask_number(target.code),
-            reason=data.reason,
-            actor=actor,
-        )
+        try:
+            row = await watchlist_db.update_entry(
+                conn,
+                entry_id,
+                kind=target.kind,
+                lookup=lookup,
+                issuing_state_or_country=target.place,
+                hint=mask_number(target.code),
+                reason=data.reason,
+                actor=actor,
+            )
+        except asyncpg.UniqueViolationError:  # another edit or addition got there first
+            raise Conflict(f"this {target.kind} is already on the watchlist") from None
         if row is None:
             raise NotFound("no such watchlist entry")
         details = {"kind": target.kind, "version": row["version"]}
