@@ -28,6 +28,7 @@ from greenlane.api.registration import TravellersController, VehiclesController
 from greenlane.api.request_body import RefusingRepeatedKeys
 from greenlane.api.security import authentication
 from greenlane.api.verify import lane_router
+from greenlane.api.webhooks import WebhooksController
 from greenlane.console.render import template_config
 from greenlane.console.routes import console_router
 from greenlane.errors import SettingsError
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             revocations,
             lane_router,
             console_router(),
+            WebhooksController,
         ],
         dependencies=DEPENDENCIES,
         middleware=[authentication()],

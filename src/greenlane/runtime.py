@@ -33,6 +33,10 @@ from greenlane.services.rules import RuleBook
 from greenlane.services.spool import Spool
 from greenlane.services.verify import LaneVerifier
 from greenlane.services.watchlist import Watchlist
+from greenlane.services.webhook_delivery import DeliveryPolicy, WebhookDeliverer
+from greenlane.services.webhook_events import WAKE_TOPIC
+from greenlane.services.webhook_targets import Destinations
+from greenlane.services.webhooks import Webhooks
 from greenlane.settings import Settings
 
 SPOOL_DRAIN_INTERVAL = 0.5
@@ -62,6 +66,8 @@ class Runtime:
     verifier: LaneVerifier
     protection: Protection
     deciding: Deciding
+    webhooks: Webhooks
+    deliverer: WebhookDeliverer
     housekeeping: asyncio.Task[None] | None = None
     deadlines: asyncio.Task[None] | None = None
     stopping: bool = False  # SIGTERM received: not ready, though still serving for a moment
@@ -75,6 +81,7 @@ class Runtime:
 
     async def stop(self) -> None:
         await stop_tasks([task for task in (self.housekeeping, self.deadlines) if task is not None])
+        await self.deliverer.close()
         await self.verifier.close()
         await self.deciding.runner.close()
         await self._last_drain()
@@ -167,6 +174,21 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
     watchlist = Watchlist(db)
     keyring = KeyRing(db, kek)
     revocations = RevocationList(db)
+    destinations = Destinations(
+        allow_http=settings.webhook_allow_http, allow_private=settings.webhook_allow_private
+    )
+    deliverer = WebhookDeliverer(
+        db,
+        cipher,
+        destinations,
+        DeliveryPolicy(
+            timeout=settings.webhook_timeout_seconds,
+            schedule=settings.webhook_retry_schedule,
+            concurrency=settings.webhook_concurrency,
+            expiring_days=settings.webhook_expiring_days,
+            expiry_scan_seconds=settings.webhook_expiry_scan_seconds,
+        ),
+    )
 
     async def reload_rules(_key: str) -> None:
         await rules.reload_all()
@@ -194,6 +216,7 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
                 "watchlist": reload_watchlist,
                 "keys": keyring.on_change,
                 "revocations": revocations.on_change,
+                WAKE_TOPIC: deliverer.wake,
             },
             connect_timeout=settings.db_connect_timeout,
         ),
@@ -231,11 +254,14 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
                 renewal_window_days=settings.renewal_window_days,
             ),
         ),
+        webhooks=Webhooks(db=db, cipher=cipher, destinations=destinations),
+        deliverer=deliverer,
     )
     db.on_commit = runtime.live.apply
     await maintenance.run_once(db, datetime.now(UTC).date(), settings.retention_months)
     await runtime.live.start()
     runtime.verifier.start()
+    runtime.deliverer.start()
     runtime.housekeeping = asyncio.create_task(runtime._housekeep(), name="greenlane-housekeeping")
     runtime.deadlines = asyncio.create_task(runtime._reject_overdue(), name="greenlane-deadlines")
     _not_ready_before_closing(runtime)

@@ -10,6 +10,7 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -88,6 +89,13 @@ class Settings:
     shutdown_not_ready_seconds: float
     body_read_timeout_seconds: float
     console_url: str
+    webhook_allow_http: bool
+    webhook_allow_private: bool
+    webhook_timeout_seconds: float
+    webhook_retry_schedule: tuple[timedelta, ...]
+    webhook_concurrency: int
+    webhook_expiring_days: int
+    webhook_expiry_scan_seconds: float
     data_keys: Mapping[int, Secret] = field(repr=False)
     index_key: Secret = field(repr=False)
     key_encryption_key: Secret = field(repr=False)
@@ -137,6 +145,36 @@ def _positive_float(raw: str) -> float:
     if not value > 0:
         raise ValueError("must be greater than 0")
     return value
+
+
+def _whole_number(raw: str) -> int:
+    if not raw.isdigit():
+        raise ValueError("expected a whole number, 0 or more")
+    return int(raw)
+
+
+def _flag(raw: str) -> bool:
+    value = raw.lower()
+    if value not in {"true", "false", "1", "0", "yes", "no"}:
+        raise ValueError("expected true or false")
+    return value in {"true", "1", "yes"}
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def _schedule(raw: str) -> tuple[timedelta, ...]:
+    """Delays before each retry, like ``5s,5m,30m,2h``."""
+    delays = []
+    for item in raw.split(","):
+        text = item.strip()
+        if len(text) < 2 or text[-1] not in _UNITS or not text[:-1].isdigit():
+            raise ValueError("expected delays like 5s,5m,30m,2h")
+        delays.append(timedelta(seconds=int(text[:-1]) * _UNITS[text[-1]]))
+    return tuple(delays)
+
+
+WEBHOOK_SCHEDULE = "5s,5m,30m,2h,5h,10h,14h,20h,24h"  # Standard Webhooks' (about three days)
 
 
 def _port(raw: str) -> int:
@@ -279,6 +317,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         body_read_timeout_seconds=_read(source, "BODY_READ_TIMEOUT_SECONDS", _positive_float, 10.0),
         console_url=_read(source, "CONSOLE_URL", _console_url, "http://127.0.0.1:8000"),
+        webhook_allow_http=_read(source, "WEBHOOK_ALLOW_HTTP", _flag, False),
+        webhook_allow_private=_read(source, "WEBHOOK_ALLOW_PRIVATE", _flag, False),
+        webhook_timeout_seconds=_read(source, "WEBHOOK_TIMEOUT_SECONDS", _positive_float, 15.0),
+        webhook_retry_schedule=_read(
+            source, "WEBHOOK_RETRY_SCHEDULE", _schedule, _schedule(WEBHOOK_SCHEDULE)
+        ),
+        webhook_concurrency=_read(source, "WEBHOOK_CONCURRENCY", _whole_number, 4),
+        webhook_expiring_days=_read(source, "WEBHOOK_EXPIRING_DAYS", _positive_int, 7),
+        webhook_expiry_scan_seconds=_read(
+            source, "WEBHOOK_EXPIRY_SCAN_SECONDS", _positive_float, 300.0
+        ),
         data_keys=data_keys,
         index_key=required_key("INDEX_KEY"),
         key_encryption_key=required_key("KEY_ENCRYPTION_KEY"),

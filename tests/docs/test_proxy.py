@@ -27,6 +27,7 @@ ROLE_OF_TAG = {
     "admin": "admin",
     "registration": "partner",
     "applications": "partner",
+    "webhooks": "partner",
     "lanes": "lane",
     "auth": None,
 }

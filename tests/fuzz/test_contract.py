@@ -76,6 +76,7 @@ ALLOWED: tuple[tuple[str, tuple[Caller, ...]], ...] = (
     ("/v1/vehicles", ("partner",)),
     ("/v1/applications", ("partner",)),
     ("/v1/clearances", ("partner",)),
+    ("/v1/webhooks", ("partner",)),
     ("/health/", ("anonymous",)),
     ("/metrics", ("anonymous",)),
     ("/.well-known/", ("anonymous",)),
@@ -119,7 +120,14 @@ def fuzz_settings(settings: Settings) -> Settings:
         rate_limit_partner=10**6,
         rate_limit_lane=10**6,
         access_token_ttl=6 * 3600,
+        webhook_concurrency=0,  # endpoints the fuzzer registers are never called
     )
+
+
+WEBHOOK: dict[str, object] = {
+    "url": "https://93.184.215.14/hooks",
+    "events": ["application.approved"],
+}
 
 
 def registered(partner: Actor, route: str, body: dict[str, object]) -> str:
@@ -139,6 +147,8 @@ def seeded_target(settings: Settings) -> Target:
         lane = admin.lane_actor(lane_setup.PORT)
         partner = admin.partner_actor()
         application = lane_setup.issue(partner, with_vehicle=True).application
+        webhook = registered(partner, "/v1/webhooks", WEBHOOK)
+        delivery = partner.post(f"/v1/webhooks/{webhook}/test").json()["id"]
         spare_client, _ = admin.new_client(
             role="lane", name="spare", port_code=lane_setup.PORT, lane_code="L9"
         )
@@ -147,6 +157,7 @@ def seeded_target(settings: Settings) -> Target:
             "vehicle_id": registered(partner, "/v1/vehicles", bodies.vehicle()),
             "client_id": spare_client,
             "rule_id": DEFAULT_RULES[0].id,
+            "webhook_id": registered(partner, "/v1/webhooks", WEBHOOK),
         }
     bearers: dict[Caller, dict[str, str]] = {
         "admin": admin.headers,
@@ -160,6 +171,8 @@ def seeded_target(settings: Settings) -> Target:
         "application_id": application["id"],
         "clearance_id": application["clearance"]["id"],
         "rule_id": DEFAULT_RULES[0].id,
+        "webhook_id": webhook,
+        "delivery_id": delivery,
     }
     # The caller's name rides along so that a failure's `curl` line says who sent it.
     headers = {caller: {CALLER_HEADER: caller, **bearer} for caller, bearer in bearers.items()}

@@ -21,10 +21,12 @@ from .routes import Operation, call, partner_operations, random_ids
 
 # Where the owner reads back the record each path parameter names.
 READ_BACK = {
-    "traveller_id": "/v1/travellers/{}",
-    "vehicle_id": "/v1/vehicles/{}",
-    "application_id": "/v1/applications/{}",
-    "clearance_id": "/v1/clearances/{}",
+    "traveller_id": "/v1/travellers/{traveller_id}",
+    "vehicle_id": "/v1/vehicles/{vehicle_id}",
+    "application_id": "/v1/applications/{application_id}",
+    "clearance_id": "/v1/clearances/{clearance_id}",
+    "webhook_id": "/v1/webhooks/{webhook_id}",
+    "delivery_id": "/v1/webhooks/{webhook_id}/deliveries",  # the log that holds it
 }
 # Bodies that would succeed on the caller's own record, so that only ownership can refuse them.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -41,6 +43,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
             "expiry_date": "2036-01-01",
         }
     },
+    ("PATCH", "/v1/webhooks/{webhook_id}"): {"url": "https://93.184.215.15/stolen"},
+    ("POST", "/v1/webhooks/{webhook_id}/rotate-secret"): {"overlap_seconds": 0},
 }
 ID_ROUTES = [
     ("GET", "/v1/travellers/{traveller_id}"),
@@ -57,6 +61,13 @@ ID_ROUTES = [
     ("POST", "/v1/applications/{application_id}/appeal"),
     ("POST", "/v1/clearances/{clearance_id}/renew"),
     ("PUT", "/v1/travellers/{traveller_id}/document"),
+    ("GET", "/v1/webhooks/{webhook_id}"),
+    ("PATCH", "/v1/webhooks/{webhook_id}"),
+    ("DELETE", "/v1/webhooks/{webhook_id}"),
+    ("POST", "/v1/webhooks/{webhook_id}/rotate-secret"),
+    ("POST", "/v1/webhooks/{webhook_id}/test"),
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"),
+    ("POST", "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay"),
 ]
 # Ids a partner names inside a body: another partner's must be as unknown as a random one.
 BODY_ID_FIELDS = [
@@ -76,7 +87,7 @@ class Holdings:
         """The owner's view of every record it holds; must not change under attack."""
         seen = {}
         for name, url in READ_BACK.items():
-            response = self.actor.get(url.format(self.ids[name]))
+            response = self.actor.get(url.format(**self.ids))
             assert response.status_code == 200, response.text
             seen[name] = response.json()
         return seen
@@ -84,6 +95,11 @@ class Holdings:
 
 def holdings(partner: Actor) -> Holdings:
     application = issue(partner, with_vehicle=True).application
+    webhook = partner.post(
+        "/v1/webhooks",
+        json={"url": "https://93.184.215.14/hooks", "events": ["clearance.revoked"]},
+    ).json()
+    delivery = partner.post(f"/v1/webhooks/{webhook['id']}/test").json()
     return Holdings(
         partner,
         {
@@ -91,6 +107,8 @@ def holdings(partner: Actor) -> Holdings:
             "vehicle_id": application["vehicle_id"],
             "application_id": application["id"],
             "clearance_id": application["clearance"]["id"],
+            "webhook_id": webhook["id"],
+            "delivery_id": delivery["id"],
         },
     )
 
@@ -186,11 +204,13 @@ def test_lists_never_show_another_partners_records(
         "/v1/travellers",
         "/v1/vehicles",
         "/v1/applications",
+        "/v1/webhooks",
+        "/v1/webhooks/{webhook_id}/deliveries",
     }
     for caller in CALLERS:
         me, owner = partners[caller], partners[other(caller)]
         for operation in lists:
-            listed = call(me.actor, operation, {}).text
+            listed = call(me.actor, operation, me.ids).text
             assert any(own in listed for own in me.ids.values()), operation.path
             for theirs in owner.ids.values():
                 assert theirs not in listed, operation.path

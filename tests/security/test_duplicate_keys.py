@@ -43,6 +43,9 @@ BODY_ROUTES = [
     ("PUT", "/v1/travellers/{traveller_id}/document", "partner"),
     ("POST", "/v1/vehicles", "partner"),
     ("PATCH", "/v1/vehicles/{vehicle_id}", "partner"),
+    ("POST", "/v1/webhooks", "partner"),
+    ("PATCH", "/v1/webhooks/{webhook_id}", "partner"),
+    ("POST", "/v1/webhooks/{webhook_id}/rotate-secret", "partner"),
 ]
 NOT_CHECKED = {("POST", "/v1/verify")}
 REPEATED = '{"reason": "first", "note": "x", "reason": "second"}'

@@ -33,6 +33,8 @@ LIST_ROUTES = [
     ("/v1/revocations", "since", "admin"),
     ("/v1/travellers", "cursor", "partner"),
     ("/v1/vehicles", "cursor", "partner"),
+    ("/v1/webhooks", "cursor", "partner"),
+    ("/v1/webhooks/{webhook_id}/deliveries", "cursor", "partner"),
 ]
 PAGE_PARAMETERS = {"cursor", "since"}
 
@@ -54,6 +56,17 @@ def callers(shared_admin: Admin) -> dict[str, Actor]:
     return {"admin": shared_admin, "partner": shared_admin.partner_actor()}
 
 
+@pytest.fixture(scope="module")
+def ids(callers: dict[str, Actor]) -> dict[str, str]:
+    """The ids a list route's path names: the partner's own."""
+    webhook = callers["partner"].post(
+        "/v1/webhooks",
+        json={"url": "https://93.184.215.14/hooks", "events": ["clearance.revoked"]},
+    )
+    assert webhook.status_code == 201, webhook.text
+    return {"webhook_id": webhook.json()["id"]}
+
+
 def test_every_list_route_is_attacked(shared_admin: Admin) -> None:
     lists = {
         (operation.path, parameter)
@@ -67,9 +80,14 @@ def test_every_list_route_is_attacked(shared_admin: Admin) -> None:
 @pytest.mark.parametrize("cursor", FORGED.values(), ids=FORGED.keys())
 @pytest.mark.parametrize(("path", "parameter", "caller"), LIST_ROUTES, ids=lambda v: str(v))
 def test_a_forged_cursor_is_a_validation_failure(
-    callers: dict[str, Actor], path: str, parameter: str, caller: str, cursor: str
+    callers: dict[str, Actor],
+    ids: dict[str, str],
+    path: str,
+    parameter: str,
+    caller: str,
+    cursor: str,
 ) -> None:
-    response = callers[caller].get(path, params={parameter: cursor})
+    response = callers[caller].get(path.format(**ids), params={parameter: cursor})
     problem = assert_problem(response, 422, "validation-failed")
     assert [error["field"] for error in problem["errors"]] == [parameter]
 

@@ -33,6 +33,13 @@ from greenlane.wire.registration import (
     VehiclePatch,
 )
 from greenlane.wire.verify import VerifyAnswer, VerifyRequest
+from greenlane.wire.webhooks import (
+    RotateSecret,
+    Webhook,
+    WebhookCreate,
+    WebhookUpdate,
+    WebhookWithSecret,
+)
 
 from ..api import bodies
 from ..api.actors import Actor, Admin
@@ -148,6 +155,27 @@ BODIES = {
         DocumentReplaced,
         lambda _: {"document": {**bodies.traveller()["document"]}},
     ),
+    "register a webhook": Body(
+        "POST",
+        "/v1/webhooks",
+        WebhookCreate,
+        WebhookWithSecret,
+        lambda _: {"url": "https://93.184.215.14/hooks", "events": ["clearance.revoked"]},
+    ),
+    "change a webhook": Body(
+        "PATCH",
+        "/v1/webhooks/{webhook_id}",
+        WebhookUpdate,
+        Webhook,
+        lambda _: {"description": "dispatch"},
+    ),
+    "rotate a webhook's secret": Body(
+        "POST",
+        "/v1/webhooks/{webhook_id}/rotate-secret",
+        RotateSecret,
+        WebhookWithSecret,
+        lambda _: {"overlap_seconds": 60},
+    ),
     # Not a partner's, but the same promise: a lane cannot bring its own decision.
     "verify at a lane": Body(
         "POST", "/v1/verify", VerifyRequest, VerifyAnswer, lambda _: question(token="x"), "lane"
@@ -178,6 +206,10 @@ def world(shared_admin: Admin) -> World:
     shared_admin.port(PORT)
     partner = shared_admin.partner_actor()
     filed = issue(partner, with_vehicle=True).application
+    webhook = partner.post(
+        "/v1/webhooks",
+        json={"url": "https://93.184.215.14/hooks", "events": ["clearance.revoked"]},
+    ).json()
     ids = {
         "traveller_id": filed["traveller_id"],
         "vehicle_id": filed["vehicle_id"],
@@ -185,6 +217,7 @@ def world(shared_admin: Admin) -> World:
         "application_id": filed["id"],
         "waiting_id": waiting_for_information(shared_admin, partner),
         "rejected_id": rejected(partner),
+        "webhook_id": webhook["id"],
     }
     return World(partner, shared_admin.lane_actor(PORT), ids)
 

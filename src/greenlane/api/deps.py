@@ -29,6 +29,7 @@ from greenlane.services.applications import Deciding
 from greenlane.services.client_registry import ClientIdentity
 from greenlane.services.context import Caller, Protection
 from greenlane.services.verify import LaneVerifier
+from greenlane.services.webhooks import Webhooks
 from greenlane.settings import Settings
 
 
@@ -51,6 +52,14 @@ class PartnerContext:
     caller: Caller
     deciding: Deciding
     protection: Protection
+
+
+@dataclass(frozen=True, slots=True)
+class WebhooksContext:
+    """A partner managing its webhooks: ``caller`` as for :class:`PartnerContext`."""
+
+    webhooks: Webhooks
+    caller: Caller
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +121,15 @@ def _partner(request: Request[Any, Any, Any]) -> PartnerContext:
     )
 
 
+def _webhooks(request: Request[Any, Any, Any]) -> WebhooksContext:
+    identity = identity_of(request)
+    assert identity.partner_id is not None  # the route admits partner clients only
+    return WebhooksContext(
+        webhooks=runtime_of(request.app.state).webhooks,
+        caller=Caller(partner_id=identity.partner_id, actor=actor_of(identity)),
+    )
+
+
 def _lane(request: Request[Any, Any, Any]) -> LaneContext:
     return LaneContext(
         identity=identity_of(request), verifier=runtime_of(request.app.state).verifier
@@ -130,6 +148,7 @@ DEPENDENCIES = {
     "admin": _provide(_admin),
     "partner": _provide(_partner),
     "lane": _provide(_lane),
+    "webhooks": _provide(_webhooks),
 }
 
 # What a handler parameter is annotated with: the name says which dependency it receives.
@@ -139,3 +158,4 @@ IdentityDep = NamedDependency[ClientIdentity]
 AdminDep = NamedDependency[AdminContext]
 PartnerDep = NamedDependency[PartnerContext]
 LaneDep = NamedDependency[LaneContext]
+WebhooksDep = NamedDependency[WebhooksContext]

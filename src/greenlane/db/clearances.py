@@ -71,13 +71,14 @@ async def get(
 async def revoke(
     conn: Connection, clearance_ids: Sequence[uuid.UUID], *, actor: str, reason: str, at: datetime
 ) -> list[asyncpg.Record]:
-    """Revoke those not yet revoked (revoking twice changes nothing); returns their ids, jtis
-    and applications."""
+    """Revoke those not yet revoked (revoking twice changes nothing); returns their ids, jtis,
+    applications, partners and expiry times."""
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _REVOCATION_LOCK)
     return await conn.fetch(
         "UPDATE clearances SET revoked_at = $2, revoked_by = $3, revocation_reason = $4,"
         " revocation_seq = nextval('revocation_seq')"
-        " WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL RETURNING id, jti, application_id",
+        " WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL"
+        " RETURNING id, jti, application_id, partner_id, expires_at",
         list(clearance_ids),
         at,
         actor,

@@ -24,8 +24,9 @@ from greenlane.domain import lifecycle
 from greenlane.domain.crypto import BlindIndex, FieldCipher
 from greenlane.domain.lifecycle import AGENCY_ONLY, CasePolicy
 from greenlane.domain.rules import Outcome
+from greenlane.domain.webhooks import EventType
 from greenlane.errors import Forbidden, NotFound, ValidationFailed
-from greenlane.services import audit, clearances
+from greenlane.services import audit, clearances, webhook_events
 from greenlane.services.eligibility import Registration, assess, check_request
 from greenlane.services.idempotency import create_once
 from greenlane.services.keyring import KeyRing
@@ -47,6 +48,7 @@ from greenlane.wire.applications import (
 from greenlane.wire.case import Appeal, Ground, HistoryEntry, InformationRequest, Rejection
 from greenlane.wire.common import Page
 from greenlane.wire.lifecycle import Reissued
+from greenlane.wire.webhooks import ApplicationData
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +269,27 @@ def _add_case(application: Application, case: Case, *, for_admin: bool) -> None:
     ]
 
 
+# The steps of a case after which the partner's webhooks hear the application's status, and
+# the event each status is announced as (an appeal filed has no event of its own).
+ANNOUNCED_STEPS = frozenset(
+    {
+        "application.filed",
+        "application.decided",
+        "application.redecided",
+        "appeal.decided",
+        "information.requested",
+        "information.answered",
+        "information.expired",
+    }
+)
+STATUS_EVENTS: dict[str, EventType] = {
+    "approved": "application.approved",
+    "referred": "application.referred",
+    "rejected": "application.rejected",
+    "info_requested": "application.info_requested",
+}
+
+
 async def record(
     conn: Connection,
     application_id: uuid.UUID,
@@ -277,12 +300,32 @@ async def record(
     details: dict[str, Any] | None = None,
     audit_action: str | None = None,
 ) -> None:
-    """A step of the case: in its history, and (``audit_action``) in the audit log."""
+    """A step of the case: in its history, (``audit_action``) in the audit log and, when it
+    decides or changes the application's status, to the partner's webhooks."""
     await lifecycle_db.record(
         conn, application_id, actor=actor, party=party, event=event, details=details
     )
     if audit_action is not None:
         await audit.record(conn, actor, audit_action, str(application_id), details or {})
+    if event in ANNOUNCED_STEPS:
+        await _announce(conn, application_id)
+
+
+async def _announce(conn: Connection, application_id: uuid.UUID) -> None:
+    row = await applications_db.get(conn, application_id, None)
+    assert row is not None  # the step just wrote it
+    await webhook_events.emit(
+        conn,
+        row["partner_id"],
+        STATUS_EVENTS[row["status"]],
+        ApplicationData(
+            application_id=row["id"],
+            status=row["status"],
+            traveller_id=row["traveller_id"],
+            vehicle_id=row["vehicle_id"],
+            clearance_id=row["clearance_id"],
+        ),
+    )
 
 
 async def reject(

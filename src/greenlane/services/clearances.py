@@ -29,11 +29,12 @@ from greenlane.domain.clearance_token import (
 )
 from greenlane.domain.crypto import FieldCipher
 from greenlane.errors import NotFound, ServiceUnavailable
-from greenlane.services import audit
+from greenlane.services import audit, webhook_events
 from greenlane.services.keyring import KeyRing
 from greenlane.services.live_state import notify
 from greenlane.wire.applications import ApplicationCreate, IssuedClearance
 from greenlane.wire.clearances import Clearance, Crossing, Revocation, RevocationPage
+from greenlane.wire.webhooks import ClearanceData
 
 QR_ERROR_CORRECTION = "m"
 
@@ -189,7 +190,8 @@ async def revoke_in(
     conn: Connection, clearance_ids: list[uuid.UUID], *, actor: str, party: str, reason: str
 ) -> list[str]:
     """Revoke inside the caller's transaction; audited, in the history of each clearance's
-    application, and announced to every worker."""
+    application, announced to every worker and to the partner's webhooks
+    (``clearance.revoked``, for those not revoked before)."""
     revoked = await clearances_db.revoke(
         conn, clearance_ids, actor=actor, reason=reason, at=datetime.now(UTC)
     )
@@ -205,6 +207,17 @@ async def revoke_in(
             details={"clearance_id": str(row["id"])},
         )
         await notify(conn, "revocations", row["jti"])
+        await webhook_events.emit(
+            conn,
+            row["partner_id"],
+            "clearance.revoked",
+            ClearanceData(
+                clearance_id=row["id"],
+                application_id=row["application_id"],
+                status="revoked",
+                expires_at=row["expires_at"],
+            ),
+        )
     return [row["jti"] for row in revoked]
 
 

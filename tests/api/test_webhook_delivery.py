@@ -1,0 +1,387 @@
+"""Webhooks end to end: a real receiver on 127.0.0.1 gets every event type and verifies it with
+the SDK as a partner app would, and every fault the sender must survive is played out.
+
+The app under test allows http and private destinations (the receiver is local), retries every
+second and gives an attempt one second, so that a three-day schedule plays in seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from litestar import Litestar
+
+from greenlane.app import create_app
+from greenlane.client.webhooks import WebhookReceiver, WebhookVerificationError
+from greenlane.db.pool import Database, create_pool
+from greenlane.domain.webhooks import EVENT_TYPES
+from greenlane.services.webhook_events import emit
+from greenlane.settings import Settings
+from greenlane.wire.webhooks import (
+    ApplicationApproved,
+    ApplicationData,
+    ApplicationReferred,
+    ApplicationRejected,
+    ClearanceExpiring,
+    ClearanceRevoked,
+    WebhookTest,
+)
+
+from ..waiting import eventually
+from . import bodies
+from .actors import Actor, Admin
+from .problems import assert_problem
+from .receiver import Answer, Receiver, receiving
+from .test_applications import file, refer_by_watchlist, register
+
+SECOND = timedelta(seconds=1)
+FAST: dict[str, Any] = {
+    "webhook_allow_http": True,
+    "webhook_allow_private": True,
+    "webhook_timeout_seconds": 1.0,
+    "webhook_retry_schedule": (SECOND,) * 9,
+    "webhook_expiring_days": 30,  # every clearance the tests issue expires within 30 days
+    "webhook_expiry_scan_seconds": 0.3,
+}
+
+
+@pytest.fixture
+def app(settings: Settings, request: pytest.FixtureRequest) -> Litestar:
+    overrides = {**FAST, **getattr(request, "param", {})}
+    return create_app(replace(settings, **overrides))
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with receiving() as running:
+        yield running
+
+
+def hook(partner: Actor, receiver: Receiver, events: list[str]) -> dict[str, Any]:
+    response = partner.post("/v1/webhooks", json={"url": receiver.url, "events": events})
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+def approved(partner: Actor) -> dict[str, Any]:
+    filed = file(partner, bodies.application(register(partner, bodies.traveller())))
+    assert filed["status"] == "approved"
+    return filed
+
+
+def deliveries(partner: Actor, webhook: dict[str, Any]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = partner.get(
+        f"/v1/webhooks/{webhook['id']}/deliveries?limit=200"
+    ).json()["items"]
+    return items
+
+
+def test_every_event_type_arrives_and_verifies(
+    admin: Admin, partner: Actor, receiver: Receiver
+) -> None:
+    webhook = hook(partner, receiver, list(EVENT_TYPES))
+    first = approved(partner)
+    body = bodies.traveller(nationality="DEU")
+    body["document"].update(issuing_state="DEU", expiry_date=bodies.in_days(60))
+    rejected = file(partner, bodies.application(register(partner, body)))
+    assert rejected["status"] == "rejected"
+    referred = refer_by_watchlist(admin, partner)
+    decided = admin.post(
+        f"/v1/admin/applications/{referred['id']}/decision",
+        json={"decision": "approve", "note": "known"},
+    ).json()
+    refused = refer_by_watchlist(admin, partner)
+    admin.post(
+        f"/v1/admin/applications/{refused['id']}/decision",
+        json={"decision": "reject", "note": "no"},
+    )
+    revoked = partner.post(f"/v1/clearances/{first['clearance']['id']}/revoke")
+    assert revoked.status_code == 200
+    ping = partner.post(f"/v1/webhooks/{webhook['id']}/test")
+    assert ping.status_code == 202, ping.text
+
+    def all_arrived() -> list[tuple[str, Any]] | None:
+        events = receiver.events(webhook["secret"])
+        kinds = {type(e) for _, e in events}
+        expected = {
+            ApplicationApproved,
+            ApplicationReferred,
+            ApplicationRejected,
+            ClearanceRevoked,
+            ClearanceExpiring,
+            WebhookTest,
+        }
+        expiring = {e.data.clearance_id for _, e in events if isinstance(e, ClearanceExpiring)}
+        done = kinds >= expected and uuid.UUID(decided["clearance"]["id"]) in expiring
+        return events if done else None
+
+    events = eventually(all_arrived, what="every event type", timeout=20)
+    applications = Counter(
+        (e.type, str(e.data.application_id))
+        for _, e in events
+        if isinstance(e, ApplicationApproved | ApplicationReferred | ApplicationRejected)
+    )
+    assert applications == Counter(
+        {
+            ("application.approved", first["id"]): 1,
+            ("application.rejected", rejected["id"]): 1,
+            ("application.referred", referred["id"]): 1,
+            ("application.approved", referred["id"]): 1,
+            ("application.referred", refused["id"]): 1,
+            ("application.rejected", refused["id"]): 1,
+        }
+    )
+    approval = next(
+        e
+        for _, e in events
+        if isinstance(e, ApplicationApproved) and str(e.data.application_id) == referred["id"]
+    )
+    assert str(approval.data.clearance_id) == decided["clearance"]["id"]
+    [revocation] = [e for _, e in events if isinstance(e, ClearanceRevoked)]
+    assert str(revocation.data.clearance_id) == first["clearance"]["id"]
+    assert revocation.data.status == "revoked"
+    [test] = [e for _, e in events if isinstance(e, WebhookTest)]
+    assert str(test.data.webhook_id) == webhook["id"]
+    expiring = [e.data.clearance_id for _, e in events if isinstance(e, ClearanceExpiring)]
+    assert len(expiring) == len(set(expiring))  # each announced once
+    ids = [message_id for message_id, _ in events]
+    assert len(ids) == len(set(ids))
+    # Thin: nothing a person could be recognised by.
+    for received in receiver.received:
+        text = received.body.decode()
+        for person in (body, bodies.traveller()):
+            assert person["surname"] not in text
+            assert person["document"]["number"] not in text
+        assert "token" not in text
+
+
+def test_a_change_that_rolls_back_emits_nothing(
+    partner: Actor, receiver: Receiver, settings: Settings
+) -> None:
+    webhook = hook(partner, receiver, ["application.approved"])
+    data = ApplicationData(
+        application_id=uuid.uuid4(), status="approved", traveller_id=uuid.uuid4()
+    )
+    partner_id = uuid.UUID(partner.extra["partner_id"])
+
+    async def emit_then_fail(db: Database) -> None:
+        async with db.transaction() as conn:
+            await emit(conn, partner_id, "application.approved", data)
+            raise RuntimeError("the change failed after its event was written")
+
+    async def emit_twice() -> None:
+        assert settings.database_url is not None
+        pool = await create_pool(settings, settings.database_url)
+        db = Database(pool, 2.0)
+        try:
+            with pytest.raises(RuntimeError, match="the change failed"):
+                await emit_then_fail(db)
+            async with db.transaction() as conn:
+                await emit(conn, partner_id, "application.approved", data)
+        finally:
+            await pool.close()
+
+    asyncio.run(emit_twice())
+    eventually(lambda: receiver.count() == 1, what="the committed event", timeout=10)
+    time.sleep(1.5)
+    assert receiver.count() == 1
+    assert len(deliveries(partner, webhook)) == 1
+
+
+def test_a_receiver_that_is_down_gets_everything_once_it_is_back(
+    partner: Actor, receiver: Receiver
+) -> None:
+    receiver.down()
+    webhook = hook(partner, receiver, ["application.approved"])
+    filed = [approved(partner)["id"] for _ in range(3)]
+
+    def failing_twice() -> bool:
+        found = deliveries(partner, webhook)
+        return len(found) == 3 and all(len(d["attempts"]) >= 2 for d in found)
+
+    eventually(failing_twice, what="two failed attempts each", timeout=15)
+    assert all(
+        a["outcome"] == "unreachable"
+        for d in deliveries(partner, webhook)
+        for a in d["attempts"]
+        if a["outcome"] != "sending"
+    )
+    receiver.up()
+    eventually(
+        lambda: all(d["status"] == "delivered" for d in deliveries(partner, webhook)),
+        what="every delivery after the receiver is back",
+        timeout=15,
+    )
+    time.sleep(1.5)  # nothing more comes
+    events = receiver.events(webhook["secret"])
+    assert sorted(str(e.data.application_id) for _, e in events) == sorted(filed)  # type: ignore[union-attr]
+    assert len({message_id for message_id, _ in events}) == 3
+
+
+def test_410_disables_the_endpoint_and_says_why(partner: Actor, receiver: Receiver) -> None:
+    receiver.answer = Answer(410)
+    webhook = hook(partner, receiver, ["application.approved"])
+    approved(partner)
+    path = f"/v1/webhooks/{webhook['id']}"
+    seen = eventually(
+        lambda: (w := partner.get(path).json()) and not w["enabled"] and w,
+        what="the endpoint disabled",
+        timeout=10,
+    )
+    assert "410" in seen["disabled_reason"]
+    [delivery] = deliveries(partner, webhook)
+    assert delivery["status"] == "failed"
+    assert [(a["outcome"], a["status_code"]) for a in delivery["attempts"]] == [("gone", 410)]
+    approved(partner)  # not sent to a disabled endpoint
+    time.sleep(1.5)
+    assert receiver.count() == 1
+    assert len(deliveries(partner, webhook)) == 1
+    assert_problem(partner.post(f"{path}/test"), 409, "conflict")
+
+
+def test_a_receiver_that_hangs_times_out_and_is_retried(partner: Actor, receiver: Receiver) -> None:
+    receiver.answer = Answer(hang=3.0)
+    webhook = hook(partner, receiver, ["application.approved"])
+    approved(partner)
+    eventually(lambda: receiver.count() >= 1, what="the first attempt", timeout=10)
+    receiver.answer = Answer(200)
+    [delivery] = eventually(
+        lambda: (
+            (found := deliveries(partner, webhook)) and found[0]["status"] == "delivered" and found
+        ),
+        what="the retry delivered",
+        timeout=15,
+    )
+    outcomes = [a["outcome"] for a in delivery["attempts"]]
+    assert outcomes[0] == "timeout"
+    assert outcomes[-1] == "delivered"
+    assert delivery["attempts"][0]["latency_ms"] < 2500
+
+
+def test_a_redirect_is_not_followed(partner: Actor, receiver: Receiver) -> None:
+    receiver.answer = Answer(302, {"Location": f"http://127.0.0.1:{receiver.port}/elsewhere"})
+    webhook = hook(partner, receiver, ["application.approved"])
+    approved(partner)
+    eventually(lambda: receiver.count() >= 2, what="two attempts", timeout=10)
+    assert {r.path for r in receiver.received} == {"/hooks"}
+    [delivery] = deliveries(partner, webhook)
+    finished = [a for a in delivery["attempts"] if a["outcome"] != "sending"]
+    assert finished
+    assert {(a["outcome"], a["status_code"]) for a in finished} == {("failed", 302)}
+    assert delivery["status"] == "pending"
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_is_honoured(partner: Actor, receiver: Receiver, status: int) -> None:
+    receiver.answer = Answer(status, {"Retry-After": "3"})
+    webhook = hook(partner, receiver, ["application.approved"])
+    approved(partner)
+    [delivery] = eventually(
+        lambda: (
+            (found := deliveries(partner, webhook))
+            and found[0]["attempts"]
+            and found[0]["attempts"][0]["outcome"] != "sending"
+            and found
+        ),
+        what="the first attempt",
+        timeout=10,
+    )
+    first = delivery["attempts"][0]
+    assert (first["outcome"], first["status_code"]) == ("failed", status)
+    wait = datetime.fromisoformat(delivery["next_attempt_at"]) - datetime.fromisoformat(
+        first["started_at"]
+    )
+    assert wait >= timedelta(seconds=3)
+    receiver.answer = Answer(204)
+    eventually(
+        lambda: deliveries(partner, webhook)[0]["status"] == "delivered",
+        what="delivered after the wait",
+        timeout=10,
+    )
+    assert receiver.count() == 2
+
+
+@pytest.mark.parametrize("app", [{"webhook_retry_schedule": (SECOND, SECOND)}], indirect=True)
+def test_the_schedule_ends_in_failure(partner: Actor, receiver: Receiver) -> None:
+    receiver.answer = Answer(500)
+    webhook = hook(partner, receiver, ["application.approved"])
+    approved(partner)
+    [delivery] = eventually(
+        lambda: (
+            (found := deliveries(partner, webhook)) and found[0]["status"] == "failed" and found
+        ),
+        what="the schedule spent",
+        timeout=15,
+    )
+    assert [a["status_code"] for a in delivery["attempts"]] == [500, 500, 500]
+    assert "next_attempt_at" not in delivery
+    assert receiver.count() == 3
+
+
+def test_rotation_signs_with_both_secrets_during_the_overlap(
+    partner: Actor, receiver: Receiver
+) -> None:
+    webhook = hook(partner, receiver, ["application.approved"])
+    path = f"/v1/webhooks/{webhook['id']}"
+    new = partner.post(f"{path}/rotate-secret", json={"overlap_seconds": 3600}).json()["secret"]
+    approved(partner)
+    eventually(lambda: receiver.count() == 1, what="a delivery", timeout=10)
+    [received] = receiver.received
+    assert len(received.headers["webhook-signature"].split()) == 2
+    for secret in (webhook["secret"], new):
+        WebhookReceiver(secret).receive(received.body, received.headers)
+    newest = partner.post(f"{path}/rotate-secret", json={"overlap_seconds": 0}).json()["secret"]
+    approved(partner)
+    eventually(lambda: receiver.count() == 2, what="a second delivery", timeout=10)
+    latest = receiver.received[1]
+    assert len(latest.headers["webhook-signature"].split()) == 1
+    WebhookReceiver(newest).receive(latest.body, latest.headers)
+    with pytest.raises(WebhookVerificationError):
+        WebhookReceiver(new).receive(latest.body, latest.headers)
+
+
+def test_replay_sends_the_same_event_again(partner: Actor, receiver: Receiver) -> None:
+    webhook = hook(partner, receiver, ["application.approved"])
+    approved(partner)
+    [first] = eventually(
+        lambda: (
+            (found := deliveries(partner, webhook)) and found[0]["status"] == "delivered" and found
+        ),
+        what="the delivery",
+        timeout=10,
+    )
+    response = partner.post(f"/v1/webhooks/{webhook['id']}/deliveries/{first['id']}/replay")
+    assert response.status_code == 202, response.text
+    replayed = response.json()
+    assert replayed["replay_of"] == first["id"]
+    assert replayed["event_id"] == first["event_id"]
+    eventually(lambda: receiver.count() == 2, what="the replay", timeout=10)
+    one, two = receiver.received
+    assert one.headers["webhook-id"] == two.headers["webhook-id"] == first["event_id"]
+    assert one.body == two.body
+    missing = partner.post(f"/v1/webhooks/{webhook['id']}/deliveries/{uuid.uuid4()}/replay")
+    assert_problem(missing, 404, "not-found")
+    delivered = partner.get(f"/v1/webhooks/{webhook['id']}/deliveries?status=delivered").json()
+    assert len(delivered["items"]) == 2
+
+
+def test_deliveries_are_counted_in_the_metrics(partner: Actor, receiver: Receiver) -> None:
+    webhook = hook(partner, receiver, ["application.approved"])
+    approved(partner)
+    eventually(
+        lambda: deliveries(partner, webhook)[0]["status"] == "delivered",
+        what="the delivery",
+        timeout=10,
+    )
+    text = partner.get("/metrics").text
+    assert 'greenlane_webhook_deliveries_total{outcome="delivered"}' in text
+    assert "greenlane_webhook_oldest_undelivered_seconds" in text
