@@ -364,6 +364,16 @@ async def finish_attempt(
     return True
 
 
+async def next_due(conn: Connection) -> datetime | None:
+    """When the next delivery to an enabled endpoint comes due (a lease's end included)."""
+    found: datetime | None = await conn.fetchval(
+        "SELECT min(d.next_attempt_at) FROM webhook_deliveries d"
+        " JOIN webhook_endpoints p ON p.id = d.endpoint_id AND p.enabled"
+        " WHERE d.status = 'pending'"
+    )
+    return found
+
+
 async def oldest_undelivered(conn: Connection) -> datetime | None:
     """When the oldest event still waiting for an enabled endpoint was written."""
     found: datetime | None = await conn.fetchval(

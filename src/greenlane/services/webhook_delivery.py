@@ -17,7 +17,8 @@ due again by itself when the lease ends, logged ``interrupted``. An attempt:
    disables the endpoint, with the reason its partner reads; anything else is retried on the
    schedule, no sooner than a 429's or 5xx's ``Retry-After``, until the schedule is spent.
 
-Loops sleep until an event commits (NOTIFY ``webhooks``) or a second passes. One more task per
+Idle loops sleep until the next delivery comes due or an event commits (NOTIFY ``webhooks``),
+and at most 30 seconds. One more task per
 worker updates the oldest-undelivered gauge and, on one worker at a time, announces clearances
 about to expire (``services/clearance_expiry.py``).
 """
@@ -61,7 +62,10 @@ from greenlane.services.webhooks import PREVIOUS_SECRET, SECRET, open_secret
 
 MAX_RESPONSE_BYTES = 64 * 1024
 LEASE_MARGIN = timedelta(seconds=10)  # beyond the timeout: the record of a finished attempt
-IDLE_POLL = 1.0
+# An idle loop sleeps until the next delivery comes due, a commit wakes it, or this long.
+IDLE_POLL_MAX = 30.0
+ERROR_PAUSE = 1.0
+MIN_PAUSE = 0.05  # a delivery due but claimed by a loop still committing its claim
 GAUGE_INTERVAL = 5.0
 USER_AGENT = "greenlane-webhooks/1"
 
@@ -144,18 +148,27 @@ class WebhookDeliverer:
 
     async def _deliver_forever(self) -> None:
         while True:
-            self._wake.clear()
+            self._wake.clear()  # before looking: a commit from now on wakes the wait below
             try:
                 if await self.deliver_due():
                     continue
+                pause = await self._until_next_due()
             except Exception as exc:  # the database is away: try again after a pause
                 keep_cancellation()
                 _logger.warning("webhook delivery failed", exc_info=(type(exc), exc, None))
+                pause = ERROR_PAUSE
             try:
-                async with asyncio.timeout(IDLE_POLL):
+                async with asyncio.timeout(pause):
                     await self._wake.wait()
             except TimeoutError:
                 pass
+
+    async def _until_next_due(self) -> float:
+        async with self._db.connection() as conn:
+            due = await webhooks_db.next_due(conn)
+        if due is None:
+            return IDLE_POLL_MAX
+        return min(max((due - datetime.now(UTC)).total_seconds(), MIN_PAUSE), IDLE_POLL_MAX)
 
     async def _attempt(self, job: asyncpg.Record) -> None:
         started, now = time.monotonic(), datetime.now(UTC)
