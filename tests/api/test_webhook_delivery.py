@@ -28,6 +28,7 @@ from greenlane.settings import Settings
 from greenlane.wire.webhooks import (
     ApplicationApproved,
     ApplicationData,
+    ApplicationInfoRequested,
     ApplicationReferred,
     ApplicationRejected,
     ClearanceExpiring,
@@ -104,6 +105,16 @@ def test_every_event_type_arrives_and_verifies(
         f"/v1/admin/applications/{refused['id']}/decision",
         json={"decision": "reject", "note": "no"},
     )
+    asked = refer_by_watchlist(admin, partner)
+    request = admin.post(
+        f"/v1/admin/reviews/{asked['id']}/request-info",
+        json={"items": ["employer_letter"], "message": "Please send the letter."},
+    )
+    assert request.status_code == 200, request.text
+    answered = partner.post(
+        f"/v1/applications/{asked['id']}/information", json={"statement": "Attached."}
+    )
+    assert answered.status_code == 200, answered.text
     revoked = partner.post(f"/v1/clearances/{first['clearance']['id']}/revoke")
     assert revoked.status_code == 200
     ping = partner.post(f"/v1/webhooks/{webhook['id']}/test")
@@ -116,6 +127,7 @@ def test_every_event_type_arrives_and_verifies(
             ApplicationApproved,
             ApplicationReferred,
             ApplicationRejected,
+            ApplicationInfoRequested,
             ClearanceRevoked,
             ClearanceExpiring,
             WebhookTest,
@@ -128,7 +140,13 @@ def test_every_event_type_arrives_and_verifies(
     applications = Counter(
         (e.type, str(e.data.application_id))
         for _, e in events
-        if isinstance(e, ApplicationApproved | ApplicationReferred | ApplicationRejected)
+        if isinstance(
+            e,
+            ApplicationApproved
+            | ApplicationReferred
+            | ApplicationRejected
+            | ApplicationInfoRequested,
+        )
     )
     assert applications == Counter(
         {
@@ -138,6 +156,9 @@ def test_every_event_type_arrives_and_verifies(
             ("application.approved", referred["id"]): 1,
             ("application.referred", refused["id"]): 1,
             ("application.rejected", refused["id"]): 1,
+            # referred, asked for information, answered: back with a reviewer
+            ("application.referred", asked["id"]): 2,
+            ("application.info_requested", asked["id"]): 1,
         }
     )
     approval = next(
