@@ -23,7 +23,11 @@ from greenlane.app import create_app
 from greenlane.client.webhooks import WebhookReceiver, WebhookVerificationError
 from greenlane.db.pool import Database, create_pool
 from greenlane.domain.webhooks import EVENT_TYPES
+from greenlane.runtime import data_protection
+from greenlane.services import webhooks
+from greenlane.services.context import Caller
 from greenlane.services.webhook_events import emit
+from greenlane.services.webhook_targets import Destinations
 from greenlane.settings import Settings
 from greenlane.wire.webhooks import (
     ApplicationApproved,
@@ -33,6 +37,7 @@ from greenlane.wire.webhooks import (
     ApplicationRejected,
     ClearanceExpiring,
     ClearanceRevoked,
+    WebhookCreate,
     WebhookTest,
 )
 
@@ -415,3 +420,39 @@ def test_deliveries_are_counted_in_the_metrics(partner: Actor, receiver: Receive
     text = partner.get("/metrics").text
     assert 'greenlane_webhook_deliveries_total{outcome="delivered"}' in text
     assert "greenlane_webhook_oldest_undelivered_seconds" in text
+
+
+@pytest.mark.parametrize("app", [{"webhook_allow_private": False}], indirect=True)
+def test_a_destination_that_now_resolves_privately_is_refused_at_delivery(
+    partner: Actor, receiver: Receiver, settings: Settings
+) -> None:
+    """Saved while its host was public; by the time of the attempt it is 127.0.0.1 (DNS
+    rebinding). The endpoint is saved through the use case with private addresses allowed,
+    which is what a later change of its DNS amounts to; the server delivering refuses them."""
+    cipher, _index = data_protection(settings)
+
+    async def save() -> str:
+        assert settings.database_url is not None
+        pool = await create_pool(settings, settings.database_url)
+        try:
+            created = await webhooks.create(
+                webhooks.Webhooks(
+                    Database(pool, 2.0), cipher, Destinations(allow_http=True, allow_private=True)
+                ),
+                WebhookCreate(url=receiver.url, events=["application.approved"]),
+                Caller(partner_id=uuid.UUID(partner.extra["partner_id"]), actor="test"),
+            )
+        finally:
+            await pool.close()
+        return str(created.id)
+
+    webhook: dict[str, Any] = {"id": asyncio.run(save())}
+    approved(partner)
+    [delivery] = eventually(
+        lambda: (found := deliveries(partner, webhook)) and found[0]["attempts"][1:] and found,
+        what="two attempts",
+        timeout=10,
+    )
+    assert [a["outcome"] for a in delivery["attempts"][:1]] == ["refused"]
+    assert "status_code" not in delivery["attempts"][0]
+    assert receiver.count() == 0
