@@ -9,7 +9,9 @@ Claims, all required except ``vbh``:
 - ``prt`` the port codes (list of strings), ``ent`` ``"s"`` (single) or ``"m"`` (multiple
   entry), ``cat`` the category's code (:data:`CATEGORY_CODES`), ``nat`` the nationality
   (ISO 3166 alpha-3);
-- ``dbh`` the document binding and ``vbh`` the vehicle binding, when there is a vehicle.
+- ``dbh`` the document binding and ``vbh`` the vehicle binding, when there is a vehicle;
+- ``status`` ``{"status_list": {"idx", "uri"}}``: where the token's status is published, as
+  draft-ietf-oauth-status-list says (``status_list.py``).
 
 The token has to fit a QR code that a lane camera reads, so it must stay under 600 characters.
 A JWT spends about 210 of them on the header and signature alone, which is why the claims are
@@ -23,13 +25,10 @@ values are canonical (see ``documents.py``). The jti is unpredictable until the 
 and unique to it, so bindings of one document in two tokens cannot be linked and no table can be
 built in advance; 96 bits leave a second preimage out of reach, which is all a lane relies on.
 
-Verification pins everything the token could otherwise choose for itself: the algorithm is
-ES256 whatever the header says, ``jku``, ``x5u`` and ``jwk`` headers are never looked at, and
-only keys the caller passes are used. It returns a :class:`TokenFailure` carrying the contract's
+Verification pins everything the token could otherwise choose for itself (``jws.py``). It returns a :class:`TokenFailure` carrying the contract's
 decision code rather than raising, because a failing token is an ordinary answer on a lane.
 """
 
-import base64
 import hashlib
 import hmac
 import secrets
@@ -40,14 +39,15 @@ from typing import Any, Literal
 
 import jwt
 import msgspec
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from greenlane.domain.crypto import COMPACT_JWS, base64url, encode_parts
+from greenlane.domain.crypto import base64url, encode_parts
+from greenlane.domain.jws import ALGORITHM as ALGORITHM
+from greenlane.domain.jws import FailureCode as FailureCode
+from greenlane.domain.jws import TokenFailure as TokenFailure
+from greenlane.domain.jws import check_signed
+from greenlane.domain.status_list import StatusClaim, StatusListReference
 
-ALGORITHM = "ES256"
 LANE_AUDIENCE = "gl-lanes"
 # The `typ` header (RFC 7515 §4.1.9): tells a clearance apart from any other JWT we sign.
 MEDIA_TYPE = "gl-clearance+jwt"
@@ -56,20 +56,12 @@ QR_LIMIT = 600
 # Verification refuses anything longer before parsing it: far above what we issue, far below
 # what could cost a lane noticeable work.
 MAX_TOKEN_CHARS = 2048
-MAX_KID_CHARS = 64
 # Seconds a lane's clock may be off: exp and nbf are checked this much more loosely.
 CLOCK_LEEWAY = 30
 TOKEN_ID_BYTES = 12
 BINDING_BYTES = 12
 
 Entries = Literal["single", "multiple"]
-FailureCode = Literal[
-    "token_malformed",
-    "signature_invalid",
-    "key_unknown",
-    "token_expired",
-    "token_not_yet_valid",
-]
 
 CATEGORY_CODES: Mapping[str, str] = MappingProxyType(
     {
@@ -86,8 +78,6 @@ _CATEGORY_NAMES = {code: name for name, code in CATEGORY_CODES.items()}
 _ENTRY_CODES: Mapping[Entries, Literal["s", "m"]] = {"single": "s", "multiple": "m"}
 _ENTRY_NAMES: Mapping[str, Entries] = {code: name for name, code in _ENTRY_CODES.items()}
 
-_SCALAR_BYTES = 32
-_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 
 
 class ClaimsError(ValueError):
@@ -114,6 +104,7 @@ class ClearanceClaims:
     category: str
     nationality: str
     document_binding: str
+    status: StatusListReference
     vehicle_binding: str | None = None
     vehicle_country: str | None = None
 
@@ -122,14 +113,6 @@ class ClearanceClaims:
 class VerifiedToken:
     kid: str
     claims: ClearanceClaims
-
-
-@dataclass(frozen=True, slots=True)
-class TokenFailure:
-    """Why a token was refused; ``message`` never quotes the token."""
-
-    code: FailureCode
-    message: str
 
 
 def new_token_id() -> str:
@@ -188,6 +171,7 @@ def _payload(claims: ClearanceClaims) -> dict[str, Any]:
         "cat": category,
         "nat": claims.nationality,
         "dbh": claims.document_binding,
+        "status": {"status_list": {"idx": claims.status.idx, "uri": claims.status.uri}},
     }
     if claims.vehicle_binding is not None:
         if claims.vehicle_country is None:
@@ -214,12 +198,12 @@ class _Payload(msgspec.Struct):
     cat: str
     nat: str
     dbh: str
+    status: StatusClaim
     vbh: str | None = None
     vrc: str | None = None
 
 
 _PAYLOAD_DECODER = msgspec.json.Decoder(_Payload)
-_HEADER_DECODER = msgspec.json.Decoder(dict[str, Any])
 
 
 def verify_token(
@@ -232,81 +216,17 @@ def verify_token(
     leeway: int = CLOCK_LEEWAY,
 ) -> VerifiedToken | TokenFailure:
     """Check a token cheapest test first: size, shape, header, signature, then claims."""
-    if len(token) > MAX_TOKEN_CHARS:
-        return TokenFailure("token_malformed", f"longer than {MAX_TOKEN_CHARS} characters")
-    parts = COMPACT_JWS.fullmatch(token)
-    if parts is None:
-        return TokenFailure("token_malformed", "not a compact JWS")
-    header = _decode_header(parts.group(1))
-    if header is None:
-        return TokenFailure("token_malformed", "the header is not a JSON object")
-    header_problem = _header_problem(header)
-    if header_problem is not None:
-        return TokenFailure("token_malformed", header_problem)
-    kid: str = header["kid"]
-    key = keys.get(kid)
-    if key is None or not isinstance(key.curve, ec.SECP256R1):
-        return TokenFailure("key_unknown", "the token names a key that is not in the key set")
-    signing_input = token[: parts.end(2)].encode("ascii")
-    if not _signature_valid(key, _b64decode(parts.group(3)), signing_input):
-        return TokenFailure("signature_invalid", "the signature does not verify")
-    payload = _decode_payload(parts.group(2))
+    signed = check_signed(token, keys=keys, media_type=MEDIA_TYPE, max_chars=MAX_TOKEN_CHARS)
+    if isinstance(signed, TokenFailure):
+        return signed
+    kid, raw = signed
+    payload = _decode_payload(raw)
     if payload is None:
         return TokenFailure("token_malformed", "required claims are missing or mistyped")
     return _check_claims(payload, kid, issuer=issuer, audience=audience, now=now, leeway=leeway)
 
 
-def _b64decode(part: str) -> bytes | None:
-    """Strict base64url: one spelling per value, so a token string cannot be varied."""
-    if len(part) % 4 == 1:
-        return None
-    data = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-    return data if base64url(data) == part else None
-
-
-def _decode_header(part: str) -> dict[str, Any] | None:
-    raw = _b64decode(part)
-    if raw is None:
-        return None
-    try:
-        return _HEADER_DECODER.decode(raw)
-    except msgspec.DecodeError:
-        return None
-
-
-def _header_problem(header: Mapping[str, Any]) -> str | None:
-    if header.get("alg") != ALGORITHM:
-        return f"the algorithm must be {ALGORITHM}"
-    if header.get("typ") != MEDIA_TYPE:
-        return f"the type must be {MEDIA_TYPE}"
-    # RFC 7515 §4.1.11: a verifier must refuse extensions it does not understand; we know none.
-    if "crit" in header:
-        return "critical header extensions are not supported"
-    kid = header.get("kid")
-    if not isinstance(kid, str) or not 0 < len(kid) <= MAX_KID_CHARS:
-        return f"the kid must be a string of 1 to {MAX_KID_CHARS} characters"
-    return None
-
-
-def _signature_valid(
-    key: ec.EllipticCurvePublicKey, signature: bytes | None, signing_input: bytes
-) -> bool:
-    """JWS carries ECDSA signatures as fixed-width ``r ‖ s`` (RFC 7518 §3.4), not DER."""
-    if signature is None or len(signature) != 2 * _SCALAR_BYTES:
-        return False
-    r = int.from_bytes(signature[:_SCALAR_BYTES], "big")
-    s = int.from_bytes(signature[_SCALAR_BYTES:], "big")
-    try:
-        key.verify(encode_dss_signature(r, s), signing_input, _ECDSA_SHA256)
-    except InvalidSignature:
-        return False
-    return True
-
-
-def _decode_payload(part: str) -> _Payload | None:
-    raw = _b64decode(part)
-    if raw is None:
-        return None
+def _decode_payload(raw: bytes) -> _Payload | None:
     try:
         return _PAYLOAD_DECODER.decode(raw)
     except msgspec.DecodeError:
@@ -341,6 +261,7 @@ def _check_claims(
         category=category,
         nationality=payload.nat,
         document_binding=payload.dbh,
+        status=payload.status.status_list,
         vehicle_binding=payload.vbh,
         vehicle_country=payload.vrc,
     )
