@@ -27,6 +27,7 @@ from greenlane.api.problems import EXCEPTION_HANDLERS, document_problems
 from greenlane.api.registration import TravellersController, VehiclesController
 from greenlane.api.request_body import RefusingRepeatedKeys
 from greenlane.api.security import authentication
+from greenlane.api.status_lists import SuspensionsController, status_list, status_lists
 from greenlane.api.verify import lane_router
 from greenlane.api.webhooks import WebhooksController
 from greenlane.console.render import template_config
@@ -75,6 +76,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AdminCaseController,
             jwks,
             revocations,
+            status_list,
+            status_lists,
+            SuspensionsController,
             lane_router,
             console_router(),
             WebhooksController,

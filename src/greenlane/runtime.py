@@ -31,6 +31,7 @@ from greenlane.services.rate_limit import RateLimiter
 from greenlane.services.rule_runner import RuleRunner
 from greenlane.services.rules import RuleBook
 from greenlane.services.spool import Spool
+from greenlane.services.status_lists import PublishedLists, ensure_status_list
 from greenlane.services.verify import LaneVerifier
 from greenlane.services.watchlist import Watchlist
 from greenlane.services.webhook_delivery import DeliveryPolicy, WebhookDeliverer
@@ -63,6 +64,7 @@ class Runtime:
     watchlist: Watchlist
     keyring: KeyRing
     revocations: RevocationList
+    status_lists: PublishedLists
     verifier: LaneVerifier
     protection: Protection
     deciding: Deciding
@@ -78,10 +80,12 @@ class Runtime:
         await self.watchlist.reload_all()
         await self.keyring.reload_all()
         await self.revocations.reload_all()
+        await self.status_lists.reload_all()
 
     async def stop(self) -> None:
         await stop_tasks([task for task in (self.housekeeping, self.deadlines) if task is not None])
         await self.deliverer.close()
+        await self.status_lists.stop()
         await self.verifier.close()
         await self.deciding.runner.close()
         await self._last_drain()
@@ -168,6 +172,7 @@ async def start(settings: Settings, database_url: str) -> Runtime:
 async def _start_on(db: Database, settings: Settings, database_url: str) -> Runtime:
     kek = settings.key_encryption_key.reveal()
     await ensure_signing_key(db, kek)
+    await ensure_status_list(db, settings.status_list_size)
     cipher, index = data_protection(settings)
     clients = ClientRegistry(db)
     rules = RuleBook(db)
@@ -189,6 +194,7 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
             expiry_scan_seconds=settings.webhook_expiry_scan_seconds,
         ),
     )
+    status_lists = PublishedLists(db, keyring, issuer=settings.issuer, ttl=settings.status_list_ttl)
 
     async def reload_rules(_key: str) -> None:
         await rules.reload_all()
@@ -217,6 +223,7 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
                 "keys": keyring.on_change,
                 "revocations": revocations.on_change,
                 WAKE_TOPIC: deliverer.wake,
+                "status_lists": status_lists.on_change,
             },
             connect_timeout=settings.db_connect_timeout,
         ),
@@ -226,11 +233,13 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
         watchlist=watchlist,
         keyring=keyring,
         revocations=revocations,
+        status_lists=status_lists,
         verifier=LaneVerifier(
             db=db,
             connect=lambda: connect(settings, database_url),
             keyring=keyring,
             revocations=revocations,
+            status_lists=status_lists,
             watchlist=watchlist,
             index=index,
             spool=Spool(settings.data_dir / "spool"),
@@ -253,6 +262,7 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
                 appeal_days=settings.appeal_days,
                 renewal_window_days=settings.renewal_window_days,
             ),
+            status_list_size=settings.status_list_size,
         ),
         webhooks=Webhooks(db=db, cipher=cipher, destinations=destinations),
         deliverer=deliverer,
@@ -260,6 +270,7 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
     db.on_commit = runtime.live.apply
     await maintenance.run_once(db, datetime.now(UTC).date(), settings.retention_months)
     await runtime.live.start()
+    runtime.status_lists.start()
     runtime.verifier.start()
     runtime.deliverer.start()
     runtime.housekeeping = asyncio.create_task(runtime._housekeep(), name="greenlane-housekeeping")

@@ -96,6 +96,8 @@ class Settings:
     webhook_concurrency: int
     webhook_expiring_days: int
     webhook_expiry_scan_seconds: float
+    status_list_ttl: int
+    status_list_size: int
     data_keys: Mapping[int, Secret] = field(repr=False)
     index_key: Secret = field(repr=False)
     key_encryption_key: Secret = field(repr=False)
@@ -125,6 +127,13 @@ def _read(env: Mapping[str, str], name: str, parse: Callable[[str], T], default:
         raise SettingsError(str(exc)) from None
     except ValueError as exc:
         raise SettingsError(f"{PREFIX}{name}: {exc}") from None
+
+
+def _status_list_size(raw: str) -> int:
+    size = int(raw)
+    if size < 16 or size > 1 << 24 or size & (size - 1):
+        raise ValueError("expected a power of two from 16 to 16777216")
+    return size
 
 
 def _positive_int(raw: str) -> int:
@@ -197,7 +206,7 @@ def _log_level(raw: str) -> str:
     return level
 
 
-MAX_ISSUER_LENGTH = 32  # the issuer is in every clearance token, which must fit a QR code
+MAX_ISSUER_LENGTH = 24  # the issuer is in every clearance token, which must fit a QR code
 
 
 def _url(raw: str) -> str:
@@ -328,6 +337,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         webhook_expiry_scan_seconds=_read(
             source, "WEBHOOK_EXPIRY_SCAN_SECONDS", _positive_float, 300.0
         ),
+        status_list_ttl=_read(source, "STATUS_LIST_TTL", _positive_int, 300),
+        status_list_size=_read(source, "STATUS_LIST_SIZE", _status_list_size, 1 << 20),
         data_keys=data_keys,
         index_key=required_key("INDEX_KEY"),
         key_encryption_key=required_key("KEY_ENCRYPTION_KEY"),

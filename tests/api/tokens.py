@@ -12,6 +12,7 @@ from typing import Any
 import jwt
 
 from greenlane.domain.clearance_token import LANE_AUDIENCE, ClearanceClaims, issue_token
+from greenlane.domain.status_list import StatusListReference, list_uri
 from greenlane.settings import Settings
 
 from ..database import connect
@@ -38,12 +39,13 @@ def forge(lane: Actor, settings: Settings, **changes: Any) -> str:
         issued_at=now,
         not_before=changes.pop("not_before", now - 60),
         expires_at=changes.pop("expires_at", now + 3600),
-        token_id="abcdefghijklmnop",
+        token_id="abcdefghijkl",
         ports=(PORT,),
         entries="multiple",
         category="business_visitor",
         nationality="THA",
-        document_binding="AAAAAAAAAAAAAAAA",
+        document_binding="AAAAAAAAAAAA",
+        status=StatusListReference(idx=0, uri=list_uri(settings.issuer, 1)),
     )
     token = issue_token(claims, signer.private_key, signer.kid)
     if changes:

@@ -31,6 +31,7 @@ from greenlane.domain.clearance_token import (
     verify_token,
 )
 from greenlane.domain.signing_keys import new_signing_key, public_jwk, thumbprint_kid
+from greenlane.domain.status_list import StatusListReference, list_uri
 from greenlane.settings import MAX_ISSUER_LENGTH
 
 ISSUER = "https://greenlane.example"
@@ -57,6 +58,7 @@ def _claims(**changes: Any) -> ClearanceClaims:
         category="business_visitor",
         nationality="CHN",
         document_binding=document_binding(token_id, "CHN", "E12345678"),
+        status=StatusListReference(idx=1_048_575, uri=list_uri(ISSUER, 1)),
         vehicle_binding=vehicle_binding(token_id, "CHN", "A12345"),
         vehicle_country="CHN",
     )
@@ -133,14 +135,29 @@ def test_wire_format() -> None:
     assert header == {"alg": "ES256", "kid": KID, "typ": "gl-clearance+jwt"}
     payload = _payload(token)
     assert set(payload) == {
-        "iss", "sub", "aud", "iat", "nbf", "exp", "jti",
-        "prt", "ent", "cat", "nat", "dbh", "vbh", "vrc",
+        "iss", "sub", "aud", "iat", "nbf", "exp", "jti", "status", "gl",
     }  # fmt: skip
-    assert payload["sub"] == claims.clearance_id
-    assert payload["prt"] == "CNPXG THBKK"
-    assert payload["vrc"] == "CHN"
-    assert payload["ent"] == "s"
-    assert payload["cat"] == "ict"
+    assert payload["sub"] == _b64(uuid.UUID(claims.clearance_id).bytes)  # 22 characters
+    assert payload["status"] == {"status_list": {"idx": 1_048_575, "uri": list_uri(ISSUER, 1)}}
+    assert payload["gl"] == " ".join(
+        (
+            "sict",
+            "CHN",
+            claims.document_binding,
+            "CHN" + str(claims.vehicle_binding),
+            "CNPXG",
+            "THBKK",
+        )
+    )
+    assert len(claims.token_id) == len(claims.document_binding) == 12
+
+
+def test_without_a_vehicle_the_terms_say_so() -> None:
+    claims = _claims(vehicle_binding=None, vehicle_country=None)
+    assert _payload(issue_token(claims, KEY, KID))["gl"].split(" ")[3] == "-"
+    verified = _verify(issue_token(claims, KEY, KID))
+    assert isinstance(verified, VerifiedToken)
+    assert verified.claims == claims
 
 
 def test_a_standard_jwt_library_verifies_the_token() -> None:
@@ -180,7 +197,7 @@ def test_an_unknown_category_is_refused() -> None:
 
 def test_binding_byte_encoding() -> None:
     # Spelled out here as a lane implementer would read it in the docs.
-    token_id = "AAECAwQFBgcICQoL"
+    token_id = "AAECAwQFBgcI"
 
     def framed(text: str) -> bytes:
         data = text.encode()
@@ -189,12 +206,12 @@ def test_binding_byte_encoding() -> None:
     document = framed("document") + framed(token_id) + framed("CHN") + framed("E12345678")
     vehicle = framed("vehicle") + framed(token_id) + framed("THA") + framed("1AB2345")
     assert document_binding(token_id, "CHN", "E12345678") == _b64(
-        hashlib.sha256(document).digest()[:12]
+        hashlib.sha256(document).digest()[:9]
     )
     assert vehicle_binding(token_id, "THA", "1AB2345") == _b64(
-        hashlib.sha256(vehicle).digest()[:12]
+        hashlib.sha256(vehicle).digest()[:9]
     )
-    assert len(document_binding(token_id, "CHN", "E12345678")) == 16
+    assert len(document_binding(token_id, "CHN", "E12345678")) == 12
 
 
 def test_bindings_differ_between_tokens_and_between_kinds() -> None:
@@ -204,10 +221,10 @@ def test_bindings_differ_between_tokens_and_between_kinds() -> None:
     assert document_binding(first, "CHN", "E1") != document_binding(first, "CH", "NE1")
 
 
-def test_new_token_id_is_96_random_bits() -> None:
+def test_new_token_id_is_72_random_bits() -> None:
     ids = {new_token_id() for _ in range(100)}
     assert len(ids) == 100
-    assert all(len(base64.urlsafe_b64decode(token_id)) == 12 for token_id in ids)
+    assert all(len(base64.urlsafe_b64decode(token_id)) == 9 for token_id in ids)
 
 
 def test_binding_matches_only_the_issued_document() -> None:
@@ -236,7 +253,8 @@ def test_no_plate_matches_a_token_without_a_vehicle() -> None:
 
 def test_tampered_payload_is_refused() -> None:
     header, _, signature = issue_token(_claims(), KEY, KID).split(".")
-    payload = {**_payload(issue_token(_claims(), KEY, KID)), "prt": "CNPXG MYKUL"}
+    original = _payload(issue_token(_claims(), KEY, KID))
+    payload = {**original, "gl": original["gl"].replace("THBKK", "MYKUL")}
     assert _failure_code(_verify(f"{header}.{_b64_json(payload)}.{signature}")) == (
         "signature_invalid"
     )
@@ -404,20 +422,26 @@ def test_signed_payload_that_is_not_json_is_refused() -> None:
     assert _failure_code(_verify(token)) == "token_malformed"
 
 
-REQUIRED_CLAIMS = ["iss", "sub", "aud", "iat", "nbf", "exp", "jti", "prt", "ent", "cat", "nat"]
+REQUIRED_CLAIMS = ["iss", "sub", "aud", "iat", "nbf", "exp", "jti", "status", "gl"]
 
 
-@pytest.mark.parametrize("claim", [*REQUIRED_CLAIMS, "dbh"])
+@pytest.mark.parametrize("claim", REQUIRED_CLAIMS)
 def test_missing_claim_is_refused(claim: str) -> None:
     payload = _payload(issue_token(_claims(), KEY, KID))
     del payload[claim]
     assert _failure_code(_verify(_forge(_header(), payload))) == "token_malformed"
 
 
+_GOOD_TERMS = "mbv CHN AAAAAAAAAAAA CHNAAAAAAAAAAAA CNPXG"
+
+
 @pytest.mark.parametrize(
     ("claim", "value"),
     [
         ("sub", 12345),
+        ("sub", str(uuid.uuid4())),  # the long form: a clearance id is 16 bytes, base64url
+        ("sub", "AAAAAAAAAAAAAAAAAAAAAA="),
+        ("sub", "AAAAAAAAAAAAAAAAAAAA"),
         ("jti", None),
         ("iss", ["https://greenlane.example"]),
         ("aud", [LANE_AUDIENCE]),
@@ -425,21 +449,55 @@ def test_missing_claim_is_refused(claim: str) -> None:
         ("exp", float(NOW + 86_400)),
         ("iat", True),
         ("nbf", None),
-        ("prt", ["CNPXG"]),
-        ("prt", ""),
-        ("prt", "CNPXG  THBKK"),
-        ("ent", "single"),
-        ("ent", "x"),
-        ("cat", "business_visitor"),
-        ("cat", 1),
-        ("nat", None),
-        ("dbh", 0),
-        ("vbh", 0),
+        ("status", None),
+        ("status", {}),
+        ("status", {"status_list": None}),
+        ("status", {"status_list": {"uri": "https://greenlane.example/v1/status-lists/1"}}),
+        ("status", {"status_list": {"idx": 3}}),
+        (
+            "status",
+            {"status_list": {"idx": -1, "uri": "https://greenlane.example/v1/status-lists/1"}},
+        ),
+        (
+            "status",
+            {"status_list": {"idx": "3", "uri": "https://greenlane.example/v1/status-lists/1"}},
+        ),
+        (
+            "status",
+            {"status_list": {"idx": 1.5, "uri": "https://greenlane.example/v1/status-lists/1"}},
+        ),
+        ("status", {"status_list": {"idx": 3, "uri": 7}}),
+        ("status", {"status_list": {"idx": 3, "uri": ""}}),
+        ("gl", ["mbv", "CHN"]),
+        ("gl", ""),
+        ("gl", _GOOD_TERMS.replace(" CNPXG", "")),  # no port
+        ("gl", _GOOD_TERMS + " "),  # an empty port
+        ("gl", _GOOD_TERMS.replace(" CNPXG", "  CNPXG")),
+        ("gl", _GOOD_TERMS.replace("mbv", "xbv")),  # no such entry rule
+        ("gl", _GOOD_TERMS.replace("mbv", "m")),  # no category
+        ("gl", _GOOD_TERMS.replace("mbv", "mbusiness_visitor")),
+        ("gl", _GOOD_TERMS.replace(" CHN ", " CN ")),  # nationality not alpha-3
+        ("gl", _GOOD_TERMS.replace("CHNAAAAAAAAAAAA", "CHN")),  # a vehicle without binding
     ],
 )
 def test_mistyped_claim_is_refused(claim: str, value: Any) -> None:
     payload = {**_payload(issue_token(_claims(), KEY, KID)), claim: value}
     assert _failure_code(_verify(_forge(_header(), payload))) == "token_malformed"
+
+
+def test_the_terms_claim_round_trips() -> None:
+    payload = {**_payload(issue_token(_claims(), KEY, KID)), "gl": _GOOD_TERMS}
+    verified = _verify(_forge(_header(), payload))
+    assert isinstance(verified, VerifiedToken)
+    assert (verified.claims.entries, verified.claims.category, verified.claims.ports) == (
+        "multiple",
+        "business_visitor",
+        ("CNPXG",),
+    )
+    assert (verified.claims.vehicle_country, verified.claims.vehicle_binding) == (
+        "CHN",
+        "AAAAAAAAAAAA",
+    )
 
 
 @pytest.mark.parametrize(

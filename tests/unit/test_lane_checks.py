@@ -13,6 +13,7 @@ from greenlane.domain.clearance_token import (
 )
 from greenlane.domain.lane_checks import LaneCheck, Presented, check, observed_in_validity
 from greenlane.domain.signing_keys import new_signing_key, thumbprint_kid
+from greenlane.domain.status_list import VALID, StatusListReference, list_uri
 
 from ..api import bodies
 
@@ -38,6 +39,7 @@ CLAIMS = ClearanceClaims(
     category="business_visitor",
     nationality=NATIONALITY,
     document_binding=document_binding(TOKEN_ID, STATE, NUMBER),
+    status=StatusListReference(idx=7, uri=list_uri(ISSUER, 1)),
 )
 TOKEN = issue_token(CLAIMS, KEY, KID)
 TYPED = Presented(document_number=NUMBER, issuing_state=STATE)
@@ -59,6 +61,7 @@ def decide(presented: Presented, *, watchlisted: set[tuple[str, str]] | None = N
         issuer=ISSUER,
         audience=LANE_AUDIENCE,
         revoked=(),
+        status_of=lambda reference: VALID,
         now=NOW,
         today=TODAY,
         watchlisted=(
@@ -167,6 +170,7 @@ def test_a_token_that_failed_has_its_deny_and_no_window_to_fit() -> None:
         issuer=ISSUER,
         audience=LANE_AUDIENCE,
         revoked=(),
+        status_of=lambda reference: VALID,
         now=NOW,
         today=TODAY,
     )

@@ -60,7 +60,7 @@ def test_thumbprint_matches_an_independent_computation() -> None:
 
 def test_kid_is_a_prefix_of_the_thumbprint() -> None:
     key = new_signing_key().public_key()
-    assert len(thumbprint_kid(key)) == KID_LENGTH == 16
+    assert len(thumbprint_kid(key)) == KID_LENGTH == 8
     assert jwk_thumbprint(key).startswith(thumbprint_kid(key))
     assert thumbprint_kid(key) != thumbprint_kid(new_signing_key().public_key())
 

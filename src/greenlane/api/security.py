@@ -32,6 +32,7 @@ PUBLIC_PATHS = [
     "^/.well-known/",
     "^/schema",
     "^/console(/|$)",
+    "^/v1/status-lists(/[^/]*)?$",
 ]
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 

@@ -29,7 +29,7 @@ from greenlane.client.exchange import (
     plan,
     request_args,
 )
-from greenlane.client.operations import Id, QrFormat, ReviewStatus
+from greenlane.client.operations import FetchedStatusList, Id, QrFormat, ReviewStatus
 from greenlane.wire.applications import Application, ApplicationCreate, DecisionRequest
 from greenlane.wire.applications import Status as ApplicationStatus
 from greenlane.wire.clearances import Clearance, RevocationPage
@@ -61,6 +61,7 @@ from greenlane.wire.registration import (
     VehicleCreate,
     VehiclePatch,
 )
+from greenlane.wire.status_lists import StatusListAggregation
 from greenlane.wire.verify import PresentedDocument, VerifyAnswer, VerifyRequest
 
 T = TypeVar("T")
@@ -310,6 +311,13 @@ class AsyncLaneClient(_Client):
     async def revocations(self, since: str = "0") -> RevocationPage:
         return await self.session.run(ops.revocations(since))
 
+    async def status_lists(self) -> StatusListAggregation:
+        return await self.session.run(ops.status_lists())
+
+    async def status_list(self, number: int, etag: str | None = None) -> FetchedStatusList:
+        """One status list; ``token`` is None when ``etag`` is still current (304)."""
+        return await self.session.run(ops.status_list(number, etag))
+
 
 class AsyncAdminClient(_Client):
     """The administration calls that setting up partners, ports and lanes needs, and those of
@@ -355,3 +363,9 @@ class AsyncAdminClient(_Client):
     async def request_second_line(self, clearance_id: Id, reason: str) -> SecondLine:
         """Refer the clearance's next verification to a second-line check."""
         return await self.session.run(ops.second_line(clearance_id, reason))
+
+    async def suspend_clearance(self, clearance_id: Id, reason: str) -> Clearance:
+        return await self.session.run(ops.suspend_clearance(clearance_id, reason))
+
+    async def reinstate_clearance(self, clearance_id: Id) -> Clearance:
+        return await self.session.run(ops.reinstate_clearance(clearance_id))

@@ -1,10 +1,11 @@
 """A lane that keeps deciding when its link to the centre is cut, and says how old its data is.
 
-:class:`OfflineVerifier` keeps the signing keys (JWKS) and the revocation feed, fetched with a
-:class:`LaneClient` and written atomically to a state file, so a lane restarted without network
-still verifies. It decides with ``greenlane.domain.lane_checks.check``, the function the server's
-``POST /v1/verify`` runs, so the two cannot disagree about a token, a port, a revocation or a
-document or plate binding. What it decides differently, and why:
+:class:`OfflineVerifier` keeps the signing keys (JWKS), the revocation feed and the signed
+status lists (draft-ietf-oauth-status-list), fetched with a :class:`LaneClient` and written
+atomically to a state file, so a lane restarted without network still verifies. It decides
+with ``greenlane.domain.lane_checks.check``, the function the server's ``POST /v1/verify``
+runs, so the two cannot disagree about a token, a port, a revocation, a status or a document
+or plate binding. What it decides differently, and why:
 
 - **Single entry** is checked against this lane's own record of the single-entry clearances it
   let through (persisted), not against every lane's: another lane's crossing is unknown here.
@@ -13,7 +14,14 @@ document or plate binding. What it decides differently, and why:
   watchlist when the decision is synced.
 - **Stale data is never silent**: when the keys and revocations are older than ``max_age``
   (default 24 hours), or were never fetched, every answer carries ``lane_data_stale``
-  (``refer``) on top of the check's own codes.
+  (``refer``) on top of the check's own codes; so does the answer for a token whose status
+  list the lane does not hold, or holds past its ``exp``.
+- **Status lists are fetched only when they changed** (``If-None-Match`` with the ETag last
+  seen: 304 costs a few hundred bytes) and each is verified with the key set before it is
+  used. One that does not verify (tampered, signed by an unknown key, expired, not the list
+  asked for) is refused: the lane keeps its last good copy of that list, and
+  :meth:`OfflineVerifier.refresh` says so in its :class:`RefreshReport` (and
+  :attr:`OfflineVerifier.refused_lists` until a good copy arrives).
 - **Answers are ``mode="degraded"``**, the contract's mode for an answer not yet recorded
   centrally; ``crossing_id`` is absent (the server assigns it when the decision is synced) and
   ``holder`` holds only what the token says (nationality and category), since names never
@@ -32,13 +40,14 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from greenlane.client.durable import write_atomically
 from greenlane.client.errors import ValidationError
@@ -46,6 +55,7 @@ from greenlane.client.operations import question
 from greenlane.client.spool import SingleEntryUse, Spool, SpoolEntry
 from greenlane.client.sync import LaneClient
 from greenlane.domain.clearance_token import CLOCK_LEEWAY, LANE_AUDIENCE, public_keys
+from greenlane.domain.jws import TokenFailure
 from greenlane.domain.lane_checks import (
     OUTSIDE_VALIDITY,
     LaneCheck,
@@ -53,6 +63,12 @@ from greenlane.domain.lane_checks import (
     decision_of,
     observed_in_validity,
     ordered,
+)
+from greenlane.domain.status_list import (
+    StatusListReference,
+    VerifiedStatusList,
+    list_number,
+    verify_status_list,
 )
 from greenlane.wire.verify import (
     PresentedDocument,
@@ -73,6 +89,13 @@ CHECKPOINT_EVERY = 100
 _REMEMBERED_ANSWERS = 10_000
 
 
+class CachedStatusList(msgspec.Struct):
+    """A status list as fetched (the signed token, verified again when it is loaded)."""
+
+    token: str
+    etag: str | None = None
+
+
 class LaneState(msgspec.Struct, kw_only=True):
     """What the lane keeps between runs (the state file)."""
 
@@ -81,6 +104,8 @@ class LaneState(msgspec.Struct, kw_only=True):
     revoked: dict[str, int] = msgspec.field(default_factory=dict)
     revocations_cursor: str = "0"
     refreshed_at: datetime | None = None
+    # The last good copy of each status list, by its URI.
+    status_lists: dict[str, CachedStatusList] = msgspec.field(default_factory=dict)
     # Single-entry uses already moved out of the spool by a sync.
     used: list[SingleEntryUse] = msgspec.field(default_factory=list)
 
@@ -98,6 +123,15 @@ class Synced:
         return self.local.decision == self.central.decision and _codes(self.local) == _codes(
             self.central
         )
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshReport:
+    """What a refresh fetched: lists that changed, and lists refused (URI -> why), whose last
+    good copy the lane keeps using until its ``exp``."""
+
+    updated: tuple[str, ...]
+    refused: Mapping[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +197,8 @@ class OfflineVerifier:
             else LaneState()
         )
         self._keys = public_keys(self._state.keys)
+        self._lists = self._verified_lists(self._state.status_lists, self._keys)
+        self.refused_lists: dict[str, str] = {}
         self._spool = Spool(
             Path(spool_path)
             if spool_path
@@ -179,8 +215,9 @@ class OfflineVerifier:
 
     # --- the cache ------------------------------------------------------------------------
 
-    def refresh(self) -> None:
-        """Fetch the key set and the revocations since the last refresh, then save them.
+    def refresh(self) -> RefreshReport:
+        """Fetch the key set, the revocations since the last refresh and the status lists that
+        changed, then save them.
 
         Raises the client's error (``ConnectionFailedError`` when the link is down) and keeps
         the data it had: the lane goes on verifying, and :meth:`data_age` keeps growing.
@@ -189,6 +226,8 @@ class OfflineVerifier:
         keys = self.lane.jwks().get("keys")
         if not isinstance(keys, list):
             raise ValueError("the key set has no 'keys' list")
+        verification = public_keys(keys)
+        cached, verified, updated, refused = self._fetch_lists(verification, started)
         cursor = self._state.revocations_cursor
         revoked = dict(self._state.revoked)
         while True:
@@ -208,10 +247,72 @@ class OfflineVerifier:
                 },
                 revocations_cursor=cursor,
                 refreshed_at=started,
+                status_lists=cached,
                 used=[use for use in self._state.used if _still_presentable(use.expires_at, now)],
             )
             self._save_state()
-            self._keys = public_keys(self._state.keys)
+            self._keys = verification
+            self._lists = verified
+            for uri in updated:
+                self.refused_lists.pop(uri, None)
+            self.refused_lists.update(refused)
+        return RefreshReport(updated=tuple(updated), refused=refused)
+
+    def _fetch_lists(
+        self, keys: Mapping[str, ec.EllipticCurvePublicKey], started: datetime
+    ) -> tuple[
+        dict[str, CachedStatusList], dict[str, VerifiedStatusList], list[str], dict[str, str]
+    ]:
+        """Every list of this issuer, fetched only if it changed and kept only if it verifies."""
+        now = int(started.timestamp())
+        cached = dict(self._state.status_lists)
+        verified = dict(self._lists)
+        updated: list[str] = []
+        refused: dict[str, str] = {}
+        for uri in self.lane.status_lists().status_lists:
+            number = list_number(self.issuer, uri)
+            if number is None:  # another issuer's list: not ours to vouch for
+                continue
+            held = cached.get(uri)
+            etag = held.etag if held is not None and uri in verified else None
+            fetched = self.lane.status_list(number, etag)
+            if fetched.token is None:
+                continue
+            checked = verify_status_list(
+                fetched.token, keys=keys, uri=uri, now=now, leeway=CLOCK_LEEWAY
+            )
+            if isinstance(checked, TokenFailure):
+                refused[uri] = f"{checked.code}: {checked.message}"
+                continue
+            cached[uri] = CachedStatusList(fetched.token, fetched.etag)
+            verified[uri] = checked
+            updated.append(uri)
+        return cached, verified, updated, refused
+
+    def _verified_lists(
+        self, cached: Mapping[str, CachedStatusList], keys: Mapping[str, ec.EllipticCurvePublicKey]
+    ) -> dict[str, VerifiedStatusList]:
+        """The lists kept in the state file that still verify (an expired one does not)."""
+        now = int(self._clock().timestamp())
+        lists: dict[str, VerifiedStatusList] = {}
+        for uri, held in cached.items():
+            checked = verify_status_list(held.token, keys=keys, uri=uri, now=now, leeway=0)
+            if not isinstance(checked, TokenFailure):
+                lists[uri] = checked
+        return lists
+
+    def _status_of(self, reference: StatusListReference, now: int) -> int | str:
+        """The token's status from the lists held: malformed when the list is not this
+        issuer's or the index is outside it, stale when the list is not held or has expired."""
+        if list_number(self.issuer, reference.uri) is None:
+            return "token_malformed"
+        held = self._lists.get(reference.uri)
+        if held is None or (held.expires_at is not None and held.expires_at <= now):
+            return STALE
+        try:
+            return held.statuses.get(reference.idx)
+        except IndexError:
+            return "token_malformed"
 
     def _save_state(self) -> None:
         write_atomically(self._state_path, _ENCODE.encode(self._state))
@@ -274,6 +375,7 @@ class OfflineVerifier:
                 issuer=self.issuer,
                 audience=LANE_AUDIENCE,
                 revoked=self._state.revoked,
+                status_of=lambda reference: self._status_of(reference, int(now.timestamp())),
                 now=int(now.timestamp()),
                 today=now.date(),
             )

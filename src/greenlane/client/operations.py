@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
@@ -16,9 +17,10 @@ import httpx
 import msgspec
 
 from greenlane.client.exchange import Operation
+from greenlane.domain.status_list import MEDIA_TYPE as STATUS_LIST_MEDIA_TYPE
 from greenlane.wire.applications import Application, ApplicationCreate, DecisionRequest
 from greenlane.wire.applications import Status as ApplicationStatus
-from greenlane.wire.clearances import Clearance, RevocationPage, RevokeRequest
+from greenlane.wire.clearances import Clearance, RevocationPage, RevokeRequest, SuspendRequest
 from greenlane.wire.common import MAX_LIMIT, Page
 from greenlane.wire.identity import (
     Client,
@@ -49,6 +51,7 @@ from greenlane.wire.registration import (
     VehicleCreate,
     VehiclePatch,
 )
+from greenlane.wire.status_lists import StatusListAggregation
 from greenlane.wire.verify import PresentedDocument, VerifyAnswer, VerifyRequest
 
 T = TypeVar("T")
@@ -259,6 +262,56 @@ def revocations(since: str, limit: int = PAGE_SIZE) -> Operation[RevocationPage]
     return _get("/v1/revocations", RevocationPage, {"since": since, "limit": str(limit)})
 
 
+@dataclass(frozen=True, slots=True)
+class FetchedStatusList:
+    """A status list as fetched: the token (None when the server said 304 Not Modified, the
+    ETag sent being current) and the ETag to send next time."""
+
+    token: str | None
+    etag: str | None
+
+
+# A list of 2**24 entries at 2 bits that did not compress at all, in a JWT: far above any list
+# we serve (tens of kilobytes), a bound on what a lane reads.
+MAX_STATUS_LIST_BYTES = 8 * 1024 * 1024
+
+
+def _status_list(etag: str | None) -> Callable[[httpx.Response], FetchedStatusList]:
+    def read(response: httpx.Response) -> FetchedStatusList:
+        if response.status_code == 304:
+            return FetchedStatusList(None, response.headers.get("etag", etag))
+        if len(response.content) > MAX_STATUS_LIST_BYTES:
+            raise ValueError("the status list is larger than any list greenlane serves")
+        return FetchedStatusList(response.text, response.headers.get("etag"))
+
+    return read
+
+
+def status_list(number: int, etag: str | None = None) -> Operation[FetchedStatusList]:
+    """``GET /v1/status-lists/{number}``, conditional on ``etag`` when there is one."""
+    headers = {"Accept": STATUS_LIST_MEDIA_TYPE}
+    if etag is not None:
+        headers["If-None-Match"] = etag
+    return Operation(
+        "GET",
+        f"/v1/status-lists/{number}",
+        _status_list(etag),
+        headers=headers,
+        replay_safe=True,
+        signed=False,
+    )
+
+
+def status_lists() -> Operation[StatusListAggregation]:
+    return Operation(
+        "GET",
+        "/v1/status-lists",
+        _decoder(StatusListAggregation),
+        replay_safe=True,
+        signed=False,
+    )
+
+
 # --- administrators ------------------------------------------------------------------------
 
 
@@ -305,6 +358,16 @@ def mark_false_hit(application_id: Id, body: FalseHitCreate) -> Operation[Applic
 def second_line(clearance_id: Id, reason: str) -> Operation[SecondLine]:
     body = SecondLineCreate(reason=reason)
     return _send("POST", f"/v1/admin/clearances/{clearance_id}/second-line", body, SecondLine)
+
+
+def suspend_clearance(clearance_id: Id, reason: str) -> Operation[Clearance]:
+    return _send(
+        "POST", f"/v1/clearances/{clearance_id}/suspend", SuspendRequest(reason=reason), Clearance
+    )
+
+
+def reinstate_clearance(clearance_id: Id) -> Operation[Clearance]:
+    return Operation("POST", f"/v1/clearances/{clearance_id}/reinstate", _decoder(Clearance))
 
 
 def admin_revoke_clearance(clearance_id: Id, reason: str) -> Operation[Clearance]:

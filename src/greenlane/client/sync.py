@@ -30,7 +30,7 @@ from greenlane.client.exchange import (
     plan,
     request_args,
 )
-from greenlane.client.operations import Id, QrFormat, ReviewStatus
+from greenlane.client.operations import FetchedStatusList, Id, QrFormat, ReviewStatus
 from greenlane.wire.applications import Application, ApplicationCreate, DecisionRequest
 from greenlane.wire.applications import Status as ApplicationStatus
 from greenlane.wire.clearances import Clearance, RevocationPage
@@ -62,6 +62,7 @@ from greenlane.wire.registration import (
     VehicleCreate,
     VehiclePatch,
 )
+from greenlane.wire.status_lists import StatusListAggregation
 from greenlane.wire.verify import PresentedDocument, VerifyAnswer, VerifyRequest
 
 T = TypeVar("T")
@@ -306,6 +307,13 @@ class LaneClient(_Client):
     def revocations(self, since: str = "0") -> RevocationPage:
         return self.session.run(ops.revocations(since))
 
+    def status_lists(self) -> StatusListAggregation:
+        return self.session.run(ops.status_lists())
+
+    def status_list(self, number: int, etag: str | None = None) -> FetchedStatusList:
+        """One status list; ``token`` is None when ``etag`` is still current (304)."""
+        return self.session.run(ops.status_list(number, etag))
+
 
 class AdminClient(_Client):
     """The administration calls that setting up partners, ports and lanes needs, and those of
@@ -351,3 +359,9 @@ class AdminClient(_Client):
     def request_second_line(self, clearance_id: Id, reason: str) -> SecondLine:
         """Refer the clearance's next verification to a second-line check."""
         return self.session.run(ops.second_line(clearance_id, reason))
+
+    def suspend_clearance(self, clearance_id: Id, reason: str) -> Clearance:
+        return self.session.run(ops.suspend_clearance(clearance_id, reason))
+
+    def reinstate_clearance(self, clearance_id: Id) -> Clearance:
+        return self.session.run(ops.reinstate_clearance(clearance_id))

@@ -12,7 +12,8 @@ from greenlane.db.pool import Connection
 
 COLUMNS = (
     "id, application_id, partner_id, traveller_id, vehicle_id, jti, kid, token, ports, entries,"
-    " not_before, expires_at, created_at, revoked_at, revoked_by, revocation_reason"
+    " not_before, expires_at, created_at, revoked_at, revoked_by, revocation_reason,"
+    " status_list, status_idx, suspended_at, suspension_reason"
 )
 # Revocations take numbers from a sequence in commit order, so a lane paging by number never
 # skips one that committed late: writers hold this lock from nextval() to commit.
@@ -34,12 +35,14 @@ async def insert(
     entries: str,
     not_before: datetime,
     expires_at: datetime,
+    status_list: int,
+    status_idx: int,
     actor: str,
 ) -> None:
     await conn.execute(
         "INSERT INTO clearances (id, application_id, partner_id, traveller_id, vehicle_id, jti,"
-        " kid, token, ports, entries, not_before, expires_at, created_by)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        " kid, token, ports, entries, not_before, expires_at, created_by, status_list, status_idx)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         clearance_id,
         application_id,
         partner_id,
@@ -53,6 +56,8 @@ async def insert(
         not_before,
         expires_at,
         actor,
+        status_list,
+        status_idx,
     )
 
 
@@ -72,13 +77,13 @@ async def revoke(
     conn: Connection, clearance_ids: Sequence[uuid.UUID], *, actor: str, reason: str, at: datetime
 ) -> list[asyncpg.Record]:
     """Revoke those not yet revoked (revoking twice changes nothing); returns their ids, jtis,
-    applications, partners and expiry times."""
+    applications, partners, expiry times and status list entries."""
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _REVOCATION_LOCK)
     return await conn.fetch(
         "UPDATE clearances SET revoked_at = $2, revoked_by = $3, revocation_reason = $4,"
         " revocation_seq = nextval('revocation_seq')"
         " WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL"
-        " RETURNING id, jti, application_id, partner_id, expires_at",
+        " RETURNING id, jti, application_id, partner_id, expires_at, status_list, status_idx",
         list(clearance_ids),
         at,
         actor,
@@ -112,6 +117,33 @@ async def flag_second_line(
         actor,
     )
     return requested
+
+
+async def get_for_update(conn: Connection, clearance_id: uuid.UUID) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {COLUMNS} FROM clearances WHERE id = $1 FOR UPDATE", clearance_id
+    )
+
+
+async def suspend(
+    conn: Connection, clearance_id: uuid.UUID, *, actor: str, reason: str, at: datetime
+) -> None:
+    await conn.execute(
+        "UPDATE clearances SET suspended_at = $2, suspended_by = $3, suspension_reason = $4"
+        " WHERE id = $1",
+        clearance_id,
+        at,
+        actor,
+        reason,
+    )
+
+
+async def reinstate(conn: Connection, clearance_id: uuid.UUID) -> None:
+    await conn.execute(
+        "UPDATE clearances SET suspended_at = NULL, suspended_by = NULL, suspension_reason = NULL"
+        " WHERE id = $1",
+        clearance_id,
+    )
 
 
 async def unrevoked_of_traveller(conn: Connection, traveller_id: uuid.UUID) -> list[uuid.UUID]:

@@ -1,37 +1,47 @@
 """The clearance token: issued by the server, verified by the server and by offline lanes.
 
 A compact JWS, ``ES256``, header ``{"alg": "ES256", "kid": ..., "typ": "gl-clearance+jwt"}``.
-Claims, all required except ``vbh``:
+Claims, all required:
 
-- ``iss`` issuer, ``aud`` audience, ``sub`` the clearance id (UUID), ``jti`` the token id
-  (12 random bytes, base64url): strings;
+- ``iss`` issuer, ``aud`` audience, ``jti`` the token id (9 random bytes, base64url): strings;
+- ``sub`` the clearance id: its 16 bytes in base64url (22 characters, not the 36 of the UUID's
+  text), read back as the UUID;
 - ``iat``, ``nbf``, ``exp``: integers, Unix seconds;
-- ``prt`` the port codes (list of strings), ``ent`` ``"s"`` (single) or ``"m"`` (multiple
-  entry), ``cat`` the category's code (:data:`CATEGORY_CODES`), ``nat`` the nationality
-  (ISO 3166 alpha-3);
-- ``dbh`` the document binding and ``vbh`` the vehicle binding, when there is a vehicle;
 - ``status`` ``{"status_list": {"idx", "uri"}}``: where the token's status is published, as
-  draft-ietf-oauth-status-list says (``status_list.py``).
+  draft-ietf-oauth-status-list says (``status_list.py``);
+- ``gl`` the terms, fields separated by single spaces: the entry rule (``s`` single, ``m``
+  multiple) followed by the category's code (:data:`CATEGORY_CODES`), as in ``mict``; the
+  nationality (ISO 3166 alpha-3); the document binding; the vehicle's registration country
+  followed by the vehicle binding, or ``-`` without a vehicle; then each port code. For
+  example ``mict CHN q0IPIPbl1SwO CHNx6hQ3Vb0Ae1K CNPXG THBKK``.
 
 The token has to fit a QR code that a lane camera reads, so it must stay under 600 characters.
-A JWT spends about 210 of them on the header and signature alone, which is why the claims are
-compact: the category is a short code, random values are 96 bits (16 characters), and the
-``jti`` doubles as the salt of the bindings instead of a separate salt claim.
+A JWT spends about 190 of them on the header and signature alone, and the status claim names
+the issuer a second time, which is why everything else is compact: one claim for the terms
+(a claim apiece cost about eight characters each in names and quotes), the category as a short
+code, random values of 72 bits (12 characters), the clearance id in bytes, and the ``jti``
+doubling as the salt of the bindings instead of a separate salt claim. Five ports and a vehicle
+fit with an issuer of up to 24 characters (``settings.MAX_ISSUER_LENGTH``) in the first
+9,999 status lists; :func:`issue_token` refuses anything longer.
 
-A binding is ``base64url(SHA-256(P("document") ‖ P(jti) ‖ P(issuing_state) ‖ P(number))[:12])``
-and ``base64url(SHA-256(P("vehicle") ‖ P(jti) ‖ P(registration_country) ‖ P(plate))[:12])``,
+A binding is ``base64url(SHA-256(P("document") ‖ P(jti) ‖ P(issuing_state) ‖ P(number))[:9])``
+and ``base64url(SHA-256(P("vehicle") ‖ P(jti) ‖ P(registration_country) ‖ P(plate))[:9])``,
 where ``P(s)`` is the UTF-8 bytes of ``s`` behind their length as 4 bytes big-endian and the
 values are canonical (see ``documents.py``). The jti is unpredictable until the token is issued
 and unique to it, so bindings of one document in two tokens cannot be linked and no table can be
-built in advance; 96 bits leave a second preimage out of reach, which is all a lane relies on.
+built in advance; 72 bits leave a second preimage out of reach (2**72 hashes to match a given
+binding, and a forger would also need a real document with that number), which is all a lane
+relies on.
 
-Verification pins everything the token could otherwise choose for itself (``jws.py``). It returns a :class:`TokenFailure` carrying the contract's
-decision code rather than raising, because a failing token is an ordinary answer on a lane.
+Verification pins everything the token could otherwise choose for itself (``jws.py``). It
+returns a :class:`TokenFailure` carrying the contract's decision code rather than raising,
+because a failing token is an ordinary answer on a lane.
 """
 
 import hashlib
 import hmac
 import secrets
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -45,7 +55,7 @@ from greenlane.domain.crypto import base64url, encode_parts
 from greenlane.domain.jws import ALGORITHM as ALGORITHM
 from greenlane.domain.jws import FailureCode as FailureCode
 from greenlane.domain.jws import TokenFailure as TokenFailure
-from greenlane.domain.jws import check_signed
+from greenlane.domain.jws import check_signed, strict_b64decode
 from greenlane.domain.status_list import StatusClaim, StatusListReference
 
 LANE_AUDIENCE = "gl-lanes"
@@ -58,8 +68,12 @@ QR_LIMIT = 600
 MAX_TOKEN_CHARS = 2048
 # Seconds a lane's clock may be off: exp and nbf are checked this much more loosely.
 CLOCK_LEEWAY = 30
-TOKEN_ID_BYTES = 12
-BINDING_BYTES = 12
+TOKEN_ID_BYTES = 9
+BINDING_BYTES = 9
+_ID_BYTES = 16  # a UUID
+_COUNTRY_CHARS = 3
+_NO_VEHICLE = "-"
+_FIRST_PORT = 4  # the gl claim's fields: scope, nationality, document, vehicle, ports...
 
 Entries = Literal["single", "multiple"]
 
@@ -77,7 +91,6 @@ CATEGORY_CODES: Mapping[str, str] = MappingProxyType(
 _CATEGORY_NAMES = {code: name for name, code in CATEGORY_CODES.items()}
 _ENTRY_CODES: Mapping[Entries, Literal["s", "m"]] = {"single": "s", "multiple": "m"}
 _ENTRY_NAMES: Mapping[str, Entries] = {code: name for name, code in _ENTRY_CODES.items()}
-
 
 
 class ClaimsError(ValueError):
@@ -153,34 +166,51 @@ def issue_token(claims: ClearanceClaims, private_key: ec.EllipticCurvePrivateKey
 
 
 def _payload(claims: ClearanceClaims) -> dict[str, Any]:
-    category = CATEGORY_CODES.get(claims.category)
-    if category is None:
-        raise ClaimsError("category", "is not a clearance category")
-    payload: dict[str, Any] = {
+    return {
         "iss": claims.issuer,
-        "sub": claims.clearance_id,
+        "sub": _compact_id(claims.clearance_id),
         "aud": claims.audience,
         "iat": claims.issued_at,
         "nbf": claims.not_before,
         "exp": claims.expires_at,
         "jti": claims.token_id,
-        # One space-separated string, as OAuth writes scopes: a JSON list costs 2 characters
-        # a port more, and the token must stay small enough for a QR code.
-        "prt": " ".join(claims.ports),
-        "ent": _ENTRY_CODES[claims.entries],
-        "cat": category,
-        "nat": claims.nationality,
-        "dbh": claims.document_binding,
         "status": {"status_list": {"idx": claims.status.idx, "uri": claims.status.uri}},
+        "gl": _terms(claims),
     }
-    if claims.vehicle_binding is not None:
-        if claims.vehicle_country is None:
-            raise ClaimsError("vehicle_country", "is required with a vehicle binding")
+
+
+def _compact_id(clearance_id: str) -> str:
+    try:
+        return base64url(uuid.UUID(clearance_id).bytes)
+    except ValueError:
+        raise ClaimsError("clearance_id", "is not a UUID") from None
+
+
+def _terms(claims: ClearanceClaims) -> str:
+    """The ``gl`` claim: what the clearance allows, fields separated by single spaces, as
+    OAuth writes scopes (a claim apiece cost eight characters each in quotes and names)."""
+    category = CATEGORY_CODES.get(claims.category)
+    if category is None:
+        raise ClaimsError("category", "is not a clearance category")
+    if len(claims.nationality) != _COUNTRY_CHARS:
+        raise ClaimsError("nationality", "is not an ISO 3166 alpha-3 code")
+    if claims.vehicle_binding is None:
+        vehicle = _NO_VEHICLE
+    elif claims.vehicle_country is None or len(claims.vehicle_country) != _COUNTRY_CHARS:
+        raise ClaimsError("vehicle_country", "is required with a vehicle binding (alpha-3)")
+    else:
         # The lane reads only the plate; the registration country rides along so that the
         # lane can recompute the binding, which covers country and plate.
-        payload["vbh"] = claims.vehicle_binding
-        payload["vrc"] = claims.vehicle_country
-    return payload
+        vehicle = claims.vehicle_country + claims.vehicle_binding
+    return " ".join(
+        (
+            _ENTRY_CODES[claims.entries] + category,
+            claims.nationality,
+            claims.document_binding,
+            vehicle,
+            *claims.ports,
+        )
+    )
 
 
 class _Payload(msgspec.Struct):
@@ -193,14 +223,8 @@ class _Payload(msgspec.Struct):
     nbf: int
     exp: int
     jti: str
-    prt: str
-    ent: Literal["s", "m"]
-    cat: str
-    nat: str
-    dbh: str
     status: StatusClaim
-    vbh: str | None = None
-    vrc: str | None = None
+    gl: str
 
 
 _PAYLOAD_DECODER = msgspec.json.Decoder(_Payload)
@@ -238,34 +262,59 @@ def _check_claims(
 ) -> VerifiedToken | TokenFailure:
     if payload.iss != issuer or payload.aud != audience:
         return TokenFailure("token_malformed", "the token is not for this issuer and audience")
-    category = _CATEGORY_NAMES.get(payload.cat)
-    if category is None:
-        return TokenFailure("token_malformed", "unknown category code")
-    ports = tuple(payload.prt.split(" "))
-    if not all(ports) or (payload.vbh is None) != (payload.vrc is None):
+    clearance_id = _expanded_id(payload.sub)
+    terms = _read_terms(payload.gl)
+    if clearance_id is None or terms is None:
         return TokenFailure("token_malformed", "required claims are missing or mistyped")
     if payload.exp <= now - leeway:
         return TokenFailure("token_expired", "the token has expired")
     if payload.nbf > now + leeway:
         return TokenFailure("token_not_yet_valid", "the token is not valid yet")
+    entries, category, nationality, document, vehicle_country, vehicle, ports = terms
     claims = ClearanceClaims(
         issuer=payload.iss,
-        clearance_id=payload.sub,
+        clearance_id=clearance_id,
         audience=payload.aud,
         issued_at=payload.iat,
         not_before=payload.nbf,
         expires_at=payload.exp,
         token_id=payload.jti,
         ports=ports,
-        entries=_ENTRY_NAMES[payload.ent],
+        entries=entries,
         category=category,
-        nationality=payload.nat,
-        document_binding=payload.dbh,
+        nationality=nationality,
+        document_binding=document,
         status=payload.status.status_list,
-        vehicle_binding=payload.vbh,
-        vehicle_country=payload.vrc,
+        vehicle_binding=vehicle,
+        vehicle_country=vehicle_country,
     )
     return VerifiedToken(kid=kid, claims=claims)
+
+
+def _expanded_id(sub: str) -> str | None:
+    raw = strict_b64decode(sub)
+    return str(uuid.UUID(bytes=raw)) if raw is not None and len(raw) == _ID_BYTES else None
+
+
+_Terms = tuple[Entries, str, str, str, str | None, str | None, tuple[str, ...]]
+
+
+def _read_terms(text: str) -> _Terms | None:
+    """The ``gl`` claim's fields, or None when any is missing or malformed."""
+    fields = text.split(" ")
+    if len(fields) < _FIRST_PORT + 1 or not all(fields):
+        return None
+    scope, nationality, document, vehicle, *ports = fields
+    entries = _ENTRY_NAMES.get(scope[:1])
+    category = _CATEGORY_NAMES.get(scope[1:])
+    if entries is None or category is None or len(nationality) != _COUNTRY_CHARS:
+        return None
+    if vehicle == _NO_VEHICLE:
+        return entries, category, nationality, document, None, None, tuple(ports)
+    if len(vehicle) <= _COUNTRY_CHARS:
+        return None
+    country, binding = vehicle[:_COUNTRY_CHARS], vehicle[_COUNTRY_CHARS:]
+    return entries, category, nationality, document, country, binding, tuple(ports)
 
 
 def valid_at(claims: ClearanceClaims, moment: int, leeway: int = CLOCK_LEEWAY) -> bool:

@@ -8,6 +8,7 @@ code rather than an exception, because a failing token is an ordinary answer on 
 """
 
 import base64
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -34,6 +35,7 @@ FailureCode = Literal[
 _SCALAR_BYTES = 32
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 _HEADER_DECODER = msgspec.json.Decoder(dict[str, Any])
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,24 +71,25 @@ def check_signed(
     if key is None or not isinstance(key.curve, ec.SECP256R1):
         return TokenFailure("key_unknown", "the token names a key that is not in the key set")
     signing_input = token[: parts.end(2)].encode("ascii")
-    if not _signature_valid(key, _b64decode(parts.group(3)), signing_input):
+    if not _signature_valid(key, strict_b64decode(parts.group(3)), signing_input):
         return TokenFailure("signature_invalid", "the signature does not verify")
-    raw = _b64decode(parts.group(2))
+    raw = strict_b64decode(parts.group(2))
     if raw is None:
         return TokenFailure("token_malformed", "the payload is not base64url")
     return kid, raw
 
 
-def _b64decode(part: str) -> bytes | None:
-    """Strict base64url: one spelling per value, so a token string cannot be varied."""
-    if len(part) % 4 == 1:
+def strict_b64decode(part: str) -> bytes | None:
+    """Strict base64url without padding: one spelling per value, so a token string cannot be
+    varied; None for anything else."""
+    if len(part) % 4 == 1 or not _BASE64URL.fullmatch(part):
         return None
     data = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
     return data if base64url(data) == part else None
 
 
 def _decode_header(part: str) -> dict[str, Any] | None:
-    raw = _b64decode(part)
+    raw = strict_b64decode(part)
     if raw is None:
         return None
     try:
@@ -122,5 +125,3 @@ def _signature_valid(
     except InvalidSignature:
         return False
     return True
-
-

@@ -1,11 +1,12 @@
 """What a lane decides about a clearance token: the checks the server and an offline lane share.
 
-Cheapest first: the token (size, header, signature, window, issuer and audience), then the
-port, the revocation list, the document and vehicle bindings and the watchlist. Only the token
-checks stop early (nothing in a token that failed them can be trusted); after them every
-applicable reason is collected, so an officer sees all that is wrong at once. Single-entry use
-is checked where the crossings are known: by the database on the server, by the lane's own
-record offline.
+Cheapest first: the token (size, header, signature, window, issuer and audience, and that its
+``status`` points into a list the lane holds, at an index inside it), then the port, the
+token's status (revoked, suspended) and the revocation list, the document and vehicle bindings
+and the watchlist. Only the token checks stop early (nothing in a token that failed them can be
+trusted); after them every applicable reason is collected, so an officer sees all that is wrong
+at once. Single-entry use is checked where the crossings are known: by the database on the
+server, by the lane's own record offline.
 
 A lane may present a document twice, typed and as the scanned machine-readable zone. Every
 source presented must vouch for the clearance: none wins over another, or the booked number
@@ -40,6 +41,7 @@ from greenlane.domain.documents import (
     canonical_plate,
 )
 from greenlane.domain.mrz import MrzError, parse_mrz
+from greenlane.domain.status_list import SUSPENDED, VALID, StatusListReference
 
 Decision = Literal["green", "refer", "deny"]
 
@@ -50,6 +52,7 @@ REASONS: Mapping[str, tuple[Decision, str]] = {
     "token_expired": ("deny", "The clearance has expired."),
     "token_not_yet_valid": ("deny", "The clearance is not valid yet."),
     "token_revoked": ("deny", "The clearance has been revoked."),
+    "token_suspended": ("deny", "The clearance is suspended."),
     "wrong_port": ("deny", "The clearance is not valid at this port."),
     "document_mismatch": ("deny", "The document is not the one the clearance was issued for."),
     "vehicle_mismatch": ("deny", "The vehicle is not the one the clearance was issued for."),
@@ -108,6 +111,12 @@ class LaneCheck:
     documents: tuple[Document, ...]  # every distinct document actually presented, typed first
     plate: str | None  # canonical plate actually presented
 
+
+# A token's status from the status lists the lane holds: the draft's value (0 valid, 1 revoked,
+# 2 suspended), or the code that stands when no statement can be made: "token_malformed" (not a
+# list of this issuer, or an index outside it: the draft says reject the token) or
+# "lane_data_stale" (an offline lane without a current copy of the list).
+StatusOf = Callable[[StatusListReference], int | str]
 
 # (documents presented, plate, the token's vehicle country) -> whether any is on the watchlist
 Watchlisted = Callable[[Sequence[Document], str | None, str | None], bool]
@@ -173,6 +182,7 @@ def check(
     issuer: str,
     audience: str,
     revoked: Container[str],
+    status_of: StatusOf,
     now: int,
     today: date,
     watchlisted: Watchlisted | None = None,
@@ -181,10 +191,19 @@ def check(
     if isinstance(verified, TokenFailure):
         return LaneCheck("deny", (verified.code,), None, (), None)
     claims = verified.claims
+    status = status_of(claims.status)
+    if status == "token_malformed":
+        return LaneCheck("deny", ("token_malformed",), None, (), None)
     codes: list[str] = []
     if lane_port not in claims.ports:
         codes.append("wrong_port")
-    if claims.token_id in revoked:
+    if isinstance(status, str):
+        codes.append(status)
+    elif status == SUSPENDED:
+        codes.append("token_suspended")
+    elif status != VALID:  # revoked, or a value we never write: no green on it
+        codes.append("token_revoked")
+    if claims.token_id in revoked and "token_revoked" not in codes:
         codes.append("token_revoked")
     read = _read(presented, today)
     if read.unreadable or not read.documents:

@@ -16,10 +16,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from greenlane.domain.crypto import base64url, open_sealed, require_key, seal
 
 _COORDINATE_BYTES = 32
-# 96 bits of the thumbprint. A kid only has to tell our own few keys apart (the signature is
-# still checked against the key it names); the full 43-character thumbprint would cost a
-# clearance token 36 of the 600 characters that a lane camera's QR code can hold.
-KID_LENGTH = 16
+# 48 bits of the thumbprint. A kid only has to tell our own few keys apart (the signature is
+# still checked against the key it names, and two keys sharing a kid would collide on the
+# table's primary key, once in 2**48 / n**2 rotations); every character of it is spent again
+# in each clearance token, which must stay under 600 characters for a lane camera's QR code.
+KID_LENGTH = 8
 
 
 class SigningKeyError(ValueError):

@@ -28,11 +28,8 @@ entries, so a small hostile ``lst`` cannot inflate into a lane's memory.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
-import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,8 +39,8 @@ import jwt
 import msgspec
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from greenlane.domain.jws import ALGORITHM, TokenFailure, check_signed
 from greenlane.domain.crypto import base64url
+from greenlane.domain.jws import ALGORITHM, TokenFailure, check_signed, strict_b64decode
 
 VALID: Final = 0
 INVALID: Final = 1
@@ -91,7 +88,7 @@ class StatusList:
         """The list a ``lst`` claim holds; :class:`StatusListError` if it cannot be read."""
         if bits not in ALLOWED_BITS:
             raise StatusListError("bits must be 1, 2, 4 or 8")
-        compressed = _strict_b64decode(lst)
+        compressed = strict_b64decode(lst)
         if compressed is None:
             raise StatusListError("lst is not base64url")
         limit = -(-max_entries * bits // 8)
@@ -137,20 +134,6 @@ class StatusList:
     def encode(self) -> str:
         """The ``lst`` claim: the compressed array in base64url without padding."""
         return base64url(self.compressed())
-
-
-def _strict_b64decode(text: str) -> bytes | None:
-    """base64url without padding, one spelling per value (as the token's parts are read)."""
-    if len(text) % 4 == 1 or not _B64URL.fullmatch(text):
-        return None
-    try:
-        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        return None
-    return data if base64url(data) == text else None
-
-
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 # --- the referenced token's claim (§6.2) ---------------------------------------------------
@@ -239,7 +222,9 @@ def sign_status_list(
     }
     if aggregation_uri is not None:
         claims["status_list"]["aggregation_uri"] = aggregation_uri
-    return jwt.encode(claims, private_key, algorithm=ALGORITHM, headers={"kid": kid, "typ": TOKEN_TYPE})
+    return jwt.encode(
+        claims, private_key, algorithm=ALGORITHM, headers={"kid": kid, "typ": TOKEN_TYPE}
+    )
 
 
 def verify_status_list(
@@ -253,7 +238,9 @@ def verify_status_list(
 ) -> VerifiedStatusList | TokenFailure:
     """Check a Status List Token as §8.3 says: signature by one of ``keys``, ``typ``, ``sub``
     equal to the ``uri`` the referenced token named, not expired, a list that decodes."""
-    signed = check_signed(token, keys=keys, media_type=TOKEN_TYPE, max_chars=_max_chars(max_entries))
+    signed = check_signed(
+        token, keys=keys, media_type=TOKEN_TYPE, max_chars=_max_chars(max_entries)
+    )
     if isinstance(signed, TokenFailure):
         return signed
     kid, raw = signed
@@ -289,7 +276,7 @@ def _max_chars(max_entries: int) -> int:
     return max_entries * 16 // 9 + 4096
 
 
-# --- spreading indices (the draft's §12.2 and §13.3: herd privacy) -------------------------
+# --- spreading indices (the draft's §12.4 and §12.5: non-sequential indices) ---------------
 
 _ROUNDS = 6
 

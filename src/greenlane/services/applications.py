@@ -64,6 +64,7 @@ class Deciding:
     index: BlindIndex
     issuer: str
     policy: CasePolicy
+    status_list_size: int
 
 
 async def _assess(
@@ -154,6 +155,7 @@ async def _issue(
         keyring=d.keyring,
         cipher=d.cipher,
         issuer=d.issuer,
+        status_list_size=d.status_list_size,
         actor=actor,
     )
 

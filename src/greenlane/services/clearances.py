@@ -1,7 +1,11 @@
-"""Clearances: issued on approval, read and withdrawn by their partner, revoked by admins.
+"""Clearances: issued on approval, read and withdrawn by their partner, revoked, suspended and
+reinstated by admins.
 
 Each worker keeps the revoked token ids in memory (lanes verify against it on the hot path);
-a revocation is NOTIFYed at commit, so every worker knows of it within milliseconds.
+a revocation is NOTIFYed at commit, so every worker knows of it within milliseconds. Every
+token also has an index in a published status list (``status_lists.py``): a revocation sets it
+to INVALID, a suspension to SUSPENDED and a reinstatement back to VALID, in the same
+transaction.
 """
 
 from __future__ import annotations
@@ -28,8 +32,9 @@ from greenlane.domain.clearance_token import (
     vehicle_binding,
 )
 from greenlane.domain.crypto import FieldCipher
-from greenlane.errors import NotFound, ServiceUnavailable
-from greenlane.services import audit, webhook_events
+from greenlane.domain.status_list import INVALID, SUSPENDED, VALID
+from greenlane.errors import Conflict, NotFound, ServiceUnavailable
+from greenlane.services import audit, status_lists, webhook_events
 from greenlane.services.keyring import KeyRing
 from greenlane.services.live_state import notify
 from greenlane.wire.applications import ApplicationCreate, IssuedClearance
@@ -57,6 +62,7 @@ async def issue(
     keyring: KeyRing,
     cipher: FieldCipher,
     issuer: str,
+    status_list_size: int,
     actor: str,
 ) -> IssuedClearance:
     """Sign and store the clearance of an approved application, in the caller's transaction."""
@@ -66,6 +72,7 @@ async def issue(
     clearance_id = uuid.uuid4()
     jti = new_token_id()
     not_before, expires_at = window(data)
+    entry = await status_lists.allocate(conn, size=status_list_size, expires_at=expires_at)
     number = travellers_db.unseal(cipher, traveller, "document_number_enc")
     claims = ClearanceClaims(
         issuer=issuer,
@@ -80,6 +87,7 @@ async def issue(
         category=traveller["category"],
         nationality=traveller["nationality"],
         document_binding=document_binding(jti, traveller["document_issuing_state"], number),
+        status=entry.reference(issuer),
         vehicle_binding=(
             vehicle_binding(jti, vehicle["registration_country"], vehicle["plate"])
             if vehicle is not None
@@ -105,6 +113,8 @@ async def issue(
         entries=data.entries,
         not_before=not_before,
         expires_at=expires_at,
+        status_list=entry.list_id,
+        status_idx=entry.idx,
         actor=actor,
     )
     await audit.record(
@@ -152,6 +162,8 @@ async def get(db: Database, clearance_id: uuid.UUID, partner_id: uuid.UUID | Non
         revoked_at=row["revoked_at"],
         revocation_reason=row["revocation_reason"],
         renews=row["renews"],
+        suspended_at=row["suspended_at"],
+        suspension_reason=row["suspension_reason"],
     )
 
 
@@ -218,7 +230,49 @@ async def revoke_in(
                 expires_at=row["expires_at"],
             ),
         )
+        if row["status_list"] is not None:
+            await status_lists.set_status(conn, row["status_list"], row["status_idx"], INVALID)
     return [row["jti"] for row in revoked]
+
+
+async def suspend(db: Database, clearance_id: uuid.UUID, *, actor: str, reason: str) -> Clearance:
+    """Suspend a clearance (an admin): lanes deny it ``token_suspended`` until it is
+    reinstated. Suspending twice changes nothing; a revoked clearance cannot be suspended."""
+    async with db.transaction() as conn:
+        row = await _changeable(conn, clearance_id, "suspended")
+        if row["suspended_at"] is None:
+            await clearances_db.suspend(
+                conn, clearance_id, actor=actor, reason=reason, at=datetime.now(UTC)
+            )
+            await status_lists.set_status(conn, row["status_list"], row["status_idx"], SUSPENDED)
+            await audit.record(conn, actor, "clearance.suspend", str(clearance_id), {})
+    return await get(db, clearance_id, None)
+
+
+async def reinstate(db: Database, clearance_id: uuid.UUID, *, actor: str) -> Clearance:
+    """Lift a suspension (an admin); reinstating a clearance that is not suspended changes
+    nothing, and a revoked one cannot be reinstated."""
+    async with db.transaction() as conn:
+        row = await _changeable(conn, clearance_id, "reinstated")
+        if row["suspended_at"] is not None:
+            await clearances_db.reinstate(conn, clearance_id)
+            await status_lists.set_status(conn, row["status_list"], row["status_idx"], VALID)
+            await audit.record(conn, actor, "clearance.reinstate", str(clearance_id), {})
+    return await get(db, clearance_id, None)
+
+
+async def _changeable(conn: Connection, clearance_id: uuid.UUID, change: str) -> asyncpg.Record:
+    row = await clearances_db.get_for_update(conn, clearance_id)
+    if row is None:
+        raise NotFound("no such clearance")
+    if row["revoked_at"] is not None:
+        raise Conflict(f"A revoked clearance cannot be {change}.")
+    if row["status_list"] is None:
+        raise Conflict(
+            f"This clearance was issued before status lists and cannot be {change}: "
+            "revoke it and issue it again."
+        )
+    return row
 
 
 async def revoke_all_of_traveller(

@@ -34,6 +34,12 @@ async def notify(conn: Connection, topic: str, key: str = "") -> None:
     announce(topic, key)
 
 
+async def notify_others(conn: Connection, topic: str, key: str = "") -> None:
+    """Tell every worker that ``topic`` changed, without applying it here at commit: for a
+    writer that brings this worker up to date itself."""
+    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, f"{topic}:{key}")
+
+
 class LiveState:
     """Runs one listener task per worker and dispatches notifications by topic."""
 

@@ -1,9 +1,10 @@
 """The lane hot path: decide from memory, record durably, answer.
 
-Keys, revocations, the watchlist and lane identities are in this worker's memory; the only I/O
-is the group-committed write that makes a green answer durable before it is sent. When
-PostgreSQL does not commit within the budget, the answer is still given from memory in
-``degraded`` mode once the record is fsynced to the local spool, and the spool drains later.
+Keys, revocations, status lists, the watchlist and lane identities are in this worker's
+memory; the only I/O is the group-committed write that makes a green answer durable before it
+is sent. When PostgreSQL does not commit within the budget, the answer is still given from
+memory in ``degraded`` mode once the record is fsynced to the local spool, and the spool drains
+later.
 Every answer, fresh, replayed or degraded, is built by ``wire.verify.answer`` from a ``Reply``.
 """
 
@@ -40,6 +41,7 @@ from greenlane.services.dedicated import Connect, DedicatedConnections
 from greenlane.services.group_commit import CommitFailed, GroupCommitter
 from greenlane.services.keyring import KeyRing
 from greenlane.services.spool import Spool, SpoolUnavailable
+from greenlane.services.status_lists import PublishedLists
 from greenlane.services.watchlist import Watchlist
 from greenlane.tally import TalliedCounter, TalliedHistogram
 from greenlane.wire.verify import (
@@ -101,6 +103,7 @@ class LaneVerifier:
         connect: Connect,
         keyring: KeyRing,
         revocations: RevocationList,
+        status_lists: PublishedLists,
         watchlist: Watchlist,
         index: BlindIndex,
         spool: Spool,
@@ -111,6 +114,7 @@ class LaneVerifier:
         self._db = db
         self._keyring = keyring
         self._revocations = revocations
+        self._status_lists = status_lists
         self._watchlist = watchlist
         self._index = index
         self._spool = spool
@@ -175,6 +179,7 @@ class LaneVerifier:
             issuer=self._issuer,
             audience=LANE_AUDIENCE,
             revoked=self._revocations.revoked,
+            status_of=self._status_lists.status_of,
             now=int(now.timestamp()),
             today=now.date(),
             watchlisted=self._watchlisted,

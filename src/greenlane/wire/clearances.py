@@ -33,9 +33,17 @@ class Clearance(msgspec.Struct, kw_only=True, omit_defaults=True):
     revoked_at: datetime | None = None
     revocation_reason: str | None = None
     renews: uuid.UUID | None = None  # the clearance this one's application renewed
+    # Suspended: lanes deny it (token_suspended) until an admin reinstates it. The status stays
+    # one of the contract's three: a suspension is a hold on an active clearance.
+    suspended_at: datetime | None = None
+    suspension_reason: str | None = None
 
 
 class RevokeRequest(Request):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+class SuspendRequest(Request):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
 
