@@ -25,7 +25,8 @@ from greenlane.services.status_lists import Served
 from greenlane.wire.clearances import Clearance, SuspendRequest
 from greenlane.wire.status_lists import StatusListAggregation
 
-ListNumber = Annotated[int, PathParameter(ge=1, le=999_999_999, description="The list's number")]
+# Any integer: a number no list has (0, -1, a huge one) is a list that does not exist, 404.
+ListNumber = Annotated[int, PathParameter(description="The list's number, from 1")]
 ClearanceId = Annotated[uuid.UUID, PathParameter()]
 
 

@@ -96,7 +96,7 @@ async def statuses_to_publish(
     """The indices whose status is not VALID, of tokens that could still be presented."""
     return await conn.fetch(
         "SELECT idx, status FROM token_statuses WHERE list_id = $1 AND status <> 0"
-        f" AND expires_at > $2 - interval '{_EXPIRED_GRACE}'",
+        f" AND expires_at > $2::timestamptz - interval '{_EXPIRED_GRACE}'",
         list_id,
         now,
     )
