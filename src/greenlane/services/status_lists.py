@@ -61,8 +61,10 @@ TOPIC = "status_lists"
 BITS = 2  # valid, revoked, suspended
 # A list is signed again at least this often, so that its iat is recent and its exp far away.
 REFRESH = timedelta(hours=1)
-# exp = iat + VALIDITY: how long a lane cut off from the centre may go on trusting a list.
-VALIDITY = timedelta(hours=24)
+# exp = iat + VALIDITY: how long a lane cut off from the centre may go on trusting a list. A list
+# is at most REFRESH old when fetched, so it stays good for at least 24 hours after any fetch:
+# the offline lane's default max_age, which then decides first.
+VALIDITY = REFRESH + timedelta(hours=24)
 CHECK_INTERVAL = 1.0
 PERMUTATION_KEY_BYTES = 32
 AGGREGATION_PATH = "/v1/status-lists"
