@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 LINTED := src tests $(wildcard loadtests bench reliability)
 
 .PHONY: run test lint fmt typecheck imports unit fuzz openapi screenshots chromium
-.PHONY: bench bench-eligibility loadtest loadtest-ci faults reliability clean
+.PHONY: bench bench-eligibility bench-status-lists loadtest loadtest-ci faults reliability clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -74,10 +74,16 @@ bench: $(STAMP)
 		|| { echo "make bench needs wrk: apt-get install wrk" >&2; exit 2; }
 	PYTHONPATH=. $(BIN)/python bench/verify.py
 	$(MAKE) bench-eligibility
+	$(MAKE) bench-status-lists
 
 # Dry-run evaluations per second for one worker, median of 5 runs (see bench/eligibility.py).
 bench-eligibility: $(STAMP)
 	PYTHONPATH=. $(BIN)/python bench/eligibility.py
+
+# For 10^6 tokens with 1 % revoked: the served status list's size, what one revocation costs, and
+# the verify check with and without the status look-up (see bench/status_lists.py).
+bench-status-lists: $(STAMP)
+	PYTHONPATH=. $(BIN)/python bench/status_lists.py
 
 # Locust lanes against a fresh server; fails on any unexpected answer or a verify p99 over budget
 # (see loadtests/locustfile.py). CI runs the 30-second version.

@@ -36,6 +36,9 @@ VERIFY = Figures(
     ("figure", "greenlane", "peer", "greenlane ÷ peer", "goal"),
 )
 ELIGIBILITY = Figures("bench-eligibility.md", "bench/eligibility.py", ("figure", "result"))
+STATUS_LISTS = Figures(
+    "bench-status-lists.md", "bench/status_lists.py", ("figure", "result", "goal")
+)
 LOADTEST = Figures(
     "loadtest.md",
     "loadtests/run.py",

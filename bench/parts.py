@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import httpx
@@ -20,8 +21,15 @@ import msgspec
 from bench.harness import PORT_CODE, Seeded, sign_in_form
 
 from greenlane.db import verifications as verifications_db
-from greenlane.domain.clearance_token import LANE_AUDIENCE, verify_token
+from greenlane.domain.clearance_token import LANE_AUDIENCE, VerifiedToken, verify_token
 from greenlane.domain.lane_checks import Presented, check
+from greenlane.domain.status_list import (
+    StatusList,
+    StatusListReference,
+    VerifiedStatusList,
+    list_number,
+    verify_status_list,
+)
 from greenlane.domain.verification import VerificationRecord
 from greenlane.wire.verify import VerifyRequest
 
@@ -61,6 +69,18 @@ async def database_us(url: str, record: VerificationRecord, repeat: int = 300) -
     return statistics.median(samples) / 1000
 
 
+def _status_list(
+    base_url: str, issuer: str, uri: str, keys: dict[str, Any], now: int
+) -> StatusList:
+    """The sample token's status list, fetched from the server and verified as a lane would."""
+    number = list_number(issuer, uri)
+    assert number is not None
+    token = httpx.get(f"{base_url}/v1/status-lists/{number}").text
+    listed = verify_status_list(token, keys=keys, uri=uri, now=now, leeway=30)
+    assert isinstance(listed, VerifiedStatusList)
+    return listed.statuses
+
+
 def cost_split(seeded: Seeded, url: str, issuer: str) -> dict[str, float]:
     keys = {k["kid"]: jwt.PyJWK.from_dict(k).key for k in httpx.get(
         f"{seeded.base_url}/.well-known/jwks.json").json()["keys"]}  # fmt: skip
@@ -92,13 +112,21 @@ def cost_split(seeded: Seeded, url: str, issuer: str) -> dict[str, float]:
             options={"require": ["iss", "sub", "aud", "iat", "nbf", "exp", "jti"]},
         )
 
+    verified = bare()
+    assert isinstance(verified, VerifiedToken)
+    statuses = _status_list(seeded.base_url, issuer, verified.claims.status.uri, keys, now)
+
+    def status_of(reference: StatusListReference) -> int | str:
+        return statuses.get(reference.idx)  # as the server reads it: a look-up and a shift
+
     def checks() -> object:
         return check(
             sample.token, lane_port=PORT_CODE, presented=presented, keys=keys, issuer=issuer,
-            audience=LANE_AUDIENCE, revoked=frozenset(), now=now, today=today,
+            audience=LANE_AUDIENCE, revoked=frozenset(), status_of=status_of, now=now,
+            today=today,
         )  # fmt: skip
 
-    clearance_id = jwt.decode(sample.token, options={"verify_signature": False})["sub"]
+    clearance_id = verified.claims.clearance_id
     record = VerificationRecord(
         lane_client=uuid.uuid4(), event_id=uuid.uuid4(), request_sha="00", port_code=PORT_CODE,
         lane_code="L1", direction="entry", decision="green", codes=(), single_entry=False,

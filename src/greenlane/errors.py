@@ -115,6 +115,14 @@ class RateLimited(GreenlaneError):
         self.retry_after = retry_after
 
 
+class NotImplementedHere(GreenlaneError):
+    """A standard feature this server does not offer (e.g. a status list's history)."""
+
+    status = 501
+    slug = "not-implemented"
+    title = "Not implemented"
+
+
 class ServiceUnavailable(GreenlaneError):
     status = 503
     slug = "service-unavailable"

@@ -118,6 +118,7 @@ def test_a_list_comes_gzipped_to_who_asks(partner: Actor) -> None:
 def test_a_list_that_does_not_exist_is_404(client: TestClient[Litestar], admin: Admin) -> None:
     for number in ("2", "999999999", "0", "-1", "99999999999999999999999"):
         assert_problem(client.get(f"/v1/status-lists/{number}"), 404, "not-found")
+    assert_problem(client.get("/v1/status-lists/1?time=1686925000"), 501, "not-implemented")
     for text in ("1e3", "one", "1.0"):
         response = client.get(f"/v1/status-lists/{text}")
         assert response.status_code in (400, 404), (text, response.status_code)

@@ -28,7 +28,13 @@ OPERATIONS = DOCS / "operations.md"
 OPENAPI = ROOT / "openapi" / "openapi.json"
 README_MAX_LINES = 300
 
-FIGURES = (figures.VERIFY, figures.ELIGIBILITY, figures.LOADTEST, RELIABILITY)
+FIGURES = (
+    figures.VERIFY,
+    figures.ELIGIBILITY,
+    figures.STATUS_LISTS,
+    figures.LOADTEST,
+    RELIABILITY,
+)
 FIGURES_DIRECTORY = DOCS / "figures"
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")

@@ -208,9 +208,7 @@ def test_binding_byte_encoding() -> None:
     assert document_binding(token_id, "CHN", "E12345678") == _b64(
         hashlib.sha256(document).digest()[:9]
     )
-    assert vehicle_binding(token_id, "THA", "1AB2345") == _b64(
-        hashlib.sha256(vehicle).digest()[:9]
-    )
+    assert vehicle_binding(token_id, "THA", "1AB2345") == _b64(hashlib.sha256(vehicle).digest()[:9])
     assert len(document_binding(token_id, "CHN", "E12345678")) == 12
 
 

@@ -234,6 +234,7 @@ _DESCRIPTIONS = {
     "428": "If-Match required",
     "429": "Rate limited",
     "500": "Internal error",
+    "501": "Not implemented",
     "503": "Temporarily unavailable",
 }
 

@@ -19,7 +19,7 @@ from greenlane.api.deps import AdminDep, RuntimeDep
 from greenlane.api.problems import documented
 from greenlane.api.security import SECURITY, allow
 from greenlane.domain.status_list import MEDIA_TYPE
-from greenlane.errors import NotFound
+from greenlane.errors import NotFound, NotImplementedHere
 from greenlane.services import clearances
 from greenlane.services.status_lists import Served
 from greenlane.wire.clearances import Clearance, SuspendRequest
@@ -66,12 +66,15 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
             generate_examples=False,
         ),
         304: ResponseSpec(None, description="Not modified: the ETag sent is still current"),
-        **documented(404),
+        **documented(404, 501),
     },
 )
 async def status_list(
     runtime: RuntimeDep, number: ListNumber, request: Request[Any, Any, Any]
 ) -> Response[bytes]:
+    if "time" in request.query_params:
+        # The draft's historical resolution (§8.4): a server without it answers 501.
+        raise NotImplementedHere("Status lists are served as they are now; there is no history.")
     lists = runtime.status_lists
     served = lists.served.get(number)
     if served is None:
