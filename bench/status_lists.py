@@ -8,8 +8,8 @@ A fresh database (on the embedded server under ``.greenlane/``, or on
 ``--revoked-percent`` (1) of them revoked at random. Then, with the server's own code
 (``services.status_lists``):
 
-- **size**: the signed list as ``GET /v1/status-lists/1`` serves it, plain and gzipped, and the
-  compressed status array inside it (``lst`` before base64url), which is what the draft's size
+- **size**: the signed list as ``GET /v1/status-lists/{number}`` serves it, plain and gzipped,
+  and the compressed status array inside it (``lst`` before base64url), which is what the draft's size
   table counts. The goal is the draft's own figure for the same bits per token, computed here
   with the draft's method (``src/bench.py`` of draft-ietf-oauth-status-list: zlib level 9 over a
   list of exactly ``--tokens`` entries, each revoked with the given probability) at 2 bits; at
@@ -93,6 +93,7 @@ async def seed(
     gone = set(rng.sample(range(tokens), revoked))
     expires = datetime.now(UTC) + timedelta(days=90)
     async with db.transaction() as conn:
+        await conn.execute("DELETE FROM status_list_tokens")
         await conn.execute("DELETE FROM status_lists")
         await conn.execute(
             "INSERT INTO status_lists (id, size, bits, allocated, permutation_key)"
@@ -101,6 +102,7 @@ async def seed(
             tokens,
             key,
         )
+        await conn.execute("INSERT INTO status_list_tokens (list_id) VALUES (1)")
     async with db.pool.acquire() as conn:  # a plain asyncpg connection: COPY is not in ours
         await conn.copy_records_to_table(
             "token_statuses",
@@ -225,7 +227,7 @@ async def measure(url: str, args: argparse.Namespace) -> list[tuple[str, str, st
             "",
         ),
         (
-            "served list (`GET /v1/status-lists/1`), plain",
+            "served list (`GET /v1/status-lists/{number}`), plain",
             kib(len(served.token)),
             "",
         ),

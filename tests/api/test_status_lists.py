@@ -330,7 +330,9 @@ def test_a_change_no_worker_was_told_of_is_served_within_a_second(
                     "UPDATE token_statuses SET status = 2 WHERE list_id = 1 AND idx = $1",
                     reference["idx"],
                 )
-                await conn.execute("UPDATE status_lists SET version = version + 1 WHERE id = 1")
+                await conn.execute(
+                    "UPDATE status_list_tokens SET version = version + 1 WHERE list_id = 1"
+                )
         finally:
             await conn.close()
 

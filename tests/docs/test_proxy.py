@@ -36,9 +36,10 @@ ROLE_OF_TAG = {
 @dataclass(frozen=True)
 class Location:
     exact: bool
-    path: str
+    path: str  # a regular expression when ``regex``
     zone: str | None  # the role whose zone limits it
     burst: int | None
+    regex: bool = False
 
 
 def nginx_config() -> str:
@@ -54,11 +55,12 @@ def zones(config: str) -> dict[str, int]:
 
 def locations(config: str) -> list[Location]:
     found = []
-    for exact, path, body in re.findall(r"location (=\s*)?(/\S*)\s*\{([^}]*)\}", config):
+    for exact, path, body in re.findall(r"location (=\s*|~\s*)?([/^]\S*)\s*\{([^}]*)\}", config):
         limit = re.search(r"limit_req zone=greenlane_(\w+) burst=(\d+) nodelay;", body)
         found.append(
             Location(
-                exact=bool(exact),
+                exact=exact.strip() == "=",
+                regex=exact.strip() == "~",
                 path=path,
                 zone=limit.group(1) if limit else None,
                 burst=int(limit.group(2)) if limit else None,
@@ -68,11 +70,15 @@ def locations(config: str) -> list[Location]:
 
 
 def matching(config: list[Location], path: str) -> Location:
-    """nginx's choice: an exact location, else the longest prefix."""
+    """nginx's choice: an exact location, else the first regular expression that matches, else
+    the longest prefix."""
     for location in config:
         if location.exact and location.path == path:
             return location
-    prefixes = [loc for loc in config if not loc.exact and path.startswith(loc.path)]
+    for location in config:
+        if location.regex and re.search(location.path, path):
+            return location
+    prefixes = [loc for loc in config if not (loc.exact or loc.regex) and path.startswith(loc.path)]
     return max(prefixes, key=lambda location: len(location.path))
 
 

@@ -38,6 +38,7 @@ BODY_ROUTES = [
     ("POST", "/v1/applications/{application_id}/appeal", "partner"),
     ("POST", "/v1/applications/{application_id}/information", "partner"),
     ("POST", "/v1/clearances/{clearance_id}/revoke", "partner"),
+    ("POST", "/v1/clearances/{clearance_id}/suspend", "admin"),
     ("POST", "/v1/travellers", "partner"),
     ("PATCH", "/v1/travellers/{traveller_id}", "partner"),
     ("PUT", "/v1/travellers/{traveller_id}/document", "partner"),

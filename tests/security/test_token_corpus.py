@@ -99,6 +99,12 @@ class Kit:
         kid: str = jwt.get_unverified_header(self.good.token)["kid"]
         return kid
 
+    def list_uri(self) -> str:
+        """The good token's status list."""
+        claims = jwt.decode(self.good.token, options={"verify_signature": False})
+        uri: str = claims["status"]["status_list"]["uri"]
+        return uri
+
 
 def rotate(admin: Admin) -> None:
     assert admin.post("/v1/admin/keys/rotate").status_code == 200
@@ -226,12 +232,20 @@ CLEARANCE_CLAIMS = (
     "nbf",
     "exp",
     "jti",
-    "prt",
-    "ent",
-    "cat",
-    "nat",
-    "dbh",
+    "status",
+    "gl",
 )
+
+
+def terms(token: str) -> str:
+    """The good token's ``gl`` claim, to change one field of it."""
+    value: str = jwt.decode(token, options={"verify_signature": False})["gl"]
+    return value
+
+
+def with_terms(k: Kit, change: Callable[[list[str]], list[str]], **options: Any) -> str:
+    return k.clearance(claims={"gl": " ".join(change(terms(k.good.token).split(" ")))}, **options)
+
 
 CLEARANCE_CASES: dict[str, tuple[Build, str]] = {
     **{name: (build, MALFORMED) for name, build in alg_none_cases(Kit.clearance).items()},
@@ -295,8 +309,8 @@ CLEARANCE_CASES: dict[str, tuple[Build, str]] = {
         f"{claim} missing": (changed_by(Kit.clearance, claims={claim: DROP}), MALFORMED)
         for claim in CLEARANCE_CLAIMS
     },
-    "vehicle binding without its country": (
-        lambda k: k.clearance(claims={"vbh": "AAAAAAAAAAAAAAAA"}),
+    "vehicle field without its binding": (
+        lambda k: with_terms(k, lambda f: [*f[:3], "THA", *f[4:]]),
         MALFORMED,
     ),
     "iat as a string": (lambda k: k.clearance(claims={"iat": str(NOW)}), MALFORMED),
@@ -304,10 +318,27 @@ CLEARANCE_CASES: dict[str, tuple[Build, str]] = {
     "exp as true": (lambda k: k.clearance(claims={"exp": True}), MALFORMED),
     "nbf as null": (lambda k: k.clearance(claims={"nbf": None}), MALFORMED),
     "sub as a number": (lambda k: k.clearance(claims={"sub": 7}), MALFORMED),
-    "prt as a list": (lambda k: k.clearance(claims={"prt": ["THBKK"]}), MALFORMED),
-    "ent unknown": (lambda k: k.clearance(claims={"ent": "u"}), MALFORMED),
-    "cat unknown": (lambda k: k.clearance(claims={"cat": "vip"}), MALFORMED),
-    "dbh as an object": (lambda k: k.clearance(claims={"dbh": {}}), MALFORMED),
+    "gl as a list": (lambda k: k.clearance(claims={"gl": ["mbv", "THA"]}), MALFORMED),
+    "entry rule unknown": (lambda k: with_terms(k, lambda f: ["u" + f[0][1:], *f[1:]]), MALFORMED),
+    "category unknown": (lambda k: with_terms(k, lambda f: ["mvip", *f[1:]]), MALFORMED),
+    "no port": (lambda k: with_terms(k, lambda f: f[:4]), MALFORMED),
+    "status as a list": (lambda k: k.clearance(claims={"status": []}), MALFORMED),
+    "status index outside the list": (
+        lambda k: k.clearance(
+            claims={"status": {"status_list": {"idx": 1 << 30, "uri": k.list_uri()}}}
+        ),
+        MALFORMED,
+    ),
+    "status list of another issuer": (
+        lambda k: k.clearance(
+            claims={
+                "status": {
+                    "status_list": {"idx": 0, "uri": "https://attacker.example/v1/status-lists/1"}
+                }
+            }
+        ),
+        MALFORMED,
+    ),
     "header not JSON": (lambda k: k.clearance(header=b"not json"), MALFORMED),
     "header a JSON list": (lambda k: k.clearance(header=b'["ES256"]'), MALFORMED),
     "claims not JSON, signed": (lambda k: k.clearance(claims=b"not json"), MALFORMED),
@@ -316,9 +347,7 @@ CLEARANCE_CASES: dict[str, tuple[Build, str]] = {
     "not yet valid": (lambda k: k.clearance(claims={"nbf": NOW + 3600}), NOT_YET),
     "signed by a retired key": (lambda k: k.retired_token, KEY),
     "tampered ports, original signature": (
-        lambda k: k.clearance(
-            claims={"prt": "THBKK THLCH"}, sign=fixed(signature_bytes(k.good.token))
-        ),
+        lambda k: with_terms(k, lambda f: [*f, "THLCH"], sign=fixed(signature_bytes(k.good.token))),
         SIGNATURE,
     ),
     "truncated signature": (lambda k: k.good.token[:-10], SIGNATURE),

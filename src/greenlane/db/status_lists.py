@@ -39,6 +39,7 @@ async def create_list(conn: Connection, *, size: int, bits: int, permutation_key
         bits,
         permutation_key,
     )
+    await conn.execute("INSERT INTO status_list_tokens (list_id) VALUES ($1)", created)
     return int(created)
 
 
@@ -65,14 +66,17 @@ async def set_status(conn: Connection, list_id: int, idx: int, status: int) -> b
         status,
     )
     if changed:
-        await conn.execute("UPDATE status_lists SET version = version + 1 WHERE id = $1", list_id)
+        await conn.execute(
+            "UPDATE status_list_tokens SET version = version + 1 WHERE list_id = $1", list_id
+        )
     return bool(changed)
 
 
 async def versions(conn: Connection) -> list[asyncpg.Record]:
     """Every list's version and signed version: the cheap check each worker makes often."""
     return await conn.fetch(
-        "SELECT id, version, signed_version, signed_at FROM status_lists ORDER BY id"
+        "SELECT list_id AS id, version, signed_version, signed_at FROM status_list_tokens"
+        " ORDER BY list_id"
     )
 
 
@@ -82,9 +86,10 @@ async def lock_for_signing(
     """The list, locked, if it needs signing (changed since, or signed before
     ``signed_before``) and no other worker is signing it right now."""
     return await conn.fetchrow(
-        "SELECT id, bits, size, version FROM status_lists"
-        " WHERE id = $1 AND (signed_version < version OR signed_at IS NULL OR signed_at < $2)"
-        " FOR UPDATE SKIP LOCKED",
+        "SELECT l.id, l.bits, l.size, t.version FROM status_list_tokens t"
+        " JOIN status_lists l ON l.id = t.list_id WHERE t.list_id = $1"
+        " AND (t.signed_version < t.version OR t.signed_at IS NULL OR t.signed_at < $2)"
+        " FOR UPDATE OF t SKIP LOCKED",
         list_id,
         signed_before,
     )
@@ -113,8 +118,8 @@ async def store_signed(
     expires_at: datetime,
 ) -> None:
     await conn.execute(
-        "UPDATE status_lists SET token = $2, kid = $3, signed_at = $4, expires_at = $5,"
-        " signed_version = $6 WHERE id = $1",
+        "UPDATE status_list_tokens SET token = $2, kid = $3, signed_at = $4, expires_at = $5,"
+        " signed_version = $6 WHERE list_id = $1",
         list_id,
         token,
         kid,
@@ -126,14 +131,7 @@ async def store_signed(
 
 async def signed(conn: Connection, list_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        "SELECT id, signed_version, token, expires_at FROM status_lists"
-        " WHERE id = $1 AND token IS NOT NULL",
+        "SELECT list_id AS id, signed_version, token, expires_at FROM status_list_tokens"
+        " WHERE list_id = $1 AND token IS NOT NULL",
         list_id,
-    )
-
-
-async def every_signed(conn: Connection) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT id, signed_version, token, expires_at FROM status_lists"
-        " WHERE token IS NOT NULL ORDER BY id"
     )

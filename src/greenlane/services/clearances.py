@@ -244,8 +244,8 @@ async def suspend(db: Database, clearance_id: uuid.UUID, *, actor: str, reason: 
             await clearances_db.suspend(
                 conn, clearance_id, actor=actor, reason=reason, at=datetime.now(UTC)
             )
-            await status_lists.set_status(conn, row["status_list"], row["status_idx"], SUSPENDED)
             await audit.record(conn, actor, "clearance.suspend", str(clearance_id), {})
+            await status_lists.set_status(conn, row["status_list"], row["status_idx"], SUSPENDED)
     return await get(db, clearance_id, None)
 
 
@@ -256,8 +256,8 @@ async def reinstate(db: Database, clearance_id: uuid.UUID, *, actor: str) -> Cle
         row = await _changeable(conn, clearance_id, "reinstated")
         if row["suspended_at"] is not None:
             await clearances_db.reinstate(conn, clearance_id)
-            await status_lists.set_status(conn, row["status_list"], row["status_idx"], VALID)
             await audit.record(conn, actor, "clearance.reinstate", str(clearance_id), {})
+            await status_lists.set_status(conn, row["status_list"], row["status_idx"], VALID)
     return await get(db, clearance_id, None)
 
 

@@ -101,7 +101,11 @@ async def allocate(conn: Connection, *, size: int, expires_at: datetime) -> Entr
 
 
 async def set_status(conn: Connection, list_id: int, idx: int, status: int) -> None:
-    """Set a token's status in the caller's transaction; every worker hears of it at commit."""
+    """Set a token's status in the caller's transaction; every worker hears of it at commit.
+
+    It locks the list's version until the transaction ends: call it after the transaction's
+    audit entry (whose lock every writer takes), so that writers take the two in one order.
+    """
     if await lists_db.set_status(conn, list_id, idx, status):
         await notify(conn, TOPIC, str(list_id))
 
@@ -180,13 +184,18 @@ class PublishedLists:
         await self.sync()
 
     async def _run(self) -> None:
+        failing = False
         while True:
             await asyncio.sleep(CHECK_INTERVAL)
             try:
                 await self.sync()
             except Exception as exc:  # the database is away: the next round tries again
                 keep_cancellation()
-                _logger.warning("status list check failed", exc_info=(type(exc), exc, None))
+                if not failing:  # once per outage, not once a second
+                    _logger.warning("status list check failed", exc_info=(type(exc), exc, None))
+                failing = True
+            else:
+                failing = False
 
     async def sync(self) -> None:
         """Sign what needs signing (if no other worker is), then load what is newer than what
@@ -215,14 +224,18 @@ class PublishedLists:
         if signer is None:
             return
         now = datetime.now(UTC)
+        expires_at = now + VALIDITY
         async with self._db.transaction() as conn:
+            # A list signed by a key that is retiring keeps that key published until it
+            # expires. First, before the list's lock: a key's row is locked by issuers too, who
+            # may wait for the audit log's lock, held by writers waiting for this list's.
+            await keys_db.extend_retirement(conn, signer.kid, expires_at)
             row = await lists_db.lock_for_signing(conn, list_id, signed_before=now - REFRESH)
             if row is None:  # signed meanwhile, or being signed by another worker
                 return
             statuses = StatusList(row["size"], row["bits"])
             for entry in await lists_db.statuses_to_publish(conn, list_id, now):
                 statuses.set(entry["idx"], entry["status"])
-            expires_at = now + VALIDITY
             token = sign_status_list(
                 statuses,
                 uri=list_uri(self._issuer, list_id),
@@ -233,8 +246,6 @@ class PublishedLists:
                 kid=signer.kid,
                 aggregation_uri=self._issuer + AGGREGATION_PATH,
             )
-            # A list signed by a key that is retiring keeps that key published until it expires.
-            await keys_db.extend_retirement(conn, signer.kid, expires_at)
             await lists_db.store_signed(
                 conn,
                 list_id,

@@ -7,8 +7,9 @@ Create Date: 2026-12-04
 ``status_lists`` are the published lists (``GET /v1/status-lists/{id}``): each has a fixed
 size, fixed when it is created (``GREENLANE_STATUS_LIST_SIZE`` at that moment), and hands out
 its indices in the order of a keyed permutation (``permutation_key``), so ``allocated`` counts
-them and no index is given twice. ``version`` goes up with every status change; ``token`` is the
-signed list of ``signed_version``, made once by one worker and served as it is by all.
+them and no index is given twice. In ``status_list_tokens``, ``version`` goes up with every
+status change, and ``token`` is the signed list of ``signed_version``, made once by one worker
+and served as it is by all.
 
 ``token_statuses`` holds the status of every index handed out (0 valid, 1 revoked, 2 suspended),
 for any kind of token: clearances point at theirs, and other tokens may. Clearances issued
@@ -32,13 +33,19 @@ def upgrade() -> None:
         size            integer NOT NULL CHECK (size >= 16 AND size & (size - 1) = 0),
         allocated       integer NOT NULL DEFAULT 0 CHECK (allocated BETWEEN 0 AND size),
         permutation_key bytea NOT NULL,
-        version         bigint NOT NULL DEFAULT 1,
-        signed_version  bigint NOT NULL DEFAULT 0,
-        token           text,
-        kid             text,
-        signed_at       timestamptz,
-        expires_at      timestamptz,
         created_at      timestamptz NOT NULL DEFAULT now()
+    );
+
+    -- Apart from status_lists so that issuing (which locks a list's row to take an index) and
+    -- changing a status (which counts a version here) never wait for each other's locks.
+    CREATE TABLE status_list_tokens (
+        list_id        integer PRIMARY KEY REFERENCES status_lists (id),
+        version        bigint NOT NULL DEFAULT 1,
+        signed_version bigint NOT NULL DEFAULT 0,
+        token          text,
+        kid            text,
+        signed_at      timestamptz,
+        expires_at     timestamptz
     );
 
     CREATE TABLE token_statuses (
@@ -74,5 +81,6 @@ def downgrade() -> None:
         DROP COLUMN suspended_by,
         DROP COLUMN suspension_reason;
     DROP TABLE token_statuses;
+    DROP TABLE status_list_tokens;
     DROP TABLE status_lists;
     """)
