@@ -8,12 +8,13 @@ A fresh database (on the embedded server under ``.greenlane/``, or on
 ``--revoked-percent`` (1) of them revoked at random. Then, with the server's own code
 (``services.status_lists``):
 
-- **size**: the signed list as ``GET /v1/status-lists/{number}`` serves it, plain and gzipped,
-  and the compressed status array inside it (``lst`` before base64url), which is what the draft's size
-  table counts. The goal is the draft's own figure for the same bits per token, computed here
-  with the draft's method (``src/bench.py`` of draft-ietf-oauth-status-list: zlib level 9 over a
-  list of exactly ``--tokens`` entries, each revoked with the given probability) at 2 bits; at
-  1 bit the draft prints 13.7 KB for a million tokens and 1 %.
+- **size**: the signed list as ``GET /v1/status-lists/{number}`` serves it, plain and
+  gzipped, and the compressed status array inside it (``lst`` before base64url), which is what
+  the draft's size table counts. The goal is the draft's own figure for the same bits per
+  token, computed here with the draft's method (``src/bench.py`` of
+  draft-ietf-oauth-status-list: zlib level 9 over a list of exactly ``--tokens`` entries, each
+  revoked with the given probability) at 2 bits; at 1 bit the draft prints 13.7 KB for a
+  million tokens and 1 %.
 - **one revocation**: the admin's transaction (the status and the list's version), then the
   worker signing the list again (read the statuses, compress, sign, store) and loading it, until
   ``GET`` serves it; median of ``--runs`` (20).
