@@ -68,7 +68,8 @@ from greenlane.settings import MAX_ISSUER_LENGTH, PREFIX, SECRET_NAMES, load_set
 
 ISSUER = "https://gl.example.org"
 DRAFT_ONE_BIT_FIGURE = "13.7 KB (1 bit a token, 1 %, 10⁶ tokens)"
-CHECKS = 20_000
+CHECKS = 10_000
+ROUNDS = 5
 
 
 def kib(size: int) -> str:
@@ -212,9 +213,13 @@ async def measure(url: str, args: argparse.Namespace) -> list[tuple[str, str, st
         longest, common = token_lengths(signer.private_key, signer.kid)
         sample = _sample_token(signer.private_key, signer.kid, valid[0])
         keys: dict[str, object] = dict(keyring.verification)
-        with_lists = check_rate(sample, lists.status_of, keys)
         without: Callable[[StatusListReference], int] = lambda _reference: VALID  # noqa: E731
-        reading_nothing = check_rate(sample, without, keys)
+        # Interleaved rounds, the best of each: what differs is the look-up, not the moment.
+        rates: dict[str, list[float]] = {"lists": [], "nothing": []}
+        for _ in range(ROUNDS):
+            rates["lists"].append(check_rate(sample, lists.status_of, keys))
+            rates["nothing"].append(check_rate(sample, without, keys))
+        with_lists, reading_nothing = max(rates["lists"]), max(rates["nothing"])
     finally:
         await pool.close()
 
@@ -260,7 +265,7 @@ async def measure(url: str, args: argparse.Namespace) -> list[tuple[str, str, st
         ),
         ("first signature of the list (start)", f"{first_sign * ms:.0f} ms", ""),
         (
-            "`lane_checks.check`, status read from the list",
+            f"`lane_checks.check`, status read from the list (best of {ROUNDS} rounds)",
             f"{with_lists:,.0f} /s ({1e6 / with_lists:.1f} µs)",
             "no loss against the next row",
         ),
