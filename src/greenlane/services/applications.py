@@ -636,6 +636,7 @@ async def reissue(
         keyring=d.keyring,
         cipher=d.cipher,
         issuer=d.issuer,
+        status_list_size=d.status_list_size,
         actor=actor,
     )
     await clearances_db.carry_entries(conn, application_id)

@@ -72,6 +72,15 @@ async def issue(
     clearance_id = uuid.uuid4()
     jti = new_token_id()
     not_before, expires_at = window(data)
+    # The audit entry first: its lock, then the status list's, in the order every writer
+    # takes them (a revocation holds the audit lock when it touches a list).
+    await audit.record(
+        conn,
+        actor,
+        "clearance.issue",
+        str(clearance_id),
+        {"application_id": str(application_id), "kid": signer.kid},
+    )
     entry = await status_lists.allocate(conn, size=status_list_size, expires_at=expires_at)
     number = travellers_db.unseal(cipher, traveller, "document_number_enc")
     claims = ClearanceClaims(
@@ -116,13 +125,6 @@ async def issue(
         status_list=entry.list_id,
         status_idx=entry.idx,
         actor=actor,
-    )
-    await audit.record(
-        conn,
-        actor,
-        "clearance.issue",
-        str(clearance_id),
-        {"application_id": str(application_id), "kid": signer.kid},
     )
     return IssuedClearance(id=clearance_id, token=token, expires_at=expires_at)
 
