@@ -367,3 +367,42 @@ def test_a_clearance_with_a_vehicle_fits_a_qr_code(
         admin.port(code, kinds=["passenger", "vehicle"])
     issued = issue(partner, with_vehicle=True, ports=codes_)
     assert len(issued.token) < QR_LIMIT
+
+
+def test_suspension_and_reinstatement_reach_the_partners_webhooks(
+    lane_and_partner: tuple[Actor, Actor], admin: Admin, clean_database: str
+) -> None:
+    """Written to the outbox in the suspension's own transaction, for an endpoint listening."""
+    _lane, partner = lane_and_partner
+    listening = partner.post(
+        "/v1/webhooks",
+        json={
+            "url": "https://93.184.215.14/hooks/greenlane",  # public: no DNS lookup needed
+            "events": ["clearance.suspended", "clearance.reinstated"],
+        },
+    )
+    assert listening.status_code == 201, listening.text
+    issued = issue(partner)
+    path = f"/v1/clearances/{issued.clearance_id}"
+    admin.post(f"{path}/suspend", json={"reason": "inquiry"})
+    admin.post(f"{path}/suspend", json={"reason": "again"})  # no change, no event
+    admin.post(f"{path}/reinstate")
+
+    async def written() -> list[tuple[str, str, str]]:
+        conn = await connect(clean_database)
+        try:
+            rows = await conn.fetch(
+                "SELECT type, body FROM webhook_events ORDER BY occurred_at, type"
+            )
+        finally:
+            await conn.close()
+        return [
+            (row["type"], json.loads(row["body"])["data"]["clearance_id"],
+             json.loads(row["body"])["data"]["status"])
+            for row in rows
+        ]  # fmt: skip
+
+    assert asyncio.run(written()) == [
+        ("clearance.suspended", issued.clearance_id, "suspended"),
+        ("clearance.reinstated", issued.clearance_id, "active"),
+    ]

@@ -248,6 +248,7 @@ async def suspend(db: Database, clearance_id: uuid.UUID, *, actor: str, reason: 
             )
             await audit.record(conn, actor, "clearance.suspend", str(clearance_id), {})
             await status_lists.set_status(conn, row["status_list"], row["status_idx"], SUSPENDED)
+            await _announce(conn, row, "clearance.suspended", "suspended")
     return await get(db, clearance_id, None)
 
 
@@ -260,7 +261,28 @@ async def reinstate(db: Database, clearance_id: uuid.UUID, *, actor: str) -> Cle
             await clearances_db.reinstate(conn, clearance_id)
             await audit.record(conn, actor, "clearance.reinstate", str(clearance_id), {})
             await status_lists.set_status(conn, row["status_list"], row["status_idx"], VALID)
+            await _announce(conn, row, "clearance.reinstated", "active")
     return await get(db, clearance_id, None)
+
+
+async def _announce(
+    conn: Connection,
+    row: asyncpg.Record,
+    event: Literal["clearance.suspended", "clearance.reinstated"],
+    status: Literal["suspended", "active"],
+) -> None:
+    """The partner's webhooks hear of it, from the outbox written in this transaction."""
+    await webhook_events.emit(
+        conn,
+        row["partner_id"],
+        event,
+        ClearanceData(
+            clearance_id=row["id"],
+            application_id=row["application_id"],
+            status=status,
+            expires_at=row["expires_at"],
+        ),
+    )
 
 
 async def _changeable(conn: Connection, clearance_id: uuid.UUID, change: str) -> asyncpg.Record:

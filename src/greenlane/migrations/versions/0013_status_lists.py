@@ -1,7 +1,7 @@
 """Token Status Lists: every token's status at an index of a published list; suspension.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-04
 
 ``status_lists`` are the published lists (``GET /v1/status-lists/{id}``): each has a fixed
@@ -19,8 +19,8 @@ refuse): issue them again.
 
 from greenlane.migrate import execute_script
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
