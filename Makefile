@@ -7,6 +7,7 @@ LINTED := src tests $(wildcard loadtests bench reliability)
 
 .PHONY: run test lint fmt typecheck imports unit fuzz openapi screenshots chromium
 .PHONY: bench bench-eligibility bench-status-lists loadtest loadtest-ci faults reliability clean
+.PHONY: federation federation-demo
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -101,6 +102,15 @@ faults: $(STAMP)
 # Every reliability figure in one table: faults, two processes on one database, SIGTERM.
 reliability: $(STAMP)
 	PYTHONPATH=. $(BIN)/python reliability/report.py
+
+# Two agencies federated: a peer's rotation and outage as they reach the other's lanes, timed
+# (docs/figures/federation.md; `make reliability` includes the same rows).
+federation: $(STAMP)
+	PYTHONPATH=. $(BIN)/python reliability/federation.py
+
+# Thailand and Lao PDR on this machine, federated, one clearance walked across (docs/federation.md).
+federation-demo: $(STAMP)
+	$(BIN)/greenlane federation-demo
 
 clean:
 	rm -rf $(VENV) .greenlane .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

@@ -1,4 +1,4 @@
-"""``make reliability``: faults, two processes, graceful shutdown, all in one table.
+"""``make reliability``: faults, two processes, graceful shutdown, federation, in one table.
 
 The table is Markdown. It is printed, and written to ``docs/figures/reliability.md`` (which
 docs/reliability.md links to) with the command line, the date and the machine. The exit status is
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from bench import figures
 
 from reliability.faults import FULL, SHORT, run_faults
+from reliability.federation import run_federation
 from reliability.shutdown import run_shutdown
 from reliability.table import FIGURES, render
 from reliability.workers import run_workers
@@ -30,6 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         *run_workers(),
         run_shutdown(database_back=False),
         run_shutdown(database_back=True),
+        *run_federation(),
     ]
     print(render(rows))
     print(f"written to {figures.write(FIGURES, [row.cells() for row in rows], argv=argv)}")

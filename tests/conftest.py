@@ -22,6 +22,7 @@ from greenlane.db.pool import Connection, Database, create_pool
 from greenlane.db.rules import CONTENT_COLUMNS
 from greenlane.domain.default_rules import DEFAULT_RULES
 from greenlane.migrate import upgrade
+from greenlane.services.anchor import ensure_anchor
 from greenlane.services.keyring import ensure_signing_key
 from greenlane.settings import Settings, load_settings, new_key_text
 
@@ -33,9 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Tables whose rows a migration (or the session's first start) ships; everything else is emptied
 # after each test, and the rules are put back as the migration left them (``reset_rules``).
-# Signing keys are made once per session, so that no test sees another test's key rotation in
-# its audit log.
-SEEDED_TABLES = {"alembic_version", "rules", "rule_versions", "signing_keys"}
+# Signing keys and the trust anchor are made once per session, so that no test sees another
+# test's key rotation in its audit log.
+SEEDED_TABLES = {"alembic_version", "rules", "rule_versions", "signing_keys", "anchor_keys"}
 
 
 def with_database(url: str, name: str) -> str:
@@ -118,7 +119,9 @@ def settings(environment: dict[str, str]) -> Settings:
     async def first_keys() -> None:
         pool = await create_pool(loaded, url)
         try:
-            await ensure_signing_key(Database(pool, 5.0), loaded.key_encryption_key.reveal())
+            database = Database(pool, 5.0)
+            await ensure_signing_key(database, loaded.key_encryption_key.reveal())
+            await ensure_anchor(database, loaded.key_encryption_key.reveal())
         finally:
             await pool.close()
         await empty_tables(url)

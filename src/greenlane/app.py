@@ -18,6 +18,7 @@ from greenlane.api.admin_watchlist import WatchlistController
 from greenlane.api.applications import ApplicationsController, ClearancesController
 from greenlane.api.body_deadline import BodyDeadline
 from greenlane.api.deps import DEPENDENCIES
+from greenlane.api.federation import AgenciesController, crossing_receipt, lane_peers, trust_list
 from greenlane.api.lanes import jwks, revocations
 from greenlane.api.lifecycle import AdminCaseController, CaseController
 from greenlane.api.me import me
@@ -82,6 +83,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             lane_router,
             console_router(),
             WebhooksController,
+            trust_list,
+            crossing_receipt,
+            lane_peers,
+            AgenciesController,
         ],
         dependencies=DEPENDENCIES,
         middleware=[authentication()],

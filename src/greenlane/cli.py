@@ -269,6 +269,46 @@ def cmd_keys_list(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_federation_show(settings: Settings, args: argparse.Namespace) -> int:
+    from greenlane.services.anchor import ensure_anchor, load_anchor
+
+    kek = settings.key_encryption_key.reveal()
+
+    async def show(db: Database) -> dict[str, object]:
+        await ensure_anchor(db, kek)
+        anchor = await load_anchor(db, kek)
+        assert anchor is not None
+        return {
+            "issuer": settings.issuer,
+            "country": settings.country,
+            "trust_list_url": settings.issuer + "/.well-known/greenlane/trust-list",
+            "anchor_thumbprint": anchor.kid,
+            "next_anchor_thumbprint": anchor.thumbprints[-1],
+        }
+
+    with database(settings) as url:
+        _print_json(asyncio.run(_with_database(settings, url, show)))
+    return 0
+
+
+def cmd_federation_rotate_anchor(settings: Settings, args: argparse.Namespace) -> int:
+    from greenlane.services.anchor import rotate_anchor
+
+    kek = settings.key_encryption_key.reveal()
+    with database(settings) as url:
+        rotation = asyncio.run(
+            _with_database(settings, url, lambda db: rotate_anchor(db, kek, actor=CLI_ACTOR))
+        )
+    _print_json(rotation)
+    return 0
+
+
+def cmd_federation_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from greenlane.federation_demo import walk
+
+    return walk(keep=Path(args.keep) if args.keep else None)
+
+
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from greenlane.client import demo
 
@@ -347,6 +387,27 @@ def build_parser() -> argparse.ArgumentParser:
     key_commands.add_parser(
         "list", help="the keys and their states, one JSON line each"
     ).set_defaults(handler=cmd_keys_list)
+
+    federation = commands.add_parser("federation", help="this agency's trust anchor")
+    federation_commands = federation.add_subparsers(
+        dest="federation_command", required=True, metavar="ACTION"
+    )
+    federation_commands.add_parser(
+        "show", help="issuer, country, trust-list URL and anchor thumbprint, to give to a peer"
+    ).set_defaults(handler=cmd_federation_show)
+    federation_commands.add_parser(
+        "rotate-anchor",
+        help="promote the next trust anchor (peers already trust it) and make a new next one",
+    ).set_defaults(handler=cmd_federation_rotate_anchor)
+
+    federation_demo = commands.add_parser(
+        "federation-demo",
+        help="start Thailand and Lao PDR on this machine, federate them, walk a clearance across",
+    )
+    federation_demo.add_argument(
+        "--keep", metavar="DIR", help="keep both deployments' data under DIR (default: removed)"
+    )
+    federation_demo.set_defaults(handler=cmd_federation_demo)
 
     data = commands.add_parser("data", help="maintain the encrypted personal data")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")

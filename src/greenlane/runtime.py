@@ -19,19 +19,24 @@ from greenlane import tally
 from greenlane.db.pool import Database, asyncpg_dsn, connect, create_pool
 from greenlane.domain.crypto import BlindIndex, FieldCipher
 from greenlane.domain.lifecycle import CasePolicy
+from greenlane.domain.status_list import list_uri
 from greenlane.services import lifecycle, maintenance
+from greenlane.services.anchor import ensure_anchor
 from greenlane.services.applications import Deciding
 from greenlane.services.background import keep_cancellation, stop_tasks
 from greenlane.services.clearances import RevocationList
 from greenlane.services.client_registry import ClientRegistry
 from greenlane.services.context import Protection
+from greenlane.services.federation import Peers
 from greenlane.services.keyring import KeyRing, ensure_signing_key
 from greenlane.services.live_state import LiveState
+from greenlane.services.peer_sync import PeerSync
 from greenlane.services.rate_limit import RateLimiter
 from greenlane.services.rule_runner import RuleRunner
 from greenlane.services.rules import RuleBook
 from greenlane.services.spool import Spool
 from greenlane.services.status_lists import PublishedLists, ensure_status_list
+from greenlane.services.trust_list import TrustListPublisher
 from greenlane.services.verify import LaneVerifier
 from greenlane.services.watchlist import Watchlist
 from greenlane.services.webhook_delivery import DeliveryPolicy, WebhookDeliverer
@@ -70,8 +75,12 @@ class Runtime:
     deciding: Deciding
     webhooks: Webhooks
     deliverer: WebhookDeliverer
+    peers: Peers
+    trust_list: TrustListPublisher
+    peer_sync: PeerSync
     housekeeping: asyncio.Task[None] | None = None
     deadlines: asyncio.Task[None] | None = None
+    federation: asyncio.Task[None] | None = None
     stopping: bool = False  # SIGTERM received: not ready, though still serving for a moment
 
     async def reload_all(self) -> None:
@@ -81,10 +90,14 @@ class Runtime:
         await self.keyring.reload_all()
         await self.revocations.reload_all()
         await self.status_lists.reload_all()
+        await self.peers.reload_all()
+        await self.trust_list.reload_all()
 
     async def stop(self) -> None:
-        await stop_tasks([task for task in (self.housekeeping, self.deadlines) if task is not None])
+        background = (self.housekeeping, self.deadlines, self.federation)
+        await stop_tasks([task for task in background if task is not None])
         await self.deliverer.close()
+        await self.peer_sync.close()
         await self.status_lists.stop()
         await self.verifier.close()
         await self.deciding.runner.close()
@@ -173,6 +186,7 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
     kek = settings.key_encryption_key.reveal()
     await ensure_signing_key(db, kek)
     await ensure_status_list(db, settings.status_list_size)
+    await ensure_anchor(db, kek)
     cipher, index = data_protection(settings)
     clients = ClientRegistry(db)
     rules = RuleBook(db)
@@ -195,6 +209,21 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
         ),
     )
     status_lists = PublishedLists(db, keyring, issuer=settings.issuer, ttl=settings.status_list_ttl)
+    peers = Peers(db)
+    trust_list = TrustListPublisher(
+        db,
+        kek,
+        issuer=settings.issuer,
+        country=settings.country,
+        ttl=settings.trust_list_ttl_seconds,
+        status_lists=lambda: tuple(
+            list_uri(settings.issuer, n) for n in sorted(status_lists.served)
+        ),
+    )
+
+    async def on_keys(key: str) -> None:
+        await keyring.on_change(key)
+        await trust_list.on_keys(key)
 
     async def reload_rules(_key: str) -> None:
         await rules.reload_all()
@@ -220,10 +249,12 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
                 "clients": clients.reload_one,
                 "rules": reload_rules,
                 "watchlist": reload_watchlist,
-                "keys": keyring.on_change,
+                "keys": on_keys,
                 "revocations": revocations.on_change,
                 WAKE_TOPIC: deliverer.wake,
                 "status_lists": status_lists.on_change,
+                "anchors": trust_list.on_anchors,
+                "peers": peers.on_change,
             },
             connect_timeout=settings.db_connect_timeout,
         ),
@@ -241,6 +272,7 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
             revocations=revocations,
             status_lists=status_lists,
             watchlist=watchlist,
+            peers=peers,
             index=index,
             spool=Spool(settings.data_dir / "spool"),
             issuer=settings.issuer,
@@ -266,6 +298,15 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
         ),
         webhooks=Webhooks(db=db, cipher=cipher, destinations=destinations),
         deliverer=deliverer,
+        peers=peers,
+        trust_list=trust_list,
+        peer_sync=PeerSync(
+            db,
+            trust_list,
+            issuer=settings.issuer,
+            refresh_every=settings.peer_refresh_seconds,
+            timeout=settings.peer_timeout_seconds,
+        ),
     )
     db.on_commit = runtime.live.apply
     await maintenance.run_once(db, datetime.now(UTC).date(), settings.retention_months)
@@ -275,6 +316,7 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
     runtime.deliverer.start()
     runtime.housekeeping = asyncio.create_task(runtime._housekeep(), name="greenlane-housekeeping")
     runtime.deadlines = asyncio.create_task(runtime._reject_overdue(), name="greenlane-deadlines")
+    runtime.federation = asyncio.create_task(runtime.peer_sync.run(), name="greenlane-federation")
     _not_ready_before_closing(runtime)
     return runtime
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from greenlane.domain.countries import is_country
 from greenlane.domain.crypto import (
     KeyMaterialError,
     base64url,
@@ -65,6 +66,10 @@ class Settings:
     access_log_every: int
     access_log_slow_ms: int
     issuer: str
+    country: str | None  # ISO 3166-1 alpha-3: this agency's, named in its trust list
+    trust_list_ttl_seconds: int
+    peer_refresh_seconds: float
+    peer_timeout_seconds: float
     db_pool_min: int
     db_pool_max: int
     db_connect_timeout: float
@@ -231,6 +236,12 @@ def _console_url(raw: str) -> str:
     raise ValueError("expected an https URL (plain http only for localhost development)")
 
 
+def _country(raw: str) -> str:
+    if not is_country(raw):
+        raise ValueError("expected an ISO 3166-1 alpha-3 country code (THA, LAO, ...)")
+    return raw
+
+
 def _key(name: str) -> Callable[[str], Secret]:
     return lambda raw: Secret(parse_key(raw, name=PREFIX + name))
 
@@ -298,6 +309,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         access_log_every=_read(source, "ACCESS_LOG_EVERY", _positive_int, 100),
         access_log_slow_ms=_read(source, "ACCESS_LOG_SLOW_MS", _positive_int, 250),
         issuer=_read(source, "ISSUER", _url, "http://127.0.0.1:8000"),
+        country=_read(source, "COUNTRY", _country, None),
+        trust_list_ttl_seconds=_read(source, "TRUST_LIST_TTL_SECONDS", _positive_int, 86_400),
+        peer_refresh_seconds=_read(source, "PEER_REFRESH_SECONDS", _positive_float, 300.0),
+        peer_timeout_seconds=_read(source, "PEER_TIMEOUT_SECONDS", _positive_float, 5.0),
         db_pool_min=_read(source, "DB_POOL_MIN", _positive_int, 2),
         db_pool_max=_read(source, "DB_POOL_MAX", _positive_int, 10),
         db_connect_timeout=_read(source, "DB_CONNECT_TIMEOUT", _positive_float, 5.0),

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from bench import figures
 from bench.figures import Figures
+from reliability.federation import FIGURES as FEDERATION
 from reliability.table import FIGURES as RELIABILITY
 
 from greenlane.settings import PREFIX, Settings
@@ -34,6 +35,7 @@ FIGURES = (
     figures.STATUS_LISTS,
     figures.LOADTEST,
     RELIABILITY,
+    FEDERATION,
 )
 FIGURES_DIRECTORY = DOCS / "figures"
 

@@ -84,6 +84,8 @@ ALLOWED: tuple[tuple[str, tuple[Caller, ...]], ...] = (
     ("/metrics", ("anonymous",)),
     ("/.well-known/", ("anonymous",)),
     ("/oauth/token", ("anonymous",)),
+    ("/v1/federation/crossings", ("anonymous",)),  # a peer agency's signed receipt
+    ("/v1/federation/peers", ("lane", "admin")),
 )
 # Each secured route is also called as the first of these it refuses, for its 403 (or 401).
 REFUSED_ORDER: tuple[Caller, ...] = ("partner", "lane", "admin", "anonymous")

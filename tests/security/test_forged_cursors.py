@@ -22,6 +22,7 @@ from .routes import operations
 # Each list route, the query parameter that says where the previous page ended, and who may
 # call it.
 LIST_ROUTES = [
+    ("/v1/admin/agencies", "cursor", "admin"),
     ("/v1/admin/audit", "cursor", "admin"),
     ("/v1/admin/clients", "cursor", "admin"),
     ("/v1/admin/partners", "cursor", "admin"),

@@ -25,6 +25,7 @@ from greenlane.domain.access_tokens import (
 from greenlane.errors import Forbidden, RateLimited, Unauthorized
 
 # The console (``greenlane.console``) has its own gate: people's sessions, never bearer tokens.
+# A crossing receipt is authenticated by its signature: a peer agency has no access token here.
 PUBLIC_PATHS = [
     "^/health/",
     "^/metrics$",
@@ -33,6 +34,7 @@ PUBLIC_PATHS = [
     "^/schema",
     "^/console(/|$)",
     "^/v1/status-lists(/[^/]*)?$",
+    "^/v1/federation/crossings$",
 ]
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
 

@@ -34,6 +34,7 @@ from greenlane.wire.applications import Application, ApplicationCreate, Decision
 from greenlane.wire.applications import Status as ApplicationStatus
 from greenlane.wire.clearances import Clearance, RevocationPage
 from greenlane.wire.common import Page
+from greenlane.wire.federation import LanePeers
 from greenlane.wire.identity import (
     Client,
     ClientCreate,
@@ -317,6 +318,10 @@ class AsyncLaneClient(_Client):
     async def status_list(self, number: int, etag: str | None = None) -> FetchedStatusList:
         """One status list; ``token`` is None when ``etag`` is still current (304)."""
         return await self.session.run(ops.status_list(number, etag))
+
+    async def peers(self) -> LanePeers:
+        """The peer agencies whose clearances this lane's agency accepts (federation)."""
+        return await self.session.run(ops.peers())
 
 
 class AsyncAdminClient(_Client):

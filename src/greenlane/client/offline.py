@@ -22,6 +22,10 @@ or plate binding. What it decides differently, and why:
   asked for) is refused: the lane keeps its last good copy of that list, and
   :meth:`OfflineVerifier.refresh` says so in its :class:`RefreshReport` (and
   :attr:`OfflineVerifier.refused_lists` until a good copy arrives).
+- **Peer agencies' clearances** (federation) are decided as the server decides them: the lane
+  keeps each trusted peer's signed trust list and the agreement (``GET /v1/federation/peers``),
+  verifies the list against the anchors its server trusts for that peer before using it, and
+  refers the peer's clearances ``issuer_data_stale`` past the list's ``exp``.
 - **Answers are ``mode="degraded"``**, the contract's mode for an answer not yet recorded
   centrally; ``crossing_id`` is absent (the server assigns it when the decision is synced) and
   ``holder`` holds only what the token says (nationality and category), since names never
@@ -38,11 +42,13 @@ request afresh; :class:`SyncReport` lists where it disagreed with the lane.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -55,6 +61,15 @@ from greenlane.client.operations import question
 from greenlane.client.spool import SingleEntryUse, Spool, SpoolEntry
 from greenlane.client.sync import LaneClient
 from greenlane.domain.clearance_token import CLOCK_LEEWAY, LANE_AUDIENCE, public_keys
+from greenlane.domain.federation import (
+    DocumentRefused,
+    PeerTrust,
+    claimed_subject,
+    peer_lists,
+    peer_status,
+    peer_trust,
+    read_trust_list,
+)
 from greenlane.domain.jws import TokenFailure
 from greenlane.domain.lane_checks import (
     OUTSIDE_VALIDITY,
@@ -70,6 +85,7 @@ from greenlane.domain.status_list import (
     list_number,
     verify_status_list,
 )
+from greenlane.wire.federation import LanePeer
 from greenlane.wire.verify import (
     PresentedDocument,
     Reply,
@@ -108,6 +124,8 @@ class LaneState(msgspec.Struct, kw_only=True):
     status_lists: dict[str, CachedStatusList] = msgspec.field(default_factory=dict)
     # Single-entry uses already moved out of the spool by a sync.
     used: list[SingleEntryUse] = msgspec.field(default_factory=list)
+    # Peer agencies whose clearances are accepted here, with their signed trust lists.
+    peers: list[LanePeer] = msgspec.field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +217,7 @@ class OfflineVerifier:
         self._keys = public_keys(self._state.keys)
         self._lists = self._verified_lists(self._state.status_lists, self._keys)
         self.refused_lists: dict[str, str] = {}
+        self._peers = _peer_trust(self._state.peers, self._clock())
         self._spool = Spool(
             Path(spool_path)
             if spool_path
@@ -228,6 +247,7 @@ class OfflineVerifier:
             raise ValueError("the key set has no 'keys' list")
         verification = public_keys(keys)
         cached, verified, updated, refused = self._fetch_lists(verification, started)
+        peers = self.lane.peers().items
         cursor = self._state.revocations_cursor
         revoked = dict(self._state.revoked)
         while True:
@@ -249,10 +269,12 @@ class OfflineVerifier:
                 refreshed_at=started,
                 status_lists=cached,
                 used=[use for use in self._state.used if _still_presentable(use.expires_at, now)],
+                peers=peers,
             )
             self._save_state()
             self._keys = verification
             self._lists = verified
+            self._peers = _peer_trust(peers, started)
             for uri in updated:
                 self.refused_lists.pop(uri, None)
             self.refused_lists.update(refused)
@@ -378,6 +400,7 @@ class OfflineVerifier:
                 status_of=lambda reference: self._status_of(reference, int(now.timestamp())),
                 now=int(now.timestamp()),
                 today=now.date(),
+                peers=self._peers,
             )
             if not observed_in_validity(result, int((observed_at or now).timestamp())):
                 raise ValueError(f"observed_at {OUTSIDE_VALIDITY}")
@@ -467,6 +490,49 @@ class OfflineVerifier:
                 self._state.used = [*self._state.used, *uses]
                 self._save_state()
             self._spool.settle([entry.event_id for entry in acknowledged], rejected)
+
+
+def _peer_trust(peers: list[LanePeer], now: datetime) -> dict[str, PeerTrust]:
+    """Each peer's trust, from a list verified here against the anchors the server trusts for
+    it, and its status lists verified with that list's keys; a trust list that does not verify
+    is left out (its clearances are then ``issuer_untrusted``)."""
+    moment = int(now.timestamp())
+    trusted: dict[str, PeerTrust] = {}
+    for peer in peers:
+        try:
+            listed = read_trust_list(
+                peer.trust_list, issuer=peer.issuer, trusted=set(peer.anchors), now=None
+            )
+        except DocumentRefused:
+            continue
+        tokens = {_status_list_uri(token): token for token in peer.status_lists}
+        lists = peer_lists(listed, tokens, moment)
+        declared = frozenset(listed.status_lists)
+        agreement = peer.agreement
+        trusted[peer.issuer] = peer_trust(
+            listed,
+            country=peer.country,
+            ports=agreement.ports,
+            categories=agreement.categories,
+            valid_from=agreement.valid_from,
+            valid_until=agreement.valid_until,
+            now=moment,
+            status_of=partial(_peer_status, declared, lists),
+        )
+    return trusted
+
+
+def _peer_status(
+    declared: frozenset[str],
+    lists: dict[str, VerifiedStatusList],
+    reference: StatusListReference,
+) -> int | str:
+    return peer_status(declared, lists, reference, int(time.time()))
+
+
+def _status_list_uri(token: str) -> str:
+    """The ``sub`` a status list names itself by; it is checked when the list is verified."""
+    return claimed_subject(token) or ""
 
 
 @dataclass(frozen=True, slots=True)

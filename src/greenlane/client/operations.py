@@ -22,6 +22,7 @@ from greenlane.wire.applications import Application, ApplicationCreate, Decision
 from greenlane.wire.applications import Status as ApplicationStatus
 from greenlane.wire.clearances import Clearance, RevocationPage, RevokeRequest, SuspendRequest
 from greenlane.wire.common import MAX_LIMIT, Page
+from greenlane.wire.federation import LanePeers
 from greenlane.wire.identity import (
     Client,
     ClientCreate,
@@ -310,6 +311,10 @@ def status_lists() -> Operation[StatusListAggregation]:
         replay_safe=True,
         signed=False,
     )
+
+
+def peers() -> Operation[LanePeers]:
+    return _get("/v1/federation/peers", LanePeers)
 
 
 # --- administrators ------------------------------------------------------------------------

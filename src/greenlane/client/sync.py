@@ -35,6 +35,7 @@ from greenlane.wire.applications import Application, ApplicationCreate, Decision
 from greenlane.wire.applications import Status as ApplicationStatus
 from greenlane.wire.clearances import Clearance, RevocationPage
 from greenlane.wire.common import Page
+from greenlane.wire.federation import LanePeers
 from greenlane.wire.identity import (
     Client,
     ClientCreate,
@@ -313,6 +314,10 @@ class LaneClient(_Client):
     def status_list(self, number: int, etag: str | None = None) -> FetchedStatusList:
         """One status list; ``token`` is None when ``etag`` is still current (304)."""
         return self.session.run(ops.status_list(number, etag))
+
+    def peers(self) -> LanePeers:
+        """The peer agencies whose clearances this lane's agency accepts (federation)."""
+        return self.session.run(ops.peers())
 
 
 class AdminClient(_Client):

@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import msgspec
 
+from greenlane.db import federation_outbox
 from greenlane.db.pool import Connection
 from greenlane.domain.verification import VerificationRecord
 
@@ -22,11 +23,55 @@ class Recorded(NamedTuple):
     reply: str
 
 
+class _Outcome(msgspec.Struct):
+    decision: str
+    crossing_id: str | None = None
+
+
+_OUTCOME = msgspec.json.Decoder(_Outcome)
+
+
 async def record(conn: Connection, records: Sequence[VerificationRecord]) -> list[Recorded]:
     """One statement, one transaction, one commit for every record; results in their order.
 
+    A batch that holds a peer agency's clearance (``issuer`` set) also owes that agency a
+    receipt of each new crossing: written to the outbox in the same transaction, so a crossing
+    is never recorded without its receipt, nor a receipt sent for a crossing that was not.
     The caller bounds the time (asyncio.timeout): asyncpg then cancels the statement.
     """
+    if all(item.issuer is None for item in records):
+        return await _record(conn, records)
+    async with conn.transaction():
+        recorded = await _record(conn, records)
+        owed = [
+            (item.issuer, receipt)
+            for item, result in zip(records, recorded, strict=True)
+            if item.issuer is not None
+            and not result.replayed
+            and (receipt := _receipt(item, _OUTCOME.decode(result.reply))) is not None
+        ]
+        if owed:
+            await federation_outbox.add(conn, owed)
+    return recorded
+
+
+def _receipt(item: VerificationRecord, outcome: _Outcome) -> dict[str, object] | None:
+    """What the receipt of a crossing says, but who signs it and when; None if not crossed."""
+    if outcome.crossing_id is None or item.clearance_id is None:
+        return None
+    return {
+        "jti": outcome.crossing_id,
+        "sub": str(item.clearance_id),
+        "port": item.port_code,
+        "lane": item.lane_code,
+        "dir": item.direction,
+        "at": int(item.occurred_at.timestamp()),
+        "decision": outcome.decision,
+        "mode": item.mode,
+    }
+
+
+async def _record(conn: Connection, records: Sequence[VerificationRecord]) -> list[Recorded]:
     rows = await conn.fetch(
         "SELECT replayed, differs, reply::text FROM gl_record_verifications($1::jsonb)"
         " ORDER BY item_index",

@@ -13,12 +13,20 @@ source presented must vouch for the clearance: none wins over another, or the bo
 typed in would let any passport on the reader through. So the sources must name one document,
 that document must be the token's binding, and the zone's nationality must be the token's; a
 source that cannot be read leaves the document unconfirmed.
+
+Another agency's clearance (federation, ``domain/federation.py``) is recognised by a key that is
+not ours; only then is its ``iss`` read, so this agency's own tokens pay nothing for it. An
+issuer that is no trusted peer, or whose agreement is not in force, is denied
+``issuer_untrusted``. A peer's token is verified with the keys of its last good trust list and
+its revocations, and must also be for a port and a category the agreement names; past the expiry
+of the peer's lists every answer is referred ``issuer_data_stale``. The rest (bindings,
+watchlist) is the same for every issuer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal, NamedTuple
 
@@ -40,6 +48,7 @@ from greenlane.domain.documents import (
     canonical_document_number,
     canonical_plate,
 )
+from greenlane.domain.federation import PeerTrust, claimed_issuer
 from greenlane.domain.mrz import MrzError, parse_mrz
 from greenlane.domain.status_list import SUSPENDED, VALID, StatusListReference
 
@@ -49,11 +58,13 @@ REASONS: Mapping[str, tuple[Decision, str]] = {
     "token_malformed": ("deny", "The token is not a readable clearance."),
     "signature_invalid": ("deny", "The token's signature does not verify."),
     "key_unknown": ("deny", "The token was signed by a key that is not trusted."),
+    "issuer_untrusted": ("deny", "The clearance's issuer is not an agency trusted here."),
     "token_expired": ("deny", "The clearance has expired."),
     "token_not_yet_valid": ("deny", "The clearance is not valid yet."),
     "token_revoked": ("deny", "The clearance has been revoked."),
     "token_suspended": ("deny", "The clearance is suspended."),
     "wrong_port": ("deny", "The clearance is not valid at this port."),
+    "category_not_agreed": ("deny", "The agreement with the issuer does not cover this category."),
     "document_mismatch": ("deny", "The document is not the one the clearance was issued for."),
     "vehicle_mismatch": ("deny", "The vehicle is not the one the clearance was issued for."),
     "already_used": ("deny", "This single-entry clearance was already used in this direction."),
@@ -64,6 +75,7 @@ REASONS: Mapping[str, tuple[Decision, str]] = {
         "refer",
         "Single entry cannot be confirmed while the central record is unreachable.",
     ),
+    "issuer_data_stale": ("refer", "The issuing agency's keys or status lists are out of date."),
     "lane_data_stale": ("refer", "The lane's keys or revocation list are out of date."),
     # Added by the central record (a reviewer's flag), never by a lane's own checks.
     "second_line_check": ("refer", "Send the traveller to a second-line check."),
@@ -110,6 +122,7 @@ class LaneCheck:
     claims: ClearanceClaims | None
     documents: tuple[Document, ...]  # every distinct document actually presented, typed first
     plate: str | None  # canonical plate actually presented
+    issuer: str | None = None  # a peer agency's issuer; None for this agency's own clearances
 
 
 # A token's status from the status lists the lane holds: the draft's value (0 valid, 1 revoked,
@@ -186,19 +199,81 @@ def check(
     now: int,
     today: date,
     watchlisted: Watchlisted | None = None,
+    peers: Mapping[str, PeerTrust] | None = None,
 ) -> LaneCheck:
     verified = verify_token(token, keys=keys, issuer=issuer, audience=audience, now=now)
     if isinstance(verified, TokenFailure):
+        # A peer's token names a key that is not ours: only then is its issuer looked at, so
+        # this agency's own tokens cost nothing more for federation.
+        if verified.code == "key_unknown" and peers is not None:
+            return _check_peer(
+                token,
+                lane_port=lane_port,
+                presented=presented,
+                issuer=issuer,
+                audience=audience,
+                now=now,
+                today=today,
+                watchlisted=watchlisted,
+                peers=peers,
+            )
         return LaneCheck("deny", (verified.code,), None, (), None)
+    return _decide(verified, [], lane_port, presented, revoked, status_of, today, watchlisted)
+
+
+def _check_peer(
+    token: str,
+    *,
+    lane_port: str,
+    presented: Presented,
+    issuer: str,
+    audience: str,
+    now: int,
+    today: date,
+    watchlisted: Watchlisted | None,
+    peers: Mapping[str, PeerTrust],
+) -> LaneCheck:
+    """A token from another agency: its keys, its status lists, and what we agreed with it."""
+    claimed = claimed_issuer(token)
+    if claimed is None or claimed == issuer:
+        return LaneCheck("deny", ("key_unknown",), None, (), None)
+    peer = peers.get(claimed)
+    if peer is None or not peer.agreed_from <= now < peer.agreed_until:
+        return LaneCheck("deny", ("issuer_untrusted",), None, (), None)
+    verified = verify_token(token, keys=peer.keys, issuer=peer.issuer, audience=audience, now=now)
+    if isinstance(verified, TokenFailure):
+        return LaneCheck("deny", (verified.code,), None, (), None, peer.issuer)
+    codes: list[str] = []
+    if lane_port not in peer.ports and lane_port in verified.claims.ports:
+        codes.append("wrong_port")  # (a port missing from the token is added below)
+    if verified.claims.category not in peer.categories:
+        codes.append("category_not_agreed")
+    if now >= peer.data_expires_at:
+        codes.append("issuer_data_stale")
+    result = _decide(verified, codes, lane_port, presented, (), peer.status_of, today, watchlisted)
+    return replace(result, issuer=peer.issuer)
+
+
+def _decide(
+    verified: VerifiedToken,
+    codes: list[str],
+    lane_port: str,
+    presented: Presented,
+    revoked: Container[str],
+    status_of: StatusOf,
+    today: date,
+    watchlisted: Watchlisted | None,
+) -> LaneCheck:
+    """Every check after the token's own, for this agency's tokens and a peer's alike."""
     claims = verified.claims
     status = status_of(claims.status)
     if status == "token_malformed":
         return LaneCheck("deny", ("token_malformed",), None, (), None)
-    codes: list[str] = []
     if lane_port not in claims.ports:
         codes.append("wrong_port")
     if isinstance(status, str):
-        codes.append(status)
+        if status not in codes:  # a peer's stale lists, found by the trust list already
+            codes.append(status)
     elif status == SUSPENDED:
         codes.append("token_suspended")
     elif status != VALID:  # revoked, or a value we never write: no green on it

@@ -41,6 +41,7 @@ class VerificationRecord(msgspec.Struct, frozen=True, kw_only=True, tag_field="f
     checked_at: datetime
     clearance_id: uuid.UUID | None = None
     crossing_id: uuid.UUID | None = None  # drawn for a green answer, recorded if it stays green
+    issuer: str | None = None  # a peer agency's clearance: its crossing is owed a receipt
 
     def degraded(self) -> VerificationRecord:
         """The record as the spool keeps it when PostgreSQL did not commit in time."""

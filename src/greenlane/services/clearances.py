@@ -17,6 +17,7 @@ from typing import Literal
 import asyncpg
 import segno
 
+from greenlane.db import agencies as agencies_db
 from greenlane.db import clearances as clearances_db
 from greenlane.db import crossings as crossings_db
 from greenlane.db import lifecycle as lifecycle_db
@@ -151,6 +152,20 @@ async def get(db: Database, clearance_id: uuid.UUID, partner_id: uuid.UUID | Non
             )
             for c in await crossings_db.of_clearance(conn, clearance_id)
         ]
+        crossings += [
+            Crossing(
+                id=c["id"],
+                direction=c["direction"],
+                port_code=c["port_code"],
+                lane_code=c["lane_code"],
+                crossed_at=c["crossed_at"],
+                mode=c["mode"],
+                agency=c["country"],
+            )
+            for c in await agencies_db.foreign_crossings(conn, clearance_id)
+            if c["decision"] == "green"
+        ]
+        crossings.sort(key=lambda crossing: crossing.crossed_at)
     return Clearance(
         id=row["id"],
         application_id=row["application_id"],

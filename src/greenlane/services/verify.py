@@ -38,6 +38,7 @@ from greenlane.errors import ServiceUnavailable, ValidationFailed
 from greenlane.services.clearances import RevocationList
 from greenlane.services.client_registry import ClientIdentity
 from greenlane.services.dedicated import Connect, DedicatedConnections
+from greenlane.services.federation import Peers
 from greenlane.services.group_commit import CommitFailed, GroupCommitter
 from greenlane.services.keyring import KeyRing
 from greenlane.services.spool import Spool, SpoolUnavailable
@@ -105,6 +106,7 @@ class LaneVerifier:
         revocations: RevocationList,
         status_lists: PublishedLists,
         watchlist: Watchlist,
+        peers: Peers,
         index: BlindIndex,
         spool: Spool,
         issuer: str,
@@ -116,6 +118,7 @@ class LaneVerifier:
         self._revocations = revocations
         self._status_lists = status_lists
         self._watchlist = watchlist
+        self._peers = peers
         self._index = index
         self._spool = spool
         self._issuer = issuer
@@ -183,6 +186,7 @@ class LaneVerifier:
             now=int(now.timestamp()),
             today=now.date(),
             watchlisted=self._watchlisted,
+            peers=self._peers.trust,
         )
         if request.observed_at is not None and not observed_in_validity(
             result, int(occurred.timestamp())
@@ -305,6 +309,7 @@ def _record(
         checked_at=now,
         clearance_id=uuid.UUID(claims.clearance_id) if claims else None,
         crossing_id=uuid.uuid4() if result.decision == "green" else None,
+        issuer=result.issuer,
     )
 
 

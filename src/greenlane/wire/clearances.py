@@ -11,13 +11,15 @@ import msgspec
 from greenlane.wire.common import Request
 
 
-class Crossing(msgspec.Struct):
+class Crossing(msgspec.Struct, omit_defaults=True):
     id: uuid.UUID
     direction: Literal["entry", "exit"]
     port_code: str
     lane_code: str
     crossed_at: datetime
     mode: Literal["online", "degraded"]
+    # A crossing at a peer agency's port (the country of that agency), from its signed receipt.
+    agency: str | None = None
 
 
 class Clearance(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -36,3 +36,6 @@ class Health(msgspec.Struct, omit_defaults=True):
     checks: dict[str, str]
     verify_mode: str | None = None  # "degraded" while verifications go to the local spool
     spool_depth: int | None = None
+    # Each peer agency's trust list, by country: ok, stale, refused or pending. Reported, not
+    # counted against readiness: our own clearances verify whatever a peer's state.
+    peers: dict[str, str] | None = None

@@ -1,0 +1,157 @@
+"""A peer agency played by the test: its trust list is whatever the test makes it serve.
+
+A real greenlane never serves a bad list, so the faults a peer's list can have (another anchor,
+expired, another type, oversized, a redirect to another host, down) come from here, signed with
+keys made in the test, and are fetched by a real deployment over real HTTP.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import msgspec
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from greenlane.domain.clearance_token import (
+    LANE_AUDIENCE,
+    ClearanceClaims,
+    document_binding,
+    issue_token,
+    new_token_id,
+)
+from greenlane.domain.federation import TRUST_LIST_TYPE, ListedKey, TrustList, sign
+from greenlane.domain.signing_keys import new_signing_key, public_jwk, thumbprint_kid
+from greenlane.domain.status_list import (
+    StatusList,
+    StatusListReference,
+    list_uri,
+    sign_status_list,
+)
+
+Answer = tuple[int, dict[str, str], bytes]
+STATUS_LIST_SIZE = 1024
+
+
+@dataclass
+class FakePeer:
+    """An agency at ``http://<host>:<port>`` with an anchor and one clearance key."""
+
+    host: str
+    port: int
+    country: str = "VNM"
+    anchor: ec.EllipticCurvePrivateKey = field(default_factory=new_signing_key)
+    key: ec.EllipticCurvePrivateKey = field(default_factory=new_signing_key)
+    answer: Answer = (503, {}, b"")  # for its trust list; its status list is always served
+
+    @property
+    def issuer(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def trust_list_url(self) -> str:
+        return self.issuer + "/.well-known/greenlane/trust-list"
+
+    @property
+    def status_list_uri(self) -> str:
+        return list_uri(self.issuer, 1)
+
+    def status_list(self) -> str:
+        now = int(datetime.now(UTC).timestamp())
+        return sign_status_list(
+            StatusList(STATUS_LIST_SIZE, 2),
+            uri=self.status_list_uri,
+            issued_at=now,
+            expires_at=now + 3600,
+            ttl=60,
+            private_key=self.key,
+            kid=thumbprint_kid(self.key.public_key()),
+        )
+
+    def trust_list(
+        self,
+        *,
+        lifetime: int = 3600,
+        anchor: ec.EllipticCurvePrivateKey | None = None,
+        media_type: str = TRUST_LIST_TYPE,
+    ) -> str:
+        now = int(datetime.now(UTC).timestamp())
+        listed = TrustList(
+            iss=self.issuer,
+            country=self.country,
+            iat=now,
+            exp=now + lifetime,
+            anchors=[],
+            status_lists=[self.status_list_uri],
+            keys=[
+                msgspec.convert({**public_jwk(self.key.public_key()), "state": "active"}, ListedKey)
+            ],
+        )
+        return sign(listed, anchor or self.anchor, media_type)
+
+    def serve_list(self, token: str) -> None:
+        self.answer = (200, {"Content-Type": "application/jwt"}, token.encode())
+
+    def clearance(
+        self, port: str, *, category: str = "business_visitor"
+    ) -> tuple[str, dict[str, str]]:
+        """A token of this peer for ``port``, and the document to present with it."""
+        jti = new_token_id()
+        number = f"VN{uuid.uuid4().int % 10**7:07d}"
+        today = datetime.combine(date.today(), datetime.min.time(), UTC)
+        claims = ClearanceClaims(
+            issuer=self.issuer,
+            clearance_id=str(uuid.uuid4()),
+            audience=LANE_AUDIENCE,
+            issued_at=int(today.timestamp()),
+            not_before=int(today.timestamp()),
+            expires_at=int((today + timedelta(days=10)).timestamp()),
+            token_id=jti,
+            ports=(port,),
+            entries="multiple",
+            category=category,
+            nationality=self.country,
+            document_binding=document_binding(jti, self.country, number),
+            status=StatusListReference(
+                idx=secrets.randbelow(STATUS_LIST_SIZE), uri=self.status_list_uri
+            ),
+        )
+        token = issue_token(claims, self.key, thumbprint_kid(self.key.public_key()))
+        return token, {"number": number, "issuing_state": self.country}
+
+
+@contextmanager
+def fake_peer(host: str = "127.0.0.1") -> Iterator[FakePeer]:
+    peer = FakePeer(host, 0)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status, headers, body = peer.answer
+            if peer.issuer + self.path == peer.status_list_uri:
+                status, headers = 200, {"Content-Type": "application/statuslist+jwt"}
+                body = peer.status_list().encode()
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Quiet: the test output is for the test."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    peer.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield peer
+    finally:
+        server.shutdown()
+        server.server_close()
