@@ -1,7 +1,7 @@
 """Federation between agencies: the trust anchor, peers and their agreements, receipts.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-04
 
 - ``anchor_keys``: this agency's trust-anchor keys (ES256), sealed under the KEK like the
@@ -23,8 +23,8 @@ Create Date: 2026-12-04
 
 from greenlane.migrate import execute_script
 
-revision = "0012"
-down_revision = "0011"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
