@@ -39,6 +39,11 @@ ELIGIBILITY = Figures("bench-eligibility.md", "bench/eligibility.py", ("figure",
 STATUS_LISTS = Figures(
     "bench-status-lists.md", "bench/status_lists.py", ("figure", "result", "goal")
 )
+TRIP_TOKENS = Figures(
+    "trip_tokens.md",
+    "bench/trip_tokens.py",
+    ("token", "characters", "QR version", "error correction", "modules"),
+)
 LOADTEST = Figures(
     "loadtest.md",
     "loadtests/run.py",

@@ -240,7 +240,13 @@ def seed(base_url: str, env: dict[str, str], count: int) -> Seeded:
             client.post(
                 "/v1/admin/ports",
                 headers=as_admin,
-                json={"code": code, "name": code, "country": "THA", "kinds": ["passenger"]},
+                # Vehicle lanes for the trips of bench/trips.py (cars).
+                json={
+                    "code": code,
+                    "name": code,
+                    "country": "THA",
+                    "kinds": ["passenger", "vehicle"],
+                },
             ).raise_for_status()
         partner = client.post(
             "/v1/admin/partners",

@@ -7,6 +7,7 @@
 --   BENCH_RUN            a number for this run: event ids are unique across the runs of a bench
 --   BENCH_PACING_MS      0 for a closed loop (each connection asks again once answered), or
 --                        the mean pause of each connection between an answer and its next request
+--   BENCH_PATH           where the bodies are POSTed: /v1/verify, or /v1/verify/trip
 -- Read at load time, not in init(): wrk decides whether a script paces (defines delay()) when
 -- it loads it, before any thread's init() runs.
 
@@ -18,6 +19,7 @@ if os.getenv("BENCH_BODIES") ~= "" then
 end
 local run = tonumber(os.getenv("BENCH_RUN"))
 local pacing = tonumber(os.getenv("BENCH_PACING_MS"))
+local path = os.getenv("BENCH_PATH") or "/v1/verify"
 local headers = {["Content-Type"] = "application/json"}
 local authorization = os.getenv("BENCH_AUTHORIZATION") or ""
 if authorization ~= "" then
@@ -46,7 +48,7 @@ if #bodies > 0 then
     -- the event id goes first, so the body needs no parsing: '{' .. event .. ',' .. the rest
     local event = string.format("%08x-%04x-4000-8000-%012x", run, tid, sent)
     body = '{"event_id":"' .. event .. '",' .. string.sub(body, 2)
-    return wrk.format("POST", "/v1/verify", headers, body)
+    return wrk.format("POST", path, headers, body)
   end
 end
 

@@ -7,6 +7,8 @@ loopback (``bench/verify.lua``, every event id unique) and in rounds that altern
 the two systems, so that drift in the machine hits both:
 
   - verifies per second at saturation: a closed loop on C connections;
+  - for greenlane, in the same rounds, 4-person trips per second at saturation
+    (``POST /v1/verify/trip``, ``bench/trips.py``): a trip checks one signature for everyone;
   - ``GET /health/live`` the same way: the framework's floor;
   - p50 / p99 / p99.9 at 25 % and 50 % of each system's own saturation rate (the median of
     its rounds), every connection paced by wrk's ``delay()`` with jitter;
@@ -39,7 +41,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from bench import figures, parts, peer, verify_table, wrk
+from bench import figures, parts, peer, trips, verify_table, wrk
 from bench.commits import Commits
 from bench.cpu import Split, postmaster, tree_seconds
 from bench.harness import (
@@ -55,7 +57,16 @@ from bench.harness import (
     serving,
     sign_in_form,
 )
-from bench.verify_table import LIVE, LOADS, SATURATION, Measured, Runs, load, median_rate
+from bench.verify_table import (
+    LIVE,
+    LOADS,
+    SATURATION,
+    TRIP,
+    Measured,
+    Runs,
+    load,
+    median_rate,
+)
 
 PROBE_SECONDS = 3  # a paced run that finds the pause giving the rate asked for
 WARM_UP_SECONDS = 2
@@ -71,6 +82,7 @@ class System:
     bodies: Path
     authorization: str
     commits: Commits | None  # counted for greenlane only
+    trip_bodies: Path | None = None  # greenlane's 4-person trip questions
 
 
 class Bench:
@@ -83,12 +95,18 @@ class Bench:
         self.postgres = postgres  # the postmaster's process id
 
     def measure(
-        self, system: System, *, pacing_ms: float = 0.0, live: bool = False, duration: int = 0
+        self,
+        system: System,
+        *,
+        pacing_ms: float = 0.0,
+        live: bool = False,
+        duration: int = 0,
+        trip: bool = False,
     ) -> Measured:
         commits = None if live else system.commits  # /health/live touches no database
         reading = None if commits is None else commits.before_run()
         before = tree_seconds(system.pid), tree_seconds(self.postgres)
-        run = self.drive(system, pacing_ms=pacing_ms, live=live, duration=duration)
+        run = self.drive(system, pacing_ms=pacing_ms, live=live, duration=duration, trip=trip)
         after = tree_seconds(system.pid), tree_seconds(self.postgres)
         if commits is not None:
             commits.after_run()
@@ -103,11 +121,19 @@ class Bench:
             system.commits.after_run()
 
     def drive(
-        self, system: System, *, pacing_ms: float = 0.0, live: bool = False, duration: int = 0
+        self,
+        system: System,
+        *,
+        pacing_ms: float = 0.0,
+        live: bool = False,
+        duration: int = 0,
+        trip: bool = False,
     ) -> wrk.Result:
+        path = trips.PATH if trip else "/v1/verify"
         return wrk.run(
-            system.base_url + ("/health/live" if live else "/v1/verify"),
-            bodies=None if live else system.bodies,
+            system.base_url + ("/health/live" if live else path),
+            path=path,
+            bodies=None if live else (system.trip_bodies if trip else system.bodies),
             authorization=system.authorization,
             pacing_ms=pacing_ms,
             connections=self.connections,
@@ -139,6 +165,9 @@ def rounds(bench: Bench, systems: Sequence[System], count: int) -> Runs:
         for live, key in ((False, SATURATION), (True, LIVE)):
             for system in systems:
                 runs[system.name][key].append(bench.measure(system, live=live))
+        for system in systems:
+            if system.trip_bodies is not None:
+                runs[system.name][TRIP].append(bench.measure(system, trip=True))
     loads = [(system, fraction) for fraction in LOADS for system in systems]
     wanted = [fraction * median_rate(runs[system.name][SATURATION]) for system, fraction in loads]
     pacing = [bench.pace(system, rate) for (system, _), rate in zip(loads, wanted, strict=True)]
@@ -197,9 +226,19 @@ def greenlane(
         form = sign_in_form(seeded.lane_id, seeded.lane_secret)
         access = access_token_of(httpx.post(f"{base_url}/oauth/token", data=form))
         bodies = write_bodies(seeded, scratch / "greenlane-bodies.txt")
+        progress(f"filing {args.trips} 4-person trips")
+        trip_bodies = trips.seed_trips(seeded, args.trips, scratch / "greenlane-trips.txt")
         commits = Commits(server_url, urlsplit(url).path.lstrip("/"))
         yield (
-            System("greenlane", base_url, process.pid, bodies, f"Bearer {access}", commits),
+            System(
+                "greenlane",
+                base_url,
+                process.pid,
+                bodies,
+                f"Bearer {access}",
+                commits,
+                trip_bodies,
+            ),
             seeded,
         )
 
@@ -225,6 +264,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="each system's")
     parser.add_argument("--count", type=int, default=2000, help="clearances, and peer bodies")
     parser.add_argument("--port", type=int, default=8471)
+    parser.add_argument("--trips", type=int, default=100, help="4-person trips, greenlane's")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("bench: wrk is needed (Debian: apt-get install wrk)", file=sys.stderr)
@@ -249,7 +289,11 @@ def main() -> int:
         # answers (and stored their crossings) without wrk reading them. The server's own
         # count of green answers sent is the one to compare with.
         sent = green_answers_sent(mine.base_url)
-        stored = asyncio.run(count_rows(url, "SELECT count(*) FROM crossings"))
+        # A trip's crossings (its people's and its vehicle's) answer trip verifies, which are
+        # counted apart (greenlane_verify_trip_decisions_total).
+        stored = asyncio.run(
+            count_rows(url, "SELECT count(*) FROM crossings WHERE trip_id IS NULL")
+        )
         greenlane_only = [
             ("sign-in (`POST /oauth/token`), sequential median",
              f"{parts.sign_in_ms(seeded):.2f} ms"),

@@ -16,6 +16,7 @@ from bench.wrk import Result
 
 SATURATION = "saturation"
 LIVE = "live"
+TRIP = "trip"  # greenlane's 4-person trips at saturation
 LOADS = (0.25, 0.5)  # fractions of each system's own saturation rate
 UNMEASURED = "—"
 
@@ -138,6 +139,7 @@ def rows(
         ),
         both(f"{cpu_split}, at saturation", SATURATION, CPU, "at most half the peer's"),
         both("latency at saturation: p50 / p99 / p99.9", SATURATION, LATENCY),
+        *trip_rows(mine, cpu_split),
     ]
     for fraction in LOADS:
         at = load(fraction)
@@ -169,6 +171,24 @@ def rows(
         figure, value, _, ratio, goal = table[0]
         table[0] = (figure, value, "absent: greenlane alone", ratio, goal)
     return table
+
+
+def trip_rows(mine: Mapping[str, Summary], cpu_split: str) -> list[Row]:
+    """greenlane's 4-person trips beside its single verifies of the same rounds: a trip checks
+    one signature for four people, so its goal is at most 1.5 times one verify's cost."""
+    trip = mine.get(TRIP)
+    if trip is None:
+        return []
+    single = mine[SATURATION]
+    return [
+        ("4-person trips/s at saturation (`POST /v1/verify/trip`, closed loop)",
+         RATE.value(trip), UNMEASURED, "", ""),
+        ("a 4-person trip's cost ÷ one verify's (verifies/s ÷ trips/s, same rounds)",
+         ratio(single.rate, trip.rate), UNMEASURED, "", "≤ 1.5"),
+        (f"{cpu_split}, per 4-person trip at saturation", CPU.value(trip), UNMEASURED, "", ""),
+        ("latency of a 4-person trip at saturation: p50 / p99 / p99.9", LATENCY.value(trip),
+         UNMEASURED, "", ""),
+    ]  # fmt: skip
 
 
 def greens(summaries: Mapping[str, Summary]) -> str:

@@ -43,8 +43,9 @@ def run(
     connections: int,
     threads: int,
     duration: int,
+    path: str = "/v1/verify",
 ) -> Result:
-    """Drive ``url`` for ``duration`` seconds: ``POST /v1/verify`` with ``bodies``, or without
+    """Drive ``url`` for ``duration`` seconds: ``POST path`` with ``bodies``, or without
     them a GET of ``url`` itself. A closed loop if ``pacing_ms`` is 0; else each connection
     pauses that long on average between an answer and its next request."""
     env = os.environ | {
@@ -52,6 +53,7 @@ def run(
         "BENCH_AUTHORIZATION": authorization,
         "BENCH_RUN": str(next(_runs)),
         "BENCH_PACING_MS": f"{pacing_ms:.3f}",
+        "BENCH_PATH": path,
     }
     command = [
         "wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "5s",

@@ -20,7 +20,7 @@ from litestar.testing import TestClient
 from greenlane.app import create_app
 from greenlane.db.pool import Connection, Database, create_pool
 from greenlane.db.rules import CONTENT_COLUMNS
-from greenlane.domain.default_rules import DEFAULT_RULES
+from greenlane.domain.default_rules import DEFAULT_RULES, DEFAULT_TRIP_RULES
 from greenlane.migrate import upgrade
 from greenlane.services.anchor import ensure_anchor
 from greenlane.services.keyring import ensure_signing_key
@@ -180,7 +180,7 @@ async def empty_tables(database_url: str) -> None:
 
 async def reset_rules(conn: Connection) -> None:
     """Drop the rules tests wrote and restore each default rule from its version 1."""
-    defaults = [uuid.UUID(rule.id) for rule in DEFAULT_RULES]
+    defaults = [uuid.UUID(rule.id) for rule in (*DEFAULT_RULES, *DEFAULT_TRIP_RULES)]
     first_version = ", ".join(f"v.{column.strip()}" for column in CONTENT_COLUMNS.split(","))
     async with conn.transaction():
         await conn.execute(

@@ -29,6 +29,7 @@ from greenlane.api.registration import TravellersController, VehiclesController
 from greenlane.api.request_body import RefusingRepeatedKeys
 from greenlane.api.security import authentication
 from greenlane.api.status_lists import SuspensionsController, status_list, status_lists
+from greenlane.api.trips import TripsController
 from greenlane.api.verify import lane_router
 from greenlane.api.webhooks import WebhooksController
 from greenlane.console.render import template_config
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             VehiclesController,
             ApplicationsController,
             ClearancesController,
+            TripsController,
             DecisionsController,
             CaseController,
             AdminCaseController,

@@ -12,7 +12,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from greenlane import tally
@@ -20,6 +20,7 @@ from greenlane.db.pool import Database, asyncpg_dsn, connect, create_pool
 from greenlane.domain.crypto import BlindIndex, FieldCipher
 from greenlane.domain.lifecycle import CasePolicy
 from greenlane.domain.status_list import list_uri
+from greenlane.domain.trips import TripPolicy
 from greenlane.services import lifecycle, maintenance
 from greenlane.services.anchor import ensure_anchor
 from greenlane.services.applications import Deciding
@@ -37,6 +38,7 @@ from greenlane.services.rules import RuleBook
 from greenlane.services.spool import Spool
 from greenlane.services.status_lists import PublishedLists, ensure_status_list
 from greenlane.services.trust_list import TrustListPublisher
+from greenlane.services.trip_verify import TripVerifier
 from greenlane.services.verify import LaneVerifier
 from greenlane.services.watchlist import Watchlist
 from greenlane.services.webhook_delivery import DeliveryPolicy, WebhookDeliverer
@@ -71,6 +73,7 @@ class Runtime:
     revocations: RevocationList
     status_lists: PublishedLists
     verifier: LaneVerifier
+    trip_verifier: TripVerifier
     protection: Protection
     deciding: Deciding
     webhooks: Webhooks
@@ -224,6 +227,20 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
     async def on_keys(key: str) -> None:
         await keyring.on_change(key)
         await trust_list.on_keys(key)
+    verifier = LaneVerifier(
+        db=db,
+        connect=lambda: connect(settings, database_url),
+        keyring=keyring,
+        revocations=revocations,
+        status_lists=status_lists,
+        watchlist=watchlist,
+        peers=peers,
+        index=index,
+        spool=Spool(settings.data_dir / "spool"),
+        issuer=settings.issuer,
+        commit_budget=settings.verify_commit_budget_ms / 1000,
+        linger=settings.verify_linger_us / 1_000_000,
+    )
 
     async def reload_rules(_key: str) -> None:
         await rules.reload_all()
@@ -265,19 +282,9 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
         keyring=keyring,
         revocations=revocations,
         status_lists=status_lists,
-        verifier=LaneVerifier(
-            db=db,
-            connect=lambda: connect(settings, database_url),
-            keyring=keyring,
-            revocations=revocations,
-            status_lists=status_lists,
-            watchlist=watchlist,
-            peers=peers,
-            index=index,
-            spool=Spool(settings.data_dir / "spool"),
-            issuer=settings.issuer,
-            commit_budget=settings.verify_commit_budget_ms / 1000,
-            linger=settings.verify_linger_us / 1_000_000,
+        verifier=verifier,
+        trip_verifier=TripVerifier(
+            verifier, keyring=keyring, revocations=revocations, issuer=settings.issuer
         ),
         protection=Protection(cipher=cipher, index=index),
         deciding=Deciding(
@@ -295,6 +302,11 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
                 renewal_window_days=settings.renewal_window_days,
             ),
             status_list_size=settings.status_list_size,
+            trips=TripPolicy(
+                max_people=settings.trip_max_people,
+                min_notice=timedelta(minutes=settings.trip_min_notice_minutes),
+                window=timedelta(minutes=settings.trip_window_minutes),
+            ),
         ),
         webhooks=Webhooks(db=db, cipher=cipher, destinations=destinations),
         deliverer=deliverer,

@@ -91,6 +91,9 @@ class Settings:
     info_deadline_days: int
     appeal_days: int
     renewal_window_days: int
+    trip_max_people: int
+    trip_min_notice_minutes: int
+    trip_window_minutes: int
     shutdown_not_ready_seconds: float
     body_read_timeout_seconds: float
     console_url: str
@@ -148,6 +151,28 @@ def _positive_int(raw: str) -> int:
         raise ValueError("expected a whole number") from None
     if value <= 0:
         raise ValueError("must be greater than 0")
+    return value
+
+
+def _non_negative_int(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError("expected a whole number") from None
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+# A trip token grows by 60 characters a person; past 20 it stops fitting a QR code a lane
+# camera reads reliably (see docs/trips.md).
+_MAX_CREW = 20
+
+
+def _crew_size(raw: str) -> int:
+    value = _positive_int(raw)
+    if value > _MAX_CREW:
+        raise ValueError(f"must be at most {_MAX_CREW}")
     return value
 
 
@@ -336,6 +361,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         info_deadline_days=_read(source, "INFO_DEADLINE_DAYS", _positive_int, 14),
         appeal_days=_read(source, "APPEAL_DAYS", _positive_int, 30),
         renewal_window_days=_read(source, "RENEWAL_WINDOW_DAYS", _positive_int, 30),
+        trip_max_people=_read(source, "TRIP_MAX_PEOPLE", _crew_size, 10),
+        trip_min_notice_minutes=_read(source, "TRIP_MIN_NOTICE_MINUTES", _non_negative_int, 30),
+        trip_window_minutes=_read(source, "TRIP_WINDOW_MINUTES", _positive_int, 240),
         shutdown_not_ready_seconds=_read(
             source, "SHUTDOWN_NOT_READY_SECONDS", _positive_float, 2.0
         ),

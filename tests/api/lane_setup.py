@@ -26,6 +26,11 @@ class Issued:
         return token
 
     @property
+    def traveller_id(self) -> str:
+        traveller_id: str = self.application["traveller_id"]
+        return traveller_id
+
+    @property
     def clearance_id(self) -> str:
         clearance_id: str = self.application["clearance"]["id"]
         return clearance_id

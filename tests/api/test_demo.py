@@ -54,13 +54,19 @@ def test_the_demo_tours_a_running_server(running: tuple[str, dict[str, str]]) ->
         "The lane scans the QR code",
         "the same event again",
         "another passport",
+        "The partner files a trip: the truck, its driver and co-driver",
+        "The lane scans the trip's QR code, the plate and both passports",
+        "the truck and both drivers crossed together",
         "revokes the clearance",
         "link to the centre is cut",
         "sends its spool to the server",
     ]
     for step in steps:
         assert step in out, step
-    assert out.count("decision GREEN") == 3  # online, its replay, and offline
+    # online, its replay, the trip, and offline
+    assert out.count("decision GREEN") == 4
+    assert "  driver: Somchai Jaidee, green" in out
+    assert "  co_driver: Malee Srisuk, green" in out
     # The tour itself stops (exit 1) when the replay's answer differs from the first in any field.
     assert "the same answer and the same crossing" in out
     assert "DENY (document_mismatch)" in out

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from greenlane.db.pool import Database, create_pool
-from greenlane.domain.default_rules import DEFAULT_RULES
+from greenlane.domain.default_rules import DEFAULT_RULES, DEFAULT_TRIP_RULES
 from greenlane.domain.rules import MAX_EXPRESSION_LENGTH
 from greenlane.services.rules import RuleBook
 from greenlane.settings import Settings
@@ -24,6 +24,8 @@ from ..waiting import eventually
 from .actors import Admin
 from .problems import assert_problem
 
+# Every rule the service ships: the application rules and the trip rules (migration 0013_trips).
+SHIPPED = (*DEFAULT_RULES, *DEFAULT_TRIP_RULES)
 RULES = "/v1/admin/rules"
 
 
@@ -57,15 +59,16 @@ def delete(admin: Admin, rule_id: str, if_match: str | None) -> httpx.Response:
     return admin.delete(f"{RULES}/{rule_id}", headers=headers)
 
 
-def test_the_six_default_rules_are_listed(admin: Admin) -> None:
+def test_the_default_rules_are_listed(admin: Admin) -> None:
     items = admin.get(RULES).json()["items"]
     by_id = {item["id"]: item for item in items}
-    assert set(by_id) == {rule.id for rule in DEFAULT_RULES}
-    for default in DEFAULT_RULES:
+    assert set(by_id) == {rule.id for rule in SHIPPED}
+    for default in SHIPPED:
         listed = by_id[default.id]
         assert listed["condition"] == default.condition
         assert listed["reason_code"] == default.reason_code
-        assert (listed["version"], listed["enabled"], listed["effect"]) == (1, True, "deny")
+        assert (listed["version"], listed["enabled"]) == (1, True)
+        assert listed["effect"] == default.effect
         assert "applies_to" not in listed
 
 
@@ -87,13 +90,13 @@ def test_a_new_rule_is_created_with_version_1_and_an_etag(admin: Admin) -> None:
 
 
 def test_lists_are_paginated(admin: Admin) -> None:
-    first = admin.get(RULES, params={"limit": 4}).json()
-    second = admin.get(RULES, params={"limit": 4, "cursor": first["next_cursor"]}).json()
-    assert len(first["items"]) == 4
-    assert len(second["items"]) == 2
+    first = admin.get(RULES, params={"limit": 8}).json()
+    second = admin.get(RULES, params={"limit": 8, "cursor": first["next_cursor"]}).json()
+    assert len(first["items"]) == 8
+    assert len(second["items"]) == len(SHIPPED) - 8
     assert second["next_cursor"] is None
     ids = [item["id"] for item in first["items"] + second["items"]]
-    assert sorted(ids) == sorted(rule.id for rule in DEFAULT_RULES)
+    assert sorted(ids) == sorted(rule.id for rule in SHIPPED)
 
 
 @pytest.mark.parametrize(
@@ -132,7 +135,7 @@ def test_a_condition_that_cannot_run_is_refused_with_where_it_fails(
     assert [error["field"] for error in errors] == ["condition"]
     assert all(fragment in errors[0]["message"] for fragment in expected), errors
     assert errors[0].get("code") == code
-    assert len(admin.get(RULES).json()["items"]) == len(DEFAULT_RULES)
+    assert len(admin.get(RULES).json()["items"]) == len(SHIPPED)
 
 
 @pytest.mark.parametrize(
@@ -161,7 +164,7 @@ def test_a_condition_whose_cost_cannot_be_bounded_is_refused(
         [error] = errors
         assert (error["field"], error["code"]) == ("condition", code)
         assert all(fragment in error["message"] for fragment in expected), error
-    assert len(admin.get(RULES).json()["items"]) == len(DEFAULT_RULES)
+    assert len(admin.get(RULES).json()["items"]) == len(SHIPPED)
     assert admin.get(f"{RULES}/{default.id}").json()["condition"] == default.condition
 
 
@@ -344,7 +347,7 @@ def test_the_rule_book_holds_enabled_rules_in_force(admin: Admin, worker: Worker
     expiring = create(admin, valid_until=end.isoformat())["id"]
     retired = create(admin)["id"]
     delete(admin, retired, "1")
-    defaults = {rule.id for rule in DEFAULT_RULES}
+    defaults = {rule.id for rule in SHIPPED}
 
     book = worker.reload()
     assert active_ids(book, start - timedelta(seconds=1)) == defaults | {expiring}

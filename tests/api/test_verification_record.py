@@ -7,7 +7,7 @@ from datetime import datetime
 
 import msgspec
 
-from greenlane.domain.verification import VerificationRecord
+from greenlane.domain.verification import MemberRecord, VerificationRecord
 from tests.conftest import run
 from tests.database import connect
 
@@ -20,6 +20,7 @@ SQL_TYPES: dict[object, str] = {
     int: "integer",
     datetime: "timestamp with time zone",
     tuple[str, ...]: "text[]",
+    tuple[MemberRecord, ...]: "jsonb",  # a trip's members (migration 0013_trips)
 }
 
 

@@ -33,6 +33,7 @@ FIGURES = (
     figures.VERIFY,
     figures.ELIGIBILITY,
     figures.STATUS_LISTS,
+    figures.TRIP_TOKENS,
     figures.LOADTEST,
     RELIABILITY,
     FEDERATION,

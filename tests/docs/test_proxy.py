@@ -28,6 +28,7 @@ ROLE_OF_TAG = {
     "registration": "partner",
     "applications": "partner",
     "webhooks": "partner",
+    "trips": "partner",
     "lanes": "lane",
     "auth": None,
 }

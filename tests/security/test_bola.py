@@ -17,6 +17,7 @@ import pytest
 from ..api.actors import Actor, Admin
 from ..api.lane_setup import PORT, issue, single_trip
 from ..api.problems import assert_problem
+from ..api.trip_setup import trip_of
 from .routes import Operation, call, partner_operations, random_ids
 
 # Where the owner reads back the record each path parameter names.
@@ -27,6 +28,7 @@ READ_BACK = {
     "clearance_id": "/v1/clearances/{clearance_id}",
     "webhook_id": "/v1/webhooks/{webhook_id}",
     "delivery_id": "/v1/webhooks/{webhook_id}/deliveries",  # the log that holds it
+    "trip_id": "/v1/trips/{trip_id}",
 }
 # Bodies that would succeed on the caller's own record, so that only ownership can refuse them.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -45,6 +47,13 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("PATCH", "/v1/webhooks/{webhook_id}"): {"url": "https://93.184.215.15/stolen"},
     ("POST", "/v1/webhooks/{webhook_id}/rotate-secret"): {"overlap_seconds": 0},
+    ("PUT", "/v1/trips/{trip_id}"): {
+        "vehicle_id": str(uuid.uuid4()),
+        "port_code": PORT,
+        "direction": "entry",
+        "expected_at": "2030-01-01T00:00:00Z",
+        "crew": [{"traveller_id": str(uuid.uuid4()), "role": "driver"}],
+    },
 }
 ID_ROUTES = [
     ("GET", "/v1/travellers/{traveller_id}"),
@@ -68,11 +77,17 @@ ID_ROUTES = [
     ("POST", "/v1/webhooks/{webhook_id}/test"),
     ("GET", "/v1/webhooks/{webhook_id}/deliveries"),
     ("POST", "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay"),
+    ("GET", "/v1/trips/{trip_id}"),
+    ("PUT", "/v1/trips/{trip_id}"),
+    ("POST", "/v1/trips/{trip_id}/cancel"),
+    ("GET", "/v1/trips/{trip_id}/qr"),
 ]
 # Ids a partner names inside a body: another partner's must be as unknown as a random one.
 BODY_ID_FIELDS = [
     ("POST", "/v1/applications", "traveller_id"),
     ("POST", "/v1/applications", "vehicle_id"),
+    ("POST", "/v1/trips", "vehicle_id"),
+    ("PUT", "/v1/trips/{trip_id}", "vehicle_id"),
 ]
 CALLERS = ("first", "second")
 TARGETS = ("the other partner's id", "a random id")
@@ -100,6 +115,8 @@ def holdings(partner: Actor) -> Holdings:
         json={"url": "https://93.184.215.14/hooks", "events": ["clearance.revoked"]},
     ).json()
     delivery = partner.post(f"/v1/webhooks/{webhook['id']}/test").json()
+    trip = partner.post("/v1/trips", json=trip_of(application, PORT))
+    assert trip.status_code == 201, trip.text
     return Holdings(
         partner,
         {
@@ -109,6 +126,7 @@ def holdings(partner: Actor) -> Holdings:
             "clearance_id": application["clearance"]["id"],
             "webhook_id": webhook["id"],
             "delivery_id": delivery["id"],
+            "trip_id": trip.json()["id"],
         },
     )
 
@@ -176,7 +194,9 @@ def test_another_partners_record_is_a_404_like_a_missing_one(
 
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("caller", CALLERS)
-@pytest.mark.parametrize("field", [field for *_, field in BODY_ID_FIELDS])
+@pytest.mark.parametrize(
+    "field", [field for _, path, field in BODY_ID_FIELDS if path == "/v1/applications"]
+)
 def test_an_application_cannot_name_another_partners_records(
     partners: dict[str, Holdings], field: str, caller: str, target: str
 ) -> None:
@@ -190,6 +210,25 @@ def test_an_application_cannot_name_another_partners_records(
     assert answer.status_code == missing.status_code
     assert answer.json() == missing.json()
     assert me.actor.get("/v1/applications").json()["items"] == filed_before
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("caller", CALLERS)
+def test_a_trip_cannot_name_another_partners_vehicle_or_traveller(
+    partners: dict[str, Holdings], caller: str, target: str
+) -> None:
+    me, owner = partners[caller], partners[other(caller)]
+    body = trip_of(me.ids, PORT)
+    filed_before = me.actor.get("/v1/trips").json()["items"]
+    for field in ("vehicle_id", "traveller_id"):
+        chosen = owner.ids[field] if target == TARGETS[0] else str(uuid.uuid4())
+        if field == "vehicle_id":
+            answer = me.actor.post("/v1/trips", json={**body, field: chosen})
+        else:
+            crew = [*body["crew"], {"traveller_id": chosen, "role": "passenger"}]
+            answer = me.actor.post("/v1/trips", json={**body, "crew": crew})
+        assert_problem(answer, 404, "not-found")
+    assert me.actor.get("/v1/trips").json()["items"] == filed_before
 
 
 def test_lists_never_show_another_partners_records(

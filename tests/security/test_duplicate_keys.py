@@ -50,8 +50,10 @@ BODY_ROUTES = [
     ("POST", "/v1/webhooks", "partner"),
     ("PATCH", "/v1/webhooks/{webhook_id}", "partner"),
     ("POST", "/v1/webhooks/{webhook_id}/rotate-secret", "partner"),
+    ("POST", "/v1/trips", "partner"),
+    ("PUT", "/v1/trips/{trip_id}", "partner"),
 ]
-NOT_CHECKED = {("POST", "/v1/verify")}
+NOT_CHECKED = {("POST", "/v1/verify"), ("POST", "/v1/verify/trip")}
 REPEATED = '{"reason": "first", "note": "x", "reason": "second"}'
 DETAIL = "A key is repeated in an object of the JSON body."
 

@@ -33,6 +33,7 @@ LIST_ROUTES = [
     ("/v1/applications", "cursor", "partner"),
     ("/v1/revocations", "since", "admin"),
     ("/v1/travellers", "cursor", "partner"),
+    ("/v1/trips", "cursor", "partner"),
     ("/v1/vehicles", "cursor", "partner"),
     ("/v1/webhooks", "cursor", "partner"),
     ("/v1/webhooks/{webhook_id}/deliveries", "cursor", "partner"),

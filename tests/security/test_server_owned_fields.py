@@ -32,6 +32,7 @@ from greenlane.wire.registration import (
     VehicleCreate,
     VehiclePatch,
 )
+from greenlane.wire.trips import Trip, TripCreate, TripVerifyAnswer, TripVerifyRequest
 from greenlane.wire.verify import VerifyAnswer, VerifyRequest
 from greenlane.wire.webhooks import (
     RotateSecret,
@@ -45,6 +46,7 @@ from ..api import bodies
 from ..api.actors import Actor, Admin
 from ..api.lane_setup import PORT, issue, question, single_trip
 from ..api.problems import assert_problem
+from ..api.trip_setup import trip_of
 from .routes import partner_operations
 
 ALWAYS_SERVER_OWNED = frozenset(
@@ -176,6 +178,24 @@ BODIES = {
         WebhookWithSecret,
         lambda _: {"overlap_seconds": 60},
     ),
+    "file a trip": Body("POST", "/v1/trips", TripCreate, Trip, lambda w: trip_of(w.ids, PORT)),
+    "amend a trip": Body(
+        "PUT", "/v1/trips/{trip_id}", TripCreate, Trip, lambda w: trip_of(w.ids, PORT)
+    ),
+    "verify a trip at a lane": Body(
+        "POST",
+        "/v1/verify/trip",
+        TripVerifyRequest,
+        TripVerifyAnswer,
+        lambda _: {
+            "token": "x",
+            "direction": "entry",
+            "event_id": str(uuid.uuid4()),
+            "plate": "AB1",
+            "documents": [],
+        },
+        "lane",
+    ),
     # Not a partner's, but the same promise: a lane cannot bring its own decision.
     "verify at a lane": Body(
         "POST", "/v1/verify", VerifyRequest, VerifyAnswer, lambda _: question(token="x"), "lane"
@@ -219,6 +239,9 @@ def world(shared_admin: Admin) -> World:
         "rejected_id": rejected(partner),
         "webhook_id": webhook["id"],
     }
+    trip = partner.post("/v1/trips", json=trip_of(ids, PORT))
+    assert trip.status_code == 201, trip.text
+    ids["trip_id"] = trip.json()["id"]
     return World(partner, shared_admin.lane_actor(PORT), ids)
 
 

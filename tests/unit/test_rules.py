@@ -446,7 +446,7 @@ def test_a_same_day_trip_is_one_day() -> None:
 def test_context_holds_the_contract_fields_and_no_numbers() -> None:
     built = context()
 
-    assert set(built) == {"traveller", "vehicle", "application", "today", "rcep_members"}
+    assert set(built) == {"traveller", "vehicle", "application", "trip", "today", "rcep_members"}
     assert set(built["traveller"]) == {
         "nationality",
         "category",
@@ -506,3 +506,23 @@ def test_rcep_members_are_the_fifteen_parties() -> None:
         "AUS", "BRN", "KHM", "CHN", "IDN", "JPN", "KOR", "LAO",
         "MYS", "MMR", "NZL", "PHL", "SGP", "THA", "VNM",
     }  # fmt: skip
+
+
+def test_a_condition_naming_trip_judges_trips_only() -> None:
+    from greenlane.domain.rules import RuleCompileError, applicable, applicable_to_trip
+
+    trip_rule = compile_rule(
+        id="t", version=1, name="t", condition="trip.size <= 4", effect="refer",
+        reason_code="too_many", message="m",
+    )  # fmt: skip
+    application_rule = compile_rule(
+        id="a", version=1, name="a", condition="traveller.nationality == 'THA'",
+        effect="deny", reason_code="thai", message="m",
+    )  # fmt: skip
+    rules = [trip_rule, application_rule]
+    assert applicable(rules, category="business_visitor", ports=["THBKK"]) == [application_rule]
+    assert applicable_to_trip(rules, categories={"business_visitor"}, port="THBKK") == [trip_rule]
+    with pytest.raises(RuleCompileError) as mixed:
+        compile_condition("trip.size < 3 || application.days > 3")
+    assert mixed.value.code == "mixed_subjects"
+    assert mixed.value.column == 18

@@ -12,7 +12,7 @@ from greenlane.api.deps import AdminDep
 from greenlane.api.params import DEFAULT_LIMIT, CursorParam, Limit
 from greenlane.api.problems import documented
 from greenlane.api.security import SECURITY, allow
-from greenlane.services import applications, clearances, keyring
+from greenlane.services import applications, clearances, keyring, trips
 from greenlane.wire.applications import (
     Application,
     DecisionRequest,
@@ -68,13 +68,15 @@ class DecisionsController(Controller):
 
     @post(
         "/rules/dry-run",
-        summary="Evaluate an application against the rules; store nothing",
+        summary="Evaluate an application or a trip against the rules; store nothing",
         status_code=200,
         responses=documented(404),
     )
     async def dry_run(
         self, admin: AdminDep, data: Annotated[DryRunRequest, Body()]
     ) -> DryRunResult:
+        if data.trip is not None or data.trip_id is not None:
+            return await trips.dry_run(admin.deciding, data)
         return await applications.dry_run(admin.deciding, data)
 
     @post(

@@ -28,6 +28,7 @@ from greenlane.runtime import Runtime
 from greenlane.services.applications import Deciding
 from greenlane.services.client_registry import ClientIdentity
 from greenlane.services.context import Caller, Protection
+from greenlane.services.trip_verify import TripVerifier
 from greenlane.services.verify import LaneVerifier
 from greenlane.services.webhooks import Webhooks
 from greenlane.settings import Settings
@@ -68,6 +69,7 @@ class LaneContext:
 
     identity: ClientIdentity
     verifier: LaneVerifier
+    trips: TripVerifier
 
 
 def runtime_of(state: State) -> Runtime:
@@ -131,8 +133,9 @@ def _webhooks(request: Request[Any, Any, Any]) -> WebhooksContext:
 
 
 def _lane(request: Request[Any, Any, Any]) -> LaneContext:
+    runtime = runtime_of(request.app.state)
     return LaneContext(
-        identity=identity_of(request), verifier=runtime_of(request.app.state).verifier
+        identity=identity_of(request), verifier=runtime.verifier, trips=runtime.trip_verifier
     )
 
 

@@ -11,6 +11,7 @@ from greenlane.api.creating import REPLAYED, REPLAYED_HEADER
 from greenlane.api.deps import LaneDep
 from greenlane.api.problems import documented
 from greenlane.api.security import SECURITY, allow
+from greenlane.wire.trips import TripVerifyAnswer, TripVerifyRequest
 from greenlane.wire.verify import VerifyAnswer, VerifyRequest
 
 
@@ -35,6 +36,31 @@ async def verify(lane: LaneDep, data: Annotated[VerifyRequest, Body()]) -> Respo
     return Response(answer, headers=REPLAYED if replayed else None)
 
 
+@post(
+    "/verify/trip",
+    summary="Decide a trip token, the plate and every document in the vehicle with one scan",
+    description=(
+        "Each member gets the checks of a single verify; `occupant_missing` and "
+        "`occupant_not_listed` say where the scans and the manifest differ. The trip is `green` "
+        "only when every member is, and then a crossing for every member and for the vehicle is "
+        "committed (or, `degraded`, fsynced to the local spool) before the answer is sent. A "
+        "repeated `event_id` gets the first answer again with `Idempotent-Replayed: true`."
+    ),
+    status_code=200,
+    responses=documented(503),
+    response_headers=[REPLAYED_HEADER],
+    opt=allow("lane"),
+    security=SECURITY,
+)
+async def verify_trip(
+    lane: LaneDep, data: Annotated[TripVerifyRequest, Body()]
+) -> Response[TripVerifyAnswer]:
+    answer, replayed = await lane.trips.verify(lane.identity, data)
+    return Response(answer, headers=REPLAYED if replayed else None)
+
+
 # Litestar's own request class, not the application's (api/request_body.py): verify stores no
 # body, so a repeated key changes nothing kept, and the hot path reads its body once.
-lane_router = Router(path="/v1", route_handlers=[verify], tags=["lanes"], request_class=Request)
+lane_router = Router(
+    path="/v1", route_handlers=[verify, verify_trip], tags=["lanes"], request_class=Request
+)

@@ -63,6 +63,13 @@ from greenlane.wire.registration import (
     VehiclePatch,
 )
 from greenlane.wire.status_lists import StatusListAggregation
+from greenlane.wire.trips import (
+    ScannedDocument,
+    Trip,
+    TripCreate,
+    TripVerifyAnswer,
+    TripVerifyRequest,
+)
 from greenlane.wire.verify import PresentedDocument, VerifyAnswer, VerifyRequest
 
 T = TypeVar("T")
@@ -274,6 +281,27 @@ class AsyncPartnerClient(_Client):
         """A new travel document; every active clearance is issued again bound to it."""
         return await self.session.run(ops.replace_document(traveller_id, body))
 
+    async def file_trip(self, body: TripCreate, *, idempotency_key: str | None = None) -> Trip:
+        """File a trip; decided at once, and given its token when approved."""
+        return await self.session.run(ops.file_trip(body, idempotency_key))
+
+    async def get_trip(self, trip_id: Id) -> Trip:
+        return await self.session.run(ops.get_trip(trip_id))
+
+    def list_trips(self, *, page_size: int = ops.PAGE_SIZE) -> AsyncIterator[Trip]:
+        return self._items(lambda cursor: ops.trips_page(cursor, page_size))
+
+    async def amend_trip(self, trip_id: Id, body: TripCreate) -> Trip:
+        """Replace the whole filing: decided again, the old token revoked, a new one issued
+        when approved."""
+        return await self.session.run(ops.amend_trip(trip_id, body))
+
+    async def cancel_trip(self, trip_id: Id) -> Trip:
+        return await self.session.run(ops.cancel_trip(trip_id))
+
+    async def trip_qr(self, trip_id: Id, image_format: QrFormat = "svg") -> bytes:
+        return await self.session.run(ops.trip_qr(trip_id, image_format))
+
 
 class AsyncLaneClient(_Client):
     """A port lane: verifies clearance tokens and reads what an offline lane needs."""
@@ -305,6 +333,32 @@ class AsyncLaneClient(_Client):
 
     async def verify_request(self, request: VerifyRequest) -> VerifyAnswer:
         return await self.session.run(ops.verify(request))
+
+    async def verify_trip(
+        self,
+        token: str,
+        direction: Literal["entry", "exit"],
+        *,
+        plate: str,
+        documents: list[ScannedDocument],
+        event_id: uuid.UUID | None = None,
+        observed_at: datetime | None = None,
+    ) -> TripVerifyAnswer:
+        """Decide a trip token with the plate and every document scanned in the vehicle (each
+        typed or by its MRZ, in any order). The same event id again returns the first answer."""
+        return await self.verify_trip_request(
+            ops.trip_question(
+                token,
+                direction,
+                plate=plate,
+                documents=documents,
+                event_id=event_id,
+                observed_at=observed_at,
+            )
+        )
+
+    async def verify_trip_request(self, request: TripVerifyRequest) -> TripVerifyAnswer:
+        return await self.session.run(ops.verify_trip(request))
 
     async def jwks(self) -> dict[str, Any]:
         return await self.session.run(ops.jwks())

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -48,6 +48,7 @@ from greenlane.wire.registration import (
     Vehicle,
     VehicleCreate,
 )
+from greenlane.wire.trips import CrewMember, ScannedDocument, TripCreate
 from greenlane.wire.verify import PresentedDocument, VerifyAnswer
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -157,6 +158,7 @@ class Tour:
                 number=self.document_number, issuing_state=traveller.document.issuing_state
             )
             self.verify_online(setup.lane, clearance, scanned, vehicle.plate)
+            self.trip(setup, traveller, vehicle, scanned)
             self.revoke(setup.lane, clearance, scanned, vehicle.plate)
             self.offline(setup, traveller, vehicle, scanned, revoked=clearance)
         self.out.print()
@@ -183,7 +185,7 @@ class Tour:
         )
         self.say(f"partner [bold]{partner.name}[/] ({partner.id})")
         port = self.new_port()
-        self.say(f"port [bold]{port}[/], handling passengers and vehicles")
+        self.say(f"port [bold]{port}[/], handling passengers, vehicles and cargo")
         partner_app = self.admin.create_client(
             ClientCreate(role="partner", name="demo partner app", partner_id=partner.id)
         )
@@ -211,7 +213,7 @@ class Tour:
                         code=code,
                         name=f"Demo checkpoint {code}",
                         country="THA",
-                        kinds=["passenger", "vehicle"],
+                        kinds=["passenger", "vehicle", "cargo"],
                     )
                 )
             except ConflictError:
@@ -222,29 +224,9 @@ class Tour:
     def register(self, partner: PartnerClient) -> tuple[Traveller, Vehicle]:
         self.step("The partner registers a commercial driver and a truck")
         today = date.today()
-        self.document_number = "D" + "".join(secrets.choice(string.digits) for _ in range(7))
+        self.document_number = _passport_number()
         traveller = partner.register_traveller(
-            TravellerCreate(
-                given_names="Somchai",
-                surname="Jaidee",
-                date_of_birth=date(1985, 3, 14),
-                sex="M",
-                nationality="THA",
-                document=DocumentIn(
-                    type="P",
-                    number=self.document_number,
-                    issuing_state="THA",
-                    expiry_date=today + timedelta(days=5 * 365),
-                ),
-                category="commercial_driver",
-                employer=EmployerIn(name="Demo Freight", country="THA"),
-                driving_licence=DrivingLicenceIn(
-                    number="DL" + secrets.token_hex(4).upper(),
-                    issuing_state="THA",
-                    classes=["C", "CE"],
-                    expiry_date=today + timedelta(days=3 * 365),
-                ),
-            )
+            _commercial_driver("Somchai", "Jaidee", self.document_number)
         )
         self.say(
             f"traveller {traveller.id}: {traveller.given_names} {traveller.surname}, "
@@ -351,6 +333,68 @@ class Tour:
         self.expect(denied, "deny", "document_mismatch")
         self.say("a deny names its codes and nothing about the person")
 
+    def trip(
+        self, setup: Setup, driver: Traveller, vehicle: Vehicle, scanned: PresentedDocument
+    ) -> None:
+        self.step("A co-driver joins: the partner registers her and she is cleared too")
+        passport = _passport_number()
+        co_driver = setup.partner.register_traveller(
+            _commercial_driver("Malee", "Srisuk", passport)
+        )
+        filed = setup.partner.file_application(
+            ApplicationCreate(
+                traveller_id=co_driver.id,
+                ports=[setup.port],
+                valid_from=date.today(),
+                valid_until=date.today() + timedelta(days=7),
+                entries="multiple",
+                purpose="Co-driving deliveries to the demo checkpoint",
+            )
+        )
+        self.say(f"co-driver {co_driver.id}: application [bold]{filed.status}[/]")
+        if filed.clearance is None:
+            raise TourFailed(f"the co-driver's application was {filed.status}, not approved")
+
+        self.step("The partner files a trip: the truck, its driver and co-driver, one token")
+        trip = setup.partner.file_trip(
+            TripCreate(
+                vehicle_id=vehicle.id,
+                port_code=setup.port,
+                direction="entry",
+                expected_at=datetime.now(UTC) + timedelta(hours=2),
+                crew=[CrewMember(driver.id, "driver"), CrewMember(co_driver.id, "co_driver")],
+                cargo_reference="DEMO-MANIFEST-1",
+            )
+        )
+        if trip.token is None:
+            raise TourFailed(f"the trip was {trip.status}, not approved")
+        self.say(
+            f"trip {trip.id}: [bold]{trip.status}[/], a {len(trip.token)}-character "
+            f"gl-trip+jwt token valid {trip.not_before:%H:%M} to {trip.expires_at:%H:%M} UTC"
+        )
+
+        self.step("The lane scans the trip's QR code, the plate and both passports")
+        answer = setup.lane.verify_trip(
+            trip.token,
+            "entry",
+            plate=vehicle.plate,
+            documents=[
+                ScannedDocument(number=passport, issuing_state="THA"),
+                ScannedDocument(number=scanned.number, issuing_state=scanned.issuing_state),
+            ],
+        )
+        colour = _COLOURS[answer.decision]
+        self.say(f"decision [{colour}]{answer.decision.upper()}[/], mode {answer.mode}")
+        for member in answer.members:
+            holder = member.holder
+            name = f"{holder.given_names} {holder.surname}" if holder is not None else "?"
+            self.say(f"  {member.role}: {name}, {member.decision}, crossing {member.crossing_id}")
+        if answer.vehicle is not None:
+            self.say(f"  vehicle {answer.vehicle.plate}: crossing {answer.crossing_id}")
+        if answer.decision != "green":
+            raise TourFailed(f"expected the trip green, got {answer.decision}")
+        self.say("one scan, one signature: the truck and both drivers crossed together")
+
     def revoke(
         self, lane: LaneClient, clearance: Clearance, scanned: PresentedDocument, plate: str
     ) -> None:
@@ -456,6 +500,35 @@ class Tour:
                 raise TourFailed("the offline crossing is not on the central record")
             again = verifier.sync()
             self.say(f"syncing again sends {len(again.recorded)}: nothing is recorded twice")
+
+
+def _passport_number() -> str:
+    return "D" + "".join(secrets.choice(string.digits) for _ in range(7))
+
+
+def _commercial_driver(given_names: str, surname: str, passport: str) -> TravellerCreate:
+    today = date.today()
+    return TravellerCreate(
+        given_names=given_names,
+        surname=surname,
+        date_of_birth=date(1985, 3, 14),
+        sex="M",
+        nationality="THA",
+        document=DocumentIn(
+            type="P",
+            number=passport,
+            issuing_state="THA",
+            expiry_date=today + timedelta(days=5 * 365),
+        ),
+        category="commercial_driver",
+        employer=EmployerIn(name="Demo Freight", country="THA"),
+        driving_licence=DrivingLicenceIn(
+            number="DL" + secrets.token_hex(4).upper(),
+            issuing_state="THA",
+            classes=["C", "CE"],
+            expiry_date=today + timedelta(days=3 * 365),
+        ),
+    )
 
 
 def _age(verifier: OfflineVerifier) -> str:

@@ -31,6 +31,12 @@ or plate binding. What it decides differently, and why:
   ``holder`` holds only what the token says (nationality and category), since names never
   leave the server.
 
+Trips are decided the same way by :meth:`OfflineVerifier.verify_trip`, with
+``greenlane.domain.trip_checks.check_trip``, the function of ``POST /v1/verify/trip``: each
+member's clearance is checked against the revocations (the feed names a revoked clearance's id,
+which is how a trip token names its members), single entry against the lane's own record, and
+the trip goes into a spool of its own (``<spool>.trips``), synced the same way.
+
 Each decision is appended (fsynced) to a spool before it is returned. :meth:`sync` sends the
 spooled requests to ``POST /v1/verify`` with their original event ids and ``observed_at`` set to
 when the lane decided; the server answers a repeated event id from its record, so a sync that
@@ -57,8 +63,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from greenlane.client.durable import write_atomically
 from greenlane.client.errors import ValidationError
-from greenlane.client.operations import question
-from greenlane.client.spool import SingleEntryUse, Spool, SpoolEntry
+from greenlane.client.operations import question, trip_question
+from greenlane.client.spool import E, SingleEntryUse, Spool, SpoolEntry, TripSpoolEntry
 from greenlane.client.sync import LaneClient
 from greenlane.domain.clearance_token import CLOCK_LEEWAY, LANE_AUDIENCE, public_keys
 from greenlane.domain.federation import (
@@ -86,6 +92,16 @@ from greenlane.domain.status_list import (
     verify_status_list,
 )
 from greenlane.wire.federation import LanePeer
+from greenlane.domain.trip_checks import TripCheck, check_trip
+from greenlane.domain.trip_token import valid_at as trip_valid_at
+from greenlane.wire.trips import (
+    MemberReply,
+    ScannedDocument,
+    TripReply,
+    TripVerifyAnswer,
+    TripVerifyRequest,
+    trip_answer,
+)
 from greenlane.wire.verify import (
     PresentedDocument,
     Reply,
@@ -133,8 +149,8 @@ class Synced:
     """One spooled decision as the lane took it and as the server recorded it."""
 
     event_id: uuid.UUID
-    local: VerifyAnswer
-    central: VerifyAnswer
+    local: VerifyAnswer | TripVerifyAnswer
+    central: VerifyAnswer | TripVerifyAnswer
 
     @property
     def agrees(self) -> bool:
@@ -163,7 +179,7 @@ class SyncReport:
         return tuple(synced for synced in self.recorded if not synced.agrees)
 
 
-def _codes(answer: VerifyAnswer) -> list[str]:
+def _codes(answer: VerifyAnswer | TripVerifyAnswer) -> list[str]:
     return [reason.code for reason in answer.reasons]
 
 
@@ -218,18 +234,27 @@ class OfflineVerifier:
         self._lists = self._verified_lists(self._state.status_lists, self._keys)
         self.refused_lists: dict[str, str] = {}
         self._peers = _peer_trust(self._state.peers, self._clock())
-        self._spool = Spool(
+        spool = (
             Path(spool_path)
             if spool_path
             else self._state_path.with_name(self._state_path.name + ".spool")
         )
+        self._spool = Spool(spool, SpoolEntry)
+        self._trip_spool = Spool(spool.with_name(spool.name + ".trips"), TripSpoolEntry)
         pending = self._spool.entries()
+        pending_trips = self._trip_spool.entries()
         self._used = {(use.clearance_id, use.direction): use for use in self._state.used}
         self._used.update(
             {(e.use.clearance_id, e.use.direction): e.use for e in pending if e.use is not None}
         )
+        self._used.update(
+            {(use.clearance_id, use.direction): use for e in pending_trips for use in e.uses}
+        )
         self._answers: OrderedDict[uuid.UUID, SpoolEntry] = OrderedDict(
             (entry.event_id, entry) for entry in pending
+        )
+        self._trip_answers: OrderedDict[uuid.UUID, TripSpoolEntry] = OrderedDict(
+            (entry.event_id, entry) for entry in pending_trips
         )
 
     # --- the cache ------------------------------------------------------------------------
@@ -252,7 +277,11 @@ class OfflineVerifier:
         revoked = dict(self._state.revoked)
         while True:
             page = self.lane.revocations(since=cursor)
-            revoked.update((item.jti, int(item.expires_at.timestamp())) for item in page.items)
+            for item in page.items:
+                expires_at = int(item.expires_at.timestamp())
+                revoked[item.jti] = expires_at
+                if item.clearance_id is not None:  # how trip tokens name their members
+                    revoked[str(item.clearance_id)] = expires_at
             if not page.items or page.next_cursor is None:
                 break
             cursor = page.next_cursor
@@ -442,12 +471,104 @@ class OfflineVerifier:
         if len(self._answers) > _REMEMBERED_ANSWERS:
             self._answers.popitem(last=False)
 
+    def verify_trip(
+        self,
+        token: str,
+        direction: Literal["entry", "exit"],
+        *,
+        plate: str,
+        documents: list[ScannedDocument],
+        event_id: uuid.UUID | None = None,
+        observed_at: datetime | None = None,
+    ) -> TripVerifyAnswer:
+        """Decide a trip here and now, as :meth:`verify` decides a clearance: spooled (fsynced)
+        first, the same event id answered again, ``observed_at`` outside the token's validity
+        refused (``ValueError``). A document scanned twice is a ``ValueError`` too (the server
+        answers it 422)."""
+        now = self._clock()
+        request = trip_question(
+            token,
+            direction,
+            plate=plate,
+            documents=documents,
+            event_id=event_id,
+            observed_at=observed_at or now,
+        )
+        with self._lock:
+            earlier = self._trip_answers.get(request.event_id)
+            if earlier is not None:
+                if earlier.request != request:
+                    raise ValueError("event_id already used by this lane for a different trip")
+                return earlier.answer
+            result = check_trip(
+                token,
+                lane_port=self.port,
+                direction=direction,
+                plate=plate,
+                documents=[document.presented() for document in documents],
+                keys=self._keys,
+                issuer=self.issuer,
+                audience=LANE_AUDIENCE,
+                revoked=self._state.revoked,
+                now=int(now.timestamp()),
+                today=now.date(),
+            )
+            moment = int((observed_at or now).timestamp())
+            if result.claims is not None and not trip_valid_at(result.claims, moment):
+                raise ValueError("observed_at must fall within the trip token's validity")
+            entry = self._decide_trip(request, result, direction, now)
+            self._trip_spool.append(entry)
+            for use in entry.uses:
+                self._used[(use.clearance_id, use.direction)] = use
+            self._trip_answers[entry.event_id] = entry
+            if len(self._trip_answers) > _REMEMBERED_ANSWERS:
+                self._trip_answers.popitem(last=False)
+            return entry.answer
+
+    def _decide_trip(
+        self, request: TripVerifyRequest, result: TripCheck, direction: str, now: datetime
+    ) -> TripSpoolEntry:
+        members = []
+        for member in result.members:
+            codes = list(member.codes)
+            if member.single_entry and (member.clearance_id, direction) in self._used:
+                codes.append(ALREADY_USED)
+            found = ordered(codes)
+            members.append((member, found))
+        trip_codes = ordered([*result.codes, *([STALE] if self.is_stale() else [])])
+        decision = decision_of((*trip_codes, *(code for _, found in members for code in found)))
+        claims = result.claims
+        uses = [
+            SingleEntryUse(member.clearance_id, direction, claims.expires_at)
+            for member, _ in members
+            if claims is not None and member.single_entry and decision == "green"
+        ]
+        given = trip_answer(
+            TripReply(
+                decision=decision,
+                codes=trip_codes,
+                mode="degraded",
+                checked_at=now,
+                trip_id=uuid.UUID(claims.trip_id) if claims is not None else None,
+                members=[
+                    MemberReply(
+                        role=member.role,
+                        decision=decision_of(found),
+                        codes=found,
+                        clearance_id=uuid.UUID(member.clearance_id),
+                    )
+                    for member, found in members
+                ],
+            )
+        )
+        return TripSpoolEntry(request=request, answer=given, uses=uses)
+
     # --- syncing --------------------------------------------------------------------------
 
     def pending(self) -> int:
         """How many decisions wait in the spool for the server."""
         with self._lock:
-            return len(self._spool.entries())
+            return len(self._spool.entries()) + len(self._trip_spool.entries())
 
     def sync(self) -> SyncReport:
         """Send every spooled decision to the server; safe to repeat, and after a crash.
@@ -458,38 +579,69 @@ class OfflineVerifier:
         acknowledged so far has been taken off the spool.
         """
         with self._sync_lock:
-            with self._lock:
-                pending = self._spool.entries()
             recorded: list[Synced] = []
             refused: list[uuid.UUID] = []
-            acknowledged: list[SpoolEntry] = []
-            rejected: list[SpoolEntry] = []
-            try:
-                for entry in pending:
-                    try:
-                        central = self.lane.verify_request(entry.request)
-                    except ValidationError:
-                        rejected.append(entry)
-                        refused.append(entry.event_id)
-                    else:
-                        acknowledged.append(entry)
-                        recorded.append(Synced(entry.event_id, entry.answer, central))
-                    if len(acknowledged) + len(rejected) >= CHECKPOINT_EVERY:
-                        self._settle(acknowledged, rejected)
-                        acknowledged, rejected = [], []
-            finally:
-                self._settle(acknowledged, rejected)
+            self._sync_from(
+                self._spool,
+                lambda entry: self.lane.verify_request(entry.request),
+                lambda entry: [entry.use] if entry.use is not None else [],
+                recorded,
+                refused,
+            )
+            self._sync_from(
+                self._trip_spool,
+                lambda entry: self.lane.verify_trip_request(entry.request),
+                lambda entry: entry.uses,
+                recorded,
+                refused,
+            )
             return SyncReport(tuple(recorded), tuple(refused), self.pending())
 
-    def _settle(self, acknowledged: list[SpoolEntry], rejected: list[SpoolEntry]) -> None:
+    def _sync_from(
+        self,
+        spool: Spool[E],
+        send: Callable[[E], VerifyAnswer | TripVerifyAnswer],
+        uses_of: Callable[[E], list[SingleEntryUse]],
+        recorded: list[Synced],
+        refused: list[uuid.UUID],
+    ) -> None:
+        with self._lock:
+            pending = spool.entries()
+        acknowledged: list[E] = []
+        rejected: list[E] = []
+        try:
+            for entry in pending:
+                try:
+                    central = send(entry)
+                except ValidationError:
+                    rejected.append(entry)
+                    refused.append(entry.event_id)
+                else:
+                    acknowledged.append(entry)
+                    recorded.append(Synced(entry.event_id, entry.answer, central))
+                if len(acknowledged) + len(rejected) >= CHECKPOINT_EVERY:
+                    self._settle(spool, uses_of, acknowledged, rejected)
+                    acknowledged, rejected = [], []
+        finally:
+            self._settle(spool, uses_of, acknowledged, rejected)
+
+    def _settle(
+        self,
+        spool: Spool[E],
+        uses_of: Callable[[E], list[SingleEntryUse]],
+        acknowledged: list[E],
+        rejected: list[E],
+    ) -> None:
         """Take entries off the spool, first moving their single-entry uses into the state so
         that a crash between the two writes loses no use (it would only be kept twice)."""
         with self._lock:
-            uses = [entry.use for entry in (*acknowledged, *rejected) if entry.use is not None]
+            uses: list[SingleEntryUse] = [
+                use for entry in acknowledged + rejected for use in uses_of(entry)
+            ]
             if uses:
                 self._state.used = [*self._state.used, *uses]
                 self._save_state()
-            self._spool.settle([entry.event_id for entry in acknowledged], rejected)
+            spool.settle([entry.event_id for entry in acknowledged], rejected)
 
 
 def _peer_trust(peers: list[LanePeer], now: datetime) -> dict[str, PeerTrust]:

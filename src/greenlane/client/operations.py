@@ -53,6 +53,13 @@ from greenlane.wire.registration import (
     VehiclePatch,
 )
 from greenlane.wire.status_lists import StatusListAggregation
+from greenlane.wire.trips import (
+    ScannedDocument,
+    Trip,
+    TripCreate,
+    TripVerifyAnswer,
+    TripVerifyRequest,
+)
 from greenlane.wire.verify import PresentedDocument, VerifyAnswer, VerifyRequest
 
 T = TypeVar("T")
@@ -217,6 +224,39 @@ def replace_document(traveller_id: Id, body: DocumentReplacement) -> Operation[D
     )
 
 
+def file_trip(body: TripCreate, idempotency_key: str | None) -> Operation[Trip]:
+    return _create("/v1/trips", body, Trip, idempotency_key)
+
+
+def get_trip(trip_id: Id) -> Operation[Trip]:
+    return _get(f"/v1/trips/{trip_id}", Trip)
+
+
+def trips_page(cursor: str | None, limit: int = PAGE_SIZE) -> Operation[Page[Trip]]:
+    return _get("/v1/trips", Page[Trip], _page_params(limit, cursor))
+
+
+def amend_trip(trip_id: Id, body: TripCreate) -> Operation[Trip]:
+    # A whole replacement: sent twice, the second is the same amendment decided again.
+    return _send("PUT", f"/v1/trips/{trip_id}", body, Trip)
+
+
+def cancel_trip(trip_id: Id) -> Operation[Trip]:
+    # Cancelling twice changes nothing, so a resend is harmless.
+    return Operation("POST", f"/v1/trips/{trip_id}/cancel", _decoder(Trip), replay_safe=True)
+
+
+def trip_qr(trip_id: Id, image_format: QrFormat) -> Operation[bytes]:
+    return Operation(
+        "GET",
+        f"/v1/trips/{trip_id}/qr",
+        _bytes,
+        params={"format": image_format},
+        headers={"Accept": "image/png" if image_format == "png" else "image/svg+xml"},
+        replay_safe=True,
+    )
+
+
 # --- lanes ---------------------------------------------------------------------------------
 
 
@@ -248,6 +288,37 @@ def verify(request: VerifyRequest) -> Operation[VerifyAnswer]:
         "POST",
         "/v1/verify",
         _decoder(VerifyAnswer),
+        content=_ENCODE.encode(request),
+        replay_safe=True,
+    )
+
+
+def trip_question(
+    token: str,
+    direction: Literal["entry", "exit"],
+    *,
+    plate: str,
+    documents: list[ScannedDocument],
+    event_id: uuid.UUID | None = None,
+    observed_at: datetime | None = None,
+) -> TripVerifyRequest:
+    """A trip verify request; a fresh event id unless the lane gives its own."""
+    return TripVerifyRequest(
+        token=token,
+        direction=direction,
+        event_id=event_id or uuid.uuid4(),
+        plate=plate,
+        documents=documents,
+        observed_at=observed_at,
+    )
+
+
+def verify_trip(request: TripVerifyRequest) -> Operation[TripVerifyAnswer]:
+    # As for one clearance: a repeated event id is answered from the server's record.
+    return Operation(
+        "POST",
+        "/v1/verify/trip",
+        _decoder(TripVerifyAnswer),
         content=_ENCODE.encode(request),
         replay_safe=True,
     )

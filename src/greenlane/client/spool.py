@@ -10,10 +10,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import msgspec
 
 from greenlane.client.durable import append_durably, write_atomically
+from greenlane.wire.trips import TripVerifyAnswer, TripVerifyRequest
 from greenlane.wire.verify import VerifyAnswer, VerifyRequest
 
 
@@ -38,16 +40,30 @@ class SpoolEntry(msgspec.Struct, kw_only=True):
         return self.request.event_id
 
 
+class TripSpoolEntry(msgspec.Struct, kw_only=True):
+    """A trip decided offline: as :class:`SpoolEntry`, with a single-entry use per member."""
+
+    request: TripVerifyRequest
+    answer: TripVerifyAnswer
+    uses: list[SingleEntryUse] = msgspec.field(default_factory=list)
+
+    @property
+    def event_id(self) -> uuid.UUID:
+        return self.request.event_id
+
+
 _ENCODE = msgspec.json.Encoder()
-_DECODE = msgspec.json.Decoder(SpoolEntry)
+E = TypeVar("E", SpoolEntry, TripSpoolEntry)
 
 
-class Spool:
-    """Not thread-safe by itself: the offline verifier calls it under its lock."""
+class Spool(Generic[E]):
+    """Not thread-safe by itself: the offline verifier calls it under its lock. One spool
+    holds one kind of entry: a lane keeps its trips in a spool of their own."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, kind: type[E]) -> None:
         self.path = path
         self.rejected_path = path.with_name(path.name + ".rejected")
+        self._decode: msgspec.json.Decoder[E] = msgspec.json.Decoder(kind)
         self._repair()
 
     def _lines(self) -> list[bytes]:
@@ -59,21 +75,30 @@ class Spool:
         """Set aside what a crash may have left half-written (a torn last line), so that every
         later append starts on a line of its own."""
         lines = self._lines()
-        unreadable = [line for line in lines if not _readable(line)]
+        unreadable = [line for line in lines if not self._readable(line)]
         if not unreadable:
             return
         append_durably(
             self.rejected_path, b"".join(line.rstrip(b"\n") + b"\n" for line in unreadable)
         )
-        write_atomically(self.path, b"".join(line for line in lines if _readable(line)))
+        write_atomically(self.path, b"".join(line for line in lines if self._readable(line)))
 
-    def entries(self) -> list[SpoolEntry]:
-        return [_DECODE.decode(line) for line in self._lines()]
+    def _readable(self, line: bytes) -> bool:
+        if not line.endswith(b"\n"):
+            return False
+        try:
+            self._decode.decode(line)
+        except msgspec.DecodeError:
+            return False
+        return True
 
-    def append(self, entry: SpoolEntry) -> None:
+    def entries(self) -> list[E]:
+        return [self._decode.decode(line) for line in self._lines()]
+
+    def append(self, entry: E) -> None:
         append_durably(self.path, _ENCODE.encode(entry) + b"\n")
 
-    def settle(self, acknowledged: Collection[uuid.UUID], refused: Sequence[SpoolEntry]) -> None:
+    def settle(self, acknowledged: Collection[uuid.UUID], refused: Sequence[E]) -> None:
         """Remove acknowledged and refused entries; refused ones are kept in ``.rejected``."""
         if refused:
             append_durably(
@@ -82,15 +107,5 @@ class Spool:
         done = set(acknowledged) | {entry.event_id for entry in refused}
         if not done:
             return
-        kept = [line for line in self._lines() if _DECODE.decode(line).event_id not in done]
+        kept = [line for line in self._lines() if self._decode.decode(line).event_id not in done]
         write_atomically(self.path, b"".join(kept))
-
-
-def _readable(line: bytes) -> bool:
-    if not line.endswith(b"\n"):
-        return False
-    try:
-        _DECODE.decode(line)
-    except msgspec.DecodeError:
-        return False
-    return True

@@ -64,6 +64,13 @@ from greenlane.wire.registration import (
     VehiclePatch,
 )
 from greenlane.wire.status_lists import StatusListAggregation
+from greenlane.wire.trips import (
+    ScannedDocument,
+    Trip,
+    TripCreate,
+    TripVerifyAnswer,
+    TripVerifyRequest,
+)
 from greenlane.wire.verify import PresentedDocument, VerifyAnswer, VerifyRequest
 
 T = TypeVar("T")
@@ -270,6 +277,27 @@ class PartnerClient(_Client):
         """A new travel document; every active clearance is issued again bound to it."""
         return self.session.run(ops.replace_document(traveller_id, body))
 
+    def file_trip(self, body: TripCreate, *, idempotency_key: str | None = None) -> Trip:
+        """File a trip; decided at once, and given its token when approved."""
+        return self.session.run(ops.file_trip(body, idempotency_key))
+
+    def get_trip(self, trip_id: Id) -> Trip:
+        return self.session.run(ops.get_trip(trip_id))
+
+    def list_trips(self, *, page_size: int = ops.PAGE_SIZE) -> Iterator[Trip]:
+        return self._items(lambda cursor: ops.trips_page(cursor, page_size))
+
+    def amend_trip(self, trip_id: Id, body: TripCreate) -> Trip:
+        """Replace the whole filing: decided again, the old token revoked, a new one issued
+        when approved."""
+        return self.session.run(ops.amend_trip(trip_id, body))
+
+    def cancel_trip(self, trip_id: Id) -> Trip:
+        return self.session.run(ops.cancel_trip(trip_id))
+
+    def trip_qr(self, trip_id: Id, image_format: QrFormat = "svg") -> bytes:
+        return self.session.run(ops.trip_qr(trip_id, image_format))
+
 
 class LaneClient(_Client):
     """A port lane: verifies clearance tokens and reads what an offline lane needs."""
@@ -301,6 +329,32 @@ class LaneClient(_Client):
 
     def verify_request(self, request: VerifyRequest) -> VerifyAnswer:
         return self.session.run(ops.verify(request))
+
+    def verify_trip(
+        self,
+        token: str,
+        direction: Literal["entry", "exit"],
+        *,
+        plate: str,
+        documents: list[ScannedDocument],
+        event_id: uuid.UUID | None = None,
+        observed_at: datetime | None = None,
+    ) -> TripVerifyAnswer:
+        """Decide a trip token with the plate and every document scanned in the vehicle (each
+        typed or by its MRZ, in any order). The same event id again returns the first answer."""
+        return self.verify_trip_request(
+            ops.trip_question(
+                token,
+                direction,
+                plate=plate,
+                documents=documents,
+                event_id=event_id,
+                observed_at=observed_at,
+            )
+        )
+
+    def verify_trip_request(self, request: TripVerifyRequest) -> TripVerifyAnswer:
+        return self.session.run(ops.verify_trip(request))
 
     def jwks(self) -> dict[str, Any]:
         return self.session.run(ops.jwks())

@@ -17,7 +17,7 @@ COLUMNS = (
 )
 # Revocations take numbers from a sequence in commit order, so a lane paging by number never
 # skips one that committed late: writers hold this lock from nextval() to commit.
-_REVOCATION_LOCK = 0x7265766B  # "revk"
+REVOCATION_LOCK = 0x7265766B  # "revk"
 
 
 async def insert(
@@ -78,7 +78,7 @@ async def revoke(
 ) -> list[asyncpg.Record]:
     """Revoke those not yet revoked (revoking twice changes nothing); returns their ids, jtis,
     applications, partners, expiry times and status list entries."""
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", _REVOCATION_LOCK)
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", REVOCATION_LOCK)
     return await conn.fetch(
         "UPDATE clearances SET revoked_at = $2, revoked_by = $3, revocation_reason = $4,"
         " revocation_seq = nextval('revocation_seq')"
@@ -168,18 +168,29 @@ async def carry_entries(conn: Connection, application_id: uuid.UUID) -> None:
 
 
 async def revocations(conn: Connection, *, after_seq: int, limit: int) -> list[asyncpg.Record]:
+    """Clearance and trip tokens in one revocation order; a clearance's names its id too, which
+    is how a trip token names its members."""
     return await conn.fetch(
-        "SELECT jti, revoked_at, expires_at, revocation_seq FROM clearances"
-        " WHERE revocation_seq > $1 ORDER BY revocation_seq LIMIT $2",
+        "(SELECT jti, revoked_at, expires_at, revocation_seq, id AS clearance_id FROM clearances"
+        "  WHERE revocation_seq > $1 ORDER BY revocation_seq LIMIT $2)"
+        " UNION ALL"
+        " (SELECT jti, revoked_at, expires_at, revocation_seq, NULL FROM trip_tokens"
+        "  WHERE revocation_seq > $1 ORDER BY revocation_seq LIMIT $2)"
+        " ORDER BY revocation_seq LIMIT $2",
         after_seq,
         limit,
     )
 
 
 async def revoked_jtis(conn: Connection, *, not_expired_at: datetime) -> list[str]:
-    """Revoked tokens that could still be presented (not yet expired)."""
+    """Revoked tokens that could still be presented (not yet expired): the jtis of clearance
+    and trip tokens, and the ids of revoked clearances, which trip tokens name their members by
+    (a UUID's text is never a jti)."""
     rows = await conn.fetch(
-        "SELECT jti FROM clearances WHERE revoked_at IS NOT NULL AND expires_at > $1",
+        "SELECT jti FROM clearances WHERE revoked_at IS NOT NULL AND expires_at > $1"
+        " UNION ALL SELECT id::text FROM clearances"
+        " WHERE revoked_at IS NOT NULL AND expires_at > $1"
+        " UNION ALL SELECT jti FROM trip_tokens WHERE revoked_at IS NOT NULL AND expires_at > $1",
         not_expired_at,
     )
     return [row["jti"] for row in rows]

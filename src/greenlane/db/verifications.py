@@ -1,4 +1,5 @@
-"""Lane verifications: one call records a whole group-commit batch (see migrations 0006 to 0008)."""
+"""Lane verifications: one call records a whole group-commit batch (see migrations 0006 to 0008,
+and 0013 for trips)."""
 
 from __future__ import annotations
 
@@ -72,9 +73,27 @@ def _receipt(item: VerificationRecord, outcome: _Outcome) -> dict[str, object] |
 
 
 async def _record(conn: Connection, records: Sequence[VerificationRecord]) -> list[Recorded]:
+    """A batch with trips in it records them with ``gl_record_trips()`` in the same statement,
+    after the clearances; a batch without (every batch of single verifies) is the one call it
+    always was."""
+    trips = [i for i, record in enumerate(records) if record.trip_id is not None]
+    if not trips:
+        rows = await conn.fetch(
+            "SELECT replayed, differs, reply::text FROM gl_record_verifications($1::jsonb)"
+            " ORDER BY item_index",
+            _ENCODE.encode(records).decode(),
+        )
+        return [Recorded(*row) for row in rows]
+    singles = [i for i, record in enumerate(records) if record.trip_id is None]
     rows = await conn.fetch(
-        "SELECT replayed, differs, reply::text FROM gl_record_verifications($1::jsonb)"
-        " ORDER BY item_index",
-        _ENCODE.encode(records).decode(),
+        "SELECT * FROM (SELECT false AS trip, item_index, replayed, differs, reply::text"
+        "  FROM gl_record_verifications($1::jsonb)"
+        " UNION ALL SELECT true, item_index, replayed, differs, reply::text"
+        "  FROM gl_record_trips($2::jsonb)) recorded ORDER BY trip, item_index",
+        _ENCODE.encode([records[i] for i in singles]).decode(),
+        _ENCODE.encode([records[i] for i in trips]).decode(),
     )
-    return [Recorded(*row) for row in rows]
+    answers: list[Recorded | None] = [None] * len(records)
+    for position, row in zip([*singles, *trips], rows, strict=True):
+        answers[position] = Recorded(row["replayed"], row["differs"], row["reply"])
+    return [answer for answer in answers if answer is not None]

@@ -141,3 +141,97 @@ DEFAULT_RULES: tuple[DefaultRule, ...] = (
     VEHICLE_INSURANCE,
     VEHICLE_PORTS,
 )
+
+
+# --- trips: conditions that name ``trip`` judge trips, not applications --------------------
+# Inserted by migration 0013_trips, not 0003: a database made before trips gets them there.
+
+TRIP_PORT_HANDLES_VEHICLE = DefaultRule(
+    id="3f0c8a52-5b1e-4c36-9d0a-7c51f2e8b9a4",
+    name="The port handles the trip's vehicle",
+    description=(
+        "A trip crosses at one port, which must have lanes for its vehicle: every vehicle "
+        "needs a port handling the kind 'vehicle', and heavy goods vehicles (trucks, tractors, "
+        "trailers) go through cargo lanes, so the port must handle 'cargo' too."
+    ),
+    condition=(
+        "'vehicle' in trip.port_kinds && (!(trip.vehicle.kind in ['truck', 'tractor', 'trailer'])"
+        " || 'cargo' in trip.port_kinds)"
+    ),
+    effect="deny",
+    reason_code="port_not_for_vehicle_kind",
+    message="The port does not handle this kind of vehicle.",
+)
+
+TRIP_DRIVERS_LICENSED = DefaultRule(
+    id="9a4e2b17-0c6d-4f8e-a3b5-1d7c9e0f2a68",
+    name="Drivers and co-drivers hold a licence on the day",
+    description=(
+        "Whoever may take the wheel (the driver and every co-driver) must hold a driving "
+        "licence valid on the day of arrival. The driver's own clearance was already issued "
+        "for this vehicle; a co-driver's may not have been."
+    ),
+    condition=(
+        "trip.crew.all(m, m.role == 'passenger' || (m.driving_licence != null"
+        " && m.driving_licence.expiry_date >= trip.arrival_date))"
+    ),
+    effect="deny",
+    reason_code="driving_licence_invalid",
+    message="The driver and every co-driver need a driving licence valid on the day.",
+)
+
+TRIP_INSURANCE = DefaultRule(
+    id="c27d5e90-8f3a-4b1c-9e6d-5a0b8c4f7e13",
+    name="Vehicle insured on the day",
+    description=(
+        "The vehicle must carry third-party insurance on the day it crosses (as the ASEAN "
+        "compulsory motor vehicle insurance scheme requires of a foreign vehicle)."
+    ),
+    condition="trip.vehicle.insurance_expiry >= trip.arrival_date",
+    effect="deny",
+    reason_code="insurance_insufficient",
+    message="The vehicle's insurance must be valid on the day of the crossing.",
+)
+
+TRIP_SEATS = DefaultRule(
+    id="5e8b1f3c-2d7a-4c90-b6e4-0f9a3d2c1b75",
+    name="The crew fits the vehicle",
+    description=(
+        "More people than a vehicle of its kind usually seats is worth an officer's look "
+        "before the crossing: motorcycles 2, cars and vans 9, trucks and tractors 3 (a driver "
+        "and two co-drivers or crew), buses 60. A trailer is not driven: file the tractor that "
+        "pulls it. The numbers sit in one map for an administrator to tune."
+    ),
+    condition=(
+        "trip.size <= {'motorcycle': 2, 'car': 9, 'van': 9, 'truck': 3, 'tractor': 3,"
+        " 'bus': 60, 'trailer': 0}[trip.vehicle.kind]"
+    ),
+    effect="refer",
+    reason_code="crew_exceeds_seats",
+    message="More people are listed than the vehicle usually seats.",
+)
+
+TRIP_COMMERCIAL_DRIVER = DefaultRule(
+    id="b8d3c6a1-4e2f-4a7b-8c5d-9f1e0a6b3c27",
+    name="Goods vehicles and buses have a commercial driver",
+    description=(
+        "Trucks, tractors and buses cross as commercial transport, whose driver is registered "
+        "as a commercial driver; another driver is referred to an officer rather than refused, "
+        "as an employer may drive its own goods."
+    ),
+    condition=(
+        "!(trip.vehicle.kind in ['truck', 'tractor', 'bus'])"
+        " || trip.crew.exists(m, m.role == 'driver' && m.category == 'commercial_driver')"
+    ),
+    effect="refer",
+    reason_code="commercial_driver_required",
+    message="A truck, tractor or bus needs a driver registered as a commercial driver.",
+)
+
+DEFAULT_TRIP_RULES: tuple[DefaultRule, ...] = (
+    TRIP_PORT_HANDLES_VEHICLE,
+    TRIP_DRIVERS_LICENSED,
+    TRIP_INSURANCE,
+    TRIP_SEATS,
+    TRIP_COMMERCIAL_DRIVER,
+)

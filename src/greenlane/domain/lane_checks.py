@@ -65,12 +65,15 @@ REASONS: Mapping[str, tuple[Decision, str]] = {
     "token_suspended": ("deny", "The clearance is suspended."),
     "wrong_port": ("deny", "The clearance is not valid at this port."),
     "category_not_agreed": ("deny", "The agreement with the issuer does not cover this category."),
+    "wrong_direction": ("deny", "The trip was filed for the other direction."),
     "document_mismatch": ("deny", "The document is not the one the clearance was issued for."),
     "vehicle_mismatch": ("deny", "The vehicle is not the one the clearance was issued for."),
     "already_used": ("deny", "This single-entry clearance was already used in this direction."),
     "document_not_presented": ("refer", "Scan the traveller's travel document."),
     "plate_not_presented": ("refer", "Read the vehicle's registration plate."),
     "watchlist_hit": ("refer", "Refer the traveller to an officer."),
+    "occupant_not_listed": ("refer", "A document scanned in the vehicle is not on the trip."),
+    "occupant_missing": ("refer", "A person on the trip was not scanned."),
     "single_entry_unconfirmed": (
         "refer",
         "Single entry cannot be confirmed while the central record is unreachable.",
@@ -135,7 +138,7 @@ StatusOf = Callable[[StatusListReference], int | str]
 Watchlisted = Callable[[Sequence[Document], str | None, str | None], bool]
 
 
-class _Read(NamedTuple):
+class Read(NamedTuple):
     """The document sources a lane presented, as far as they could be read."""
 
     documents: tuple[Document, ...]  # distinct, typed first
@@ -143,7 +146,7 @@ class _Read(NamedTuple):
     unreadable: bool  # a source was presented that could not be read
 
 
-def _read(presented: Presented, today: date) -> _Read:
+def read_documents(presented: Presented, today: date) -> Read:
     documents: list[Document] = []
     nationality: str | None = None
     unreadable = False
@@ -164,10 +167,10 @@ def _read(presented: Presented, today: date) -> _Read:
             nationality = zone.nationality
             if scanned not in documents:
                 documents.append(scanned)
-    return _Read(tuple(documents), nationality, unreadable)
+    return Read(tuple(documents), nationality, unreadable)
 
 
-def _vouches(verified: VerifiedToken, read: _Read) -> bool:
+def _vouches(verified: VerifiedToken, read: Read) -> bool:
     """Whether the sources name one document, the token's, held by the token's national."""
     if len(read.documents) != 1:
         return False
@@ -177,7 +180,7 @@ def _vouches(verified: VerifiedToken, read: _Read) -> bool:
     return binding_matches(verified, issuing_state=state, number=number)
 
 
-def _plate(presented: Presented) -> str | None:
+def read_plate(presented: Presented) -> str | None:
     if presented.plate is None:
         return None
     try:
@@ -280,12 +283,12 @@ def _decide(
         codes.append("token_revoked")
     if claims.token_id in revoked and "token_revoked" not in codes:
         codes.append("token_revoked")
-    read = _read(presented, today)
+    read = read_documents(presented, today)
     if read.unreadable or not read.documents:
         codes.append("document_not_presented")
     if read.documents and not _vouches(verified, read):
         codes.append("document_mismatch")
-    plate = _plate(presented)
+    plate = read_plate(presented)
     if claims.vehicle_binding is not None:
         if plate is None:
             codes.append("plate_not_presented")

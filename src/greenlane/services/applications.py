@@ -5,7 +5,7 @@ decides their live applications again (:func:`redecide`)."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -24,6 +24,7 @@ from greenlane.domain import lifecycle
 from greenlane.domain.crypto import BlindIndex, FieldCipher
 from greenlane.domain.lifecycle import AGENCY_ONLY, CasePolicy
 from greenlane.domain.rules import Outcome
+from greenlane.domain.trips import TripPolicy
 from greenlane.domain.webhooks import EventType
 from greenlane.errors import Forbidden, NotFound, ValidationFailed
 from greenlane.services import audit, clearances, webhook_events
@@ -42,12 +43,12 @@ from greenlane.wire.applications import (
     DryRunRequest,
     DryRunResult,
     IssuedClearance,
-    Reason,
     RuleEvaluation,
 )
 from greenlane.wire.case import Appeal, Ground, HistoryEntry, InformationRequest, Rejection
 from greenlane.wire.common import Page
 from greenlane.wire.lifecycle import Reissued
+from greenlane.wire.reasons import Reason
 from greenlane.wire.webhooks import ApplicationData
 
 
@@ -65,6 +66,7 @@ class Deciding:
     issuer: str
     policy: CasePolicy
     status_list_size: int
+    trips: TripPolicy = field(default_factory=TripPolicy)
 
 
 async def _assess(
@@ -666,16 +668,22 @@ def as_request(row: asyncpg.Record) -> ApplicationCreate:
     )
 
 
+def check_one_subject(request: DryRunRequest) -> None:
+    """A dry run decides exactly one application or trip, given whole or by id."""
+    asked = (request.application, request.application_id, request.trip, request.trip_id)
+    if sum(part is not None for part in asked) != 1:
+        raise ValidationFailed.one(
+            "application", "give exactly one of application, application_id, trip and trip_id"
+        )
+
+
 async def dry_run(
     d: Deciding, request: DryRunRequest, *, draft: uuid.UUID | None = None
 ) -> DryRunResult:
     """Evaluate with the very function a filing uses; store nothing. With ``draft``, that
     rule's current version is evaluated as if it were in force (``rules.WithDraft``)."""
     in_force = WithDraft(d.rules, await draft_rule(d.db, draft)) if draft else None
-    if (request.application is None) == (request.application_id is None):
-        raise ValidationFailed.one(
-            "application", "give exactly one of application and application_id"
-        )
+    check_one_subject(request)
     async with d.db.transaction() as conn:
         if request.application_id is not None:
             row = await applications_db.get(conn, request.application_id, None)

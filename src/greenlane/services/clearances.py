@@ -249,6 +249,8 @@ async def revoke_in(
         )
         if row["status_list"] is not None:
             await status_lists.set_status(conn, row["status_list"], row["status_idx"], INVALID)
+        # The id too: trip tokens name their members' clearances by it (domain/trip_token.py).
+        await notify(conn, "revocations", str(row["id"]))
     return [row["jti"] for row in revoked]
 
 
@@ -328,7 +330,12 @@ async def revocations(db: Database, *, since: int, limit: int) -> RevocationPage
     async with db.connection() as conn:
         rows = await clearances_db.revocations(conn, after_seq=since, limit=limit)
     items = [
-        Revocation(jti=row["jti"], revoked_at=row["revoked_at"], expires_at=row["expires_at"])
+        Revocation(
+            jti=row["jti"],
+            revoked_at=row["revoked_at"],
+            expires_at=row["expires_at"],
+            clearance_id=row["clearance_id"],
+        )
         for row in rows
     ]
     # A feed, not a finite list: the cursor is always where to poll from next, and an empty

@@ -84,11 +84,11 @@ Recorded = verifications_db.Recorded
 Event = tuple[uuid.UUID, uuid.UUID]  # (lane client, event id)
 
 
-def fingerprint(request: VerifyRequest) -> str:
+def fingerprint(request: msgspec.Struct) -> str:
     return hashlib.sha256(_FINGERPRINT.encode(request)).hexdigest()
 
 
-class _Lru(OrderedDict[K, V], Generic[K, V]):
+class Lru(OrderedDict[K, V], Generic[K, V]):
     def remember(self, key: K, value: V) -> None:
         self[key] = value
         self.move_to_end(key)
@@ -128,8 +128,8 @@ class LaneVerifier:
             self._write, max_in_flight=COMMITS_IN_FLIGHT, linger=linger
         )
         # For degraded answers: who a clearance names, and what each event was answered.
-        self._people: _Lru[uuid.UUID, tuple[Holder | None, VehicleSeen | None]] = _Lru()
-        self._degraded_replies: _Lru[Event, tuple[str, VerifyAnswer]] = _Lru()
+        self._people: Lru[uuid.UUID, tuple[Holder | None, VehicleSeen | None]] = Lru()
+        self._degraded_replies: Lru[Event, tuple[str, VerifyAnswer]] = Lru()
         self.degraded_since: float | None = None
 
     def start(self) -> None:
@@ -153,7 +153,7 @@ class LaneVerifier:
         await self.committer.close()
         await self._connections.close()
 
-    def _watchlisted(
+    def watchlisted(
         self, documents: Sequence[Document], plate: str | None, country: str | None
     ) -> bool:
         vehicle = (
@@ -170,7 +170,7 @@ class LaneVerifier:
         """The answer, and whether it is the stored answer to this event, given again."""
         started = time.perf_counter()
         now = datetime.now(UTC)
-        occurred = _occurred_at(request, now)
+        occurred = occurred_at(request.observed_at, now)
         port_code, lane_code = lane.port_code, lane.lane_code
         assert port_code is not None  # the route admits lane clients only, which have both
         assert lane_code is not None
@@ -185,7 +185,7 @@ class LaneVerifier:
             status_of=self._status_lists.status_of,
             now=int(now.timestamp()),
             today=now.date(),
-            watchlisted=self._watchlisted,
+            watchlisted=self.watchlisted,
             peers=self._peers.trust,
         )
         if request.observed_at is not None and not observed_in_validity(
@@ -200,7 +200,7 @@ class LaneVerifier:
         else:
             replayed = recorded.replayed
             if replayed and recorded.differs:
-                raise _event_reused()
+                raise event_reused()
             given = answer(_REPLY.decode(recorded.reply))
             if given.holder is not None and given.clearance_id is not None:
                 self._people.remember(given.clearance_id, (given.holder, given.vehicle))
@@ -215,17 +215,9 @@ class LaneVerifier:
         earlier = self._degraded_replies.get(event)
         if earlier is not None:
             if earlier[0] != record.request_sha:
-                raise _event_reused()
+                raise event_reused()
             return earlier[1], True
-        if self.degraded_since is None:
-            self.degraded_since = time.monotonic()
-        spooled = record.degraded()
-        try:
-            await self._spool.append(spooled)
-        except SpoolUnavailable:
-            raise ServiceUnavailable(
-                retry_after=5, detail="The verification could not be recorded; try again."
-            ) from None
+        spooled = await self.spool_degraded(record)
         holder: Holder | None = None
         vehicle: VehicleSeen | None = None
         if spooled.decision != "deny":
@@ -248,6 +240,19 @@ class LaneVerifier:
         self._degraded_replies.remember(event, (record.request_sha, given))
         return given, False
 
+    async def spool_degraded(self, record: VerificationRecord) -> VerificationRecord:
+        """Keep ``record`` in the local spool in degraded mode; 503 if even that fails."""
+        if self.degraded_since is None:
+            self.degraded_since = time.monotonic()
+        spooled = record.degraded()
+        try:
+            await self._spool.append(spooled)
+        except SpoolUnavailable:
+            raise ServiceUnavailable(
+                retry_after=5, detail="The verification could not be recorded; try again."
+            ) from None
+        return spooled
+
     def spool_has_work(self) -> bool:
         return self._spool.has_work()
 
@@ -265,14 +270,14 @@ class LaneVerifier:
         return await self._spool.drain(write)
 
 
-def _event_reused() -> ValidationFailed:
+def event_reused() -> ValidationFailed:
     return ValidationFailed.one(
         "event_id", "already used by this lane for a different verification"
     )
 
 
-def _occurred_at(request: VerifyRequest, now: datetime) -> datetime:
-    observed = request.observed_at
+def occurred_at(observed: datetime | None, now: datetime) -> datetime:
+    """When the lane says the crossing happened (now if it does not say), within bounds."""
     if observed is None:
         return now
     if observed.tzinfo is None:

@@ -11,10 +11,14 @@ import msgspec
 from greenlane.wire.case import Appeal, HistoryEntry, InformationRequest, Rejection
 from greenlane.wire.common import PortCode, Request
 
+# Re-exported: where they were defined before trips shared them (wire/reasons.py).
+from greenlane.wire.reasons import Effect as Effect
+from greenlane.wire.reasons import Reason as Reason
+from greenlane.wire.trips import TripCreate
+
 # Five ports keep the clearance token under 600 characters, small enough for a phone's QR code.
 MAX_PORTS = 5
 Status = Literal["approved", "referred", "rejected", "info_requested", "appealed"]
-Effect = Literal["deny", "refer"]
 
 
 class ApplicationCreate(Request, kw_only=True):
@@ -25,14 +29,6 @@ class ApplicationCreate(Request, kw_only=True):
     valid_until: date
     entries: Literal["single", "multiple"]
     purpose: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
-
-
-class Reason(msgspec.Struct, omit_defaults=True):
-    rule_id: str | None
-    reason_code: str
-    message: str
-    effect: Effect
-    watchlist_entry_id: uuid.UUID | None = None  # the entry a hit matched: administrators only
 
 
 class IssuedClearance(msgspec.Struct):
@@ -77,11 +73,14 @@ class DecisionRequest(Request):
 
 
 class DryRunRequest(Request):
-    """Exactly one of ``application`` (a body as for POST /v1/applications) and
-    ``application_id`` (an application already filed)."""
+    """Exactly one of ``application`` (a body as for POST /v1/applications),
+    ``application_id`` (an application already filed), ``trip`` (a body as for
+    POST /v1/trips) and ``trip_id`` (a trip already filed)."""
 
     application: ApplicationCreate | None = None
     application_id: uuid.UUID | None = None
+    trip: TripCreate | None = None
+    trip_id: uuid.UUID | None = None
 
 
 class RuleEvaluation(msgspec.Struct, omit_defaults=True):

@@ -49,11 +49,14 @@ class SuspendRequest(Request):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
 
-class Revocation(msgspec.Struct):
+class Revocation(msgspec.Struct, omit_defaults=True):
     jti: str
     revoked_at: datetime
     # The token's own expiry: past it (and the verifiers' leeway) the entry can be forgotten.
     expires_at: datetime
+    # A clearance's id (absent for a trip token's revocation): trip tokens name their members'
+    # clearances by id, so an offline lane needs it to deny a revoked member.
+    clearance_id: uuid.UUID | None = None
 
 
 class RevocationPage(msgspec.Struct):

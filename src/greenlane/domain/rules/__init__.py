@@ -29,6 +29,7 @@ from greenlane.domain.rules.engine import (
     Status,
     Verdict,
     applicable,
+    applicable_to_trip,
     applies,
     compile_rule,
     decide,
@@ -37,12 +38,15 @@ from greenlane.domain.rules.engine import (
 )
 from greenlane.domain.rules.facts import (
     ApplicationFacts,
+    CrewFacts,
     DocumentFacts,
     DrivingLicenceFacts,
     EmployerFacts,
     TravellerFacts,
+    TripFacts,
     VehicleFacts,
     build_context,
+    build_trip_context,
 )
 
 __all__ = [
@@ -54,6 +58,7 @@ __all__ = [
     "WATCHLIST_HIT",
     "ApplicationFacts",
     "CompiledCondition",
+    "CrewFacts",
     "DocumentFacts",
     "DrivingLicenceFacts",
     "Effect",
@@ -66,11 +71,14 @@ __all__ = [
     "RuleResult",
     "Status",
     "TravellerFacts",
+    "TripFacts",
     "VehicleFacts",
     "Verdict",
     "applicable",
+    "applicable_to_trip",
     "applies",
     "build_context",
+    "build_trip_context",
     "check_cost",
     "compile_condition",
     "compile_rule",

@@ -20,7 +20,7 @@ the time budget of an evaluation is what stops it.
 
 import re
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Literal
 
 import cel
 
@@ -30,8 +30,12 @@ from greenlane.domain.rules.names import name_uses
 MAX_EXPRESSION_LENGTH: Final = 4096
 
 CONTEXT_VARIABLES: Final = frozenset(
-    {"traveller", "vehicle", "application", "today", "rcep_members"}
+    {"traveller", "vehicle", "application", "trip", "today", "rcep_members"}
 )
+# A condition that names ``trip`` judges trips, any other judges applications: a trip has no
+# one traveller or application, and an application no trip, so no condition may name both.
+_APPLICATION_ONLY: Final = frozenset({"traveller", "application"})
+Subject = Literal["application", "trip"]
 
 # CEL type names are values (``type(x) == string``) and cel reports them as variables.
 _TYPE_NAMES: Final = frozenset(
@@ -66,7 +70,8 @@ class RuleCompileError(ValueError):
     found, or None when the problem is the expression as a whole (empty, too long); ``line``
     and ``column`` are the same place 1-based, as CEL's own messages count, and
     ``str(error)`` reads "MESSAGE at line L column C". ``code`` is one of ``empty``,
-    ``too_long``, ``syntax``, ``unknown_variable``, ``unknown_function``, and the cost limits'
+    ``too_long``, ``syntax``, ``unknown_variable``, ``unknown_function``, ``mixed_subjects``
+    (a condition naming ``trip`` and ``traveller`` or ``application``), and the cost limits'
     ``literal_too_large``, ``too_deeply_nested``, ``too_costly``.
     """
 
@@ -93,6 +98,7 @@ class CompiledCondition:
     source: str
     program: cel.Program = field(compare=False, repr=False)
     cost: Cost = field(compare=False)
+    subject: Subject = field(compare=False, default="application")
 
     def execute(self, context: cel.Context) -> object:
         """Evaluate against a prepared context; raises whatever cel raises."""
@@ -114,8 +120,8 @@ def compile_condition(expression: str) -> CompiledCondition:
         program = cel.compile(expression)
     except ValueError as error:
         raise _syntax_error(expression, str(error)) from None
-    _check_names(expression, program)
-    return CompiledCondition(expression, program, measure(expression))
+    subject = _check_names(expression, program)
+    return CompiledCondition(expression, program, measure(expression), subject)
 
 
 def check_cost(condition: CompiledCondition) -> None:
@@ -142,7 +148,8 @@ def _syntax_error(expression: str, report: str) -> RuleCompileError:
     return RuleCompileError("syntax", message, source=expression, position=position)
 
 
-def _check_names(expression: str, program: cel.Program) -> None:
+def _check_names(expression: str, program: cel.Program) -> Subject:
+    """Refuse an unknown name; the subject the condition judges, by the variables it names."""
     uses = name_uses(expression)
     allowed = ", ".join(sorted(CONTEXT_VARIABLES))
     for name in program.variables():
@@ -165,3 +172,19 @@ def _check_names(expression: str, program: cel.Program) -> None:
                 source=expression,
                 position=calls[0].offset if calls else None,
             )
+    named: dict[str, int] = {}
+    for use in uses:
+        if use.role == "variable":
+            named.setdefault(use.name, use.offset)
+    if "trip" not in named:
+        return "application"
+    mixed = sorted(_APPLICATION_ONLY & named.keys())
+    if mixed:
+        raise RuleCompileError(
+            "mixed_subjects",
+            f"a condition naming 'trip' judges trips, which have no '{mixed[0]}'"
+            " (a trip condition can use trip, vehicle, today, rcep_members)",
+            source=expression,
+            position=named[mixed[0]],
+        )
+    return "trip"

@@ -13,7 +13,7 @@ a verdict is a msgspec Struct.
 """
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -116,7 +116,9 @@ def compile_rule(
 
 
 def applies(rule: Rule, *, category: str, ports: Sequence[str]) -> bool:
-    """Whether the rule judges a traveller of ``category`` asking for ``ports``."""
+    """Whether the rule judges an application by a traveller of ``category`` for ``ports``."""
+    if rule.compiled.subject != "application":
+        return False
     if rule.categories is not None and category not in rule.categories:
         return False
     return rule.ports is None or not rule.ports.isdisjoint(ports)
@@ -176,6 +178,20 @@ class Outcome:
 def applicable(rules: Sequence[Rule], *, category: str, ports: Sequence[str]) -> list[Rule]:
     """The rules that judge this application, in order."""
     return [rule for rule in rules if applies(rule, category=category, ports=ports)]
+
+
+def applicable_to_trip(
+    rules: Sequence[Rule], *, categories: Collection[str], port: str
+) -> list[Rule]:
+    """The rules that judge a trip through ``port`` whose crew are of ``categories``, in order:
+    a rule limited to some categories judges a trip with anyone of them on board."""
+    return [
+        rule
+        for rule in rules
+        if rule.compiled.subject == "trip"
+        and (rule.categories is None or not rule.categories.isdisjoint(categories))
+        and (rule.ports is None or port in rule.ports)
+    ]
 
 
 def evaluate(

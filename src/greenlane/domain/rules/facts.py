@@ -69,6 +69,95 @@ class ApplicationFacts:
         return (self.valid_until - self.valid_from).days + 1
 
 
+@dataclass(frozen=True, slots=True)
+class CrewFacts:
+    """One person on a trip, as a trip rule sees them: no names, no document numbers."""
+
+    role: str
+    nationality: str
+    category: str
+    date_of_birth: date
+    document: DocumentFacts
+    driving_licence: DrivingLicenceFacts | None
+
+
+@dataclass(frozen=True, slots=True)
+class TripFacts:
+    vehicle: VehicleFacts
+    port: str
+    port_kinds: tuple[str, ...]
+    direction: str
+    expected_at: datetime
+    crew: tuple[CrewFacts, ...]
+    has_cargo_reference: bool
+
+
+def build_trip_context(trip: TripFacts, *, today: date) -> dict[str, Any]:
+    """The variables a trip condition sees: ``trip`` (its crew, roles, size, vehicle, port and
+    arrival), ``vehicle`` (the trip's, as an application rule sees one), ``today`` and
+    ``rcep_members``. ``trip.arrival_date`` is the arrival's UTC midnight, to compare with the
+    dates of documents, licences and insurance; ``trip.roles`` counts the crew by role."""
+    vehicle = _vehicle(trip.vehicle)
+    roles = {"driver": 0, "co_driver": 0, "passenger": 0}
+    for member in trip.crew:
+        roles[member.role] += 1
+    return {
+        "trip": {
+            "vehicle": vehicle,
+            "port": trip.port,
+            "port_kinds": list(trip.port_kinds),
+            "direction": trip.direction,
+            "expected_at": trip.expected_at,
+            "arrival_date": _timestamp(trip.expected_at.astimezone(UTC).date()),
+            "size": len(trip.crew),
+            "roles": roles,
+            "crew": [
+                {
+                    "role": member.role,
+                    "nationality": member.nationality,
+                    "category": member.category,
+                    "date_of_birth": _timestamp(member.date_of_birth),
+                    "document": _document(member.document),
+                    "driving_licence": _licence(member.driving_licence),
+                }
+                for member in trip.crew
+            ],
+            "has_cargo_reference": trip.has_cargo_reference,
+        },
+        "vehicle": vehicle,
+        "traveller": None,
+        "application": None,
+        "today": _timestamp(today),
+        "rcep_members": list(RCEP_MEMBERS_SORTED),
+    }
+
+
+def _document(document: DocumentFacts) -> dict[str, Any]:
+    return {
+        "type": document.type,
+        "issuing_state": document.issuing_state,
+        "expiry_date": _timestamp(document.expiry_date),
+    }
+
+
+def _licence(licence: DrivingLicenceFacts | None) -> dict[str, Any] | None:
+    if licence is None:
+        return None
+    return {
+        "issuing_state": licence.issuing_state,
+        "classes": list(licence.classes),
+        "expiry_date": _timestamp(licence.expiry_date),
+    }
+
+
+def _vehicle(vehicle: VehicleFacts) -> dict[str, Any]:
+    return {
+        "kind": vehicle.kind,
+        "registration_country": vehicle.registration_country,
+        "insurance_expiry": _timestamp(vehicle.insurance_expiry),
+    }
+
+
 def build_context(
     *,
     traveller: TravellerFacts,
@@ -84,7 +173,6 @@ def build_context(
     (``passenger``, ``vehicle``, ``cargo``), so that a rule can ask whether a vehicle may pass;
     a port missing from ``port_kinds`` handles nothing.
     """
-    licence = traveller.driving_licence
     return {
         "traveller": {
             "nationality": traveller.nationality,
@@ -95,26 +183,11 @@ def build_context(
                 "name": traveller.employer.name,
                 "country": traveller.employer.country,
             },
-            "document": {
-                "type": traveller.document.type,
-                "issuing_state": traveller.document.issuing_state,
-                "expiry_date": _timestamp(traveller.document.expiry_date),
-            },
-            "driving_licence": None
-            if licence is None
-            else {
-                "issuing_state": licence.issuing_state,
-                "classes": list(licence.classes),
-                "expiry_date": _timestamp(licence.expiry_date),
-            },
+            "document": _document(traveller.document),
+            "driving_licence": _licence(traveller.driving_licence),
         },
-        "vehicle": None
-        if vehicle is None
-        else {
-            "kind": vehicle.kind,
-            "registration_country": vehicle.registration_country,
-            "insurance_expiry": _timestamp(vehicle.insurance_expiry),
-        },
+        "vehicle": None if vehicle is None else _vehicle(vehicle),
+        "trip": None,
         "application": {
             "ports": list(application.ports),
             "valid_from": _timestamp(application.valid_from),
