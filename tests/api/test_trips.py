@@ -476,3 +476,18 @@ def test_a_decision_is_announced_to_the_partners_webhooks(trip_crew: Crew) -> No
     deliveries = trip_crew.partner.get(f"/v1/webhooks/{hook['id']}/deliveries").json()["items"]
     assert [d["event_type"] for d in deliveries] == ["trip.approved"]
     assert trip["status"] == "approved"
+
+
+def test_a_second_line_check_refers_its_member_once(trip_crew: Crew) -> None:
+    trip = trip_crew.file()
+    asked = trip_crew.admin.post(
+        f"/v1/admin/clearances/{trip_crew.co_driver.clearance_id}/second-line",
+        json={"reason": "Check the cargo papers"},
+    )
+    assert asked.status_code in (200, 201), asked.text
+    first = trip_crew.verify(trip_crew.scan(trip, trip_crew.driver, trip_crew.co_driver))
+    assert first["decision"] == "refer"
+    assert [codes(m) for m in first["members"]] == [[], ["second_line_check"]]
+    assert "crossing_id" not in first
+    again = trip_crew.verify(trip_crew.scan(trip, trip_crew.driver, trip_crew.co_driver))
+    assert again["decision"] == "green"

@@ -136,31 +136,61 @@ TRIP_FUNCTIONS = """
         members  jsonb;
         outcome  text := item.decision;
         lost     boolean;
+        checked  boolean;
         wanted   uuid[];
         claimed  uuid[];
     BEGIN
-        -- As for one clearance: a revocation the worker has not heard of yet still counts, and
-        -- a single entry used in this direction (by any lane) denies its member.
-        SELECT jsonb_agg(m.value || CASE WHEN x.extra = '[]'::jsonb THEN '{}'::jsonb
-                         ELSE jsonb_build_object('decision', 'deny',
-                                                 'codes', (m.value->'codes') || x.extra) END
+        -- As for one clearance: a revocation the worker has not heard of yet still counts, a
+        -- single entry used in this direction (by any lane) denies its member, and a
+        -- second-line check an officer asked for refers the member it was asked for (online:
+        -- a degraded answer was given already, from memory), one look at each clearance.
+        SELECT jsonb_agg(m.value || CASE
+                             WHEN x.denied = '[]'::jsonb AND x.referred = '[]'::jsonb
+                             THEN '{}'::jsonb
+                             ELSE jsonb_build_object(
+                                 'decision', CASE WHEN x.denied <> '[]'::jsonb
+                                                    OR m.value->>'decision' = 'deny'
+                                                  THEN 'deny' ELSE 'refer' END,
+                                 'codes', (m.value->'codes') || x.denied || x.referred) END
                          ORDER BY m.position),
-               bool_or(x.extra <> '[]'::jsonb)
-            INTO members, lost
+               bool_or(x.denied <> '[]'::jsonb),
+               bool_or(x.referred <> '[]'::jsonb)
+            INTO members, lost, checked
             FROM jsonb_array_elements(item.members) WITH ORDINALITY AS m(value, position)
+            LEFT JOIN clearances c ON c.id = (m.value->>'clearance_id')::uuid
             CROSS JOIN LATERAL (SELECT
-                CASE WHEN m.value->>'decision' <> 'deny' AND EXISTS (
-                         SELECT 1 FROM clearances c
-                         WHERE c.id = (m.value->>'clearance_id')::uuid
-                           AND c.revoked_at IS NOT NULL)
+                CASE WHEN m.value->>'decision' <> 'deny' AND c.revoked_at IS NOT NULL
                      THEN '["token_revoked"]'::jsonb ELSE '[]'::jsonb END
                 || CASE WHEN (m.value->>'single_entry')::boolean AND EXISTS (
                          SELECT 1 FROM single_entry_uses u
-                         WHERE u.clearance_id = (m.value->>'clearance_id')::uuid
-                           AND u.direction = item.direction)
-                     THEN '["already_used"]'::jsonb ELSE '[]'::jsonb END AS extra) x;
+                         WHERE u.clearance_id = c.id AND u.direction = item.direction)
+                     THEN '["already_used"]'::jsonb ELSE '[]'::jsonb END AS denied,
+                CASE WHEN c.second_line_requested_at IS NOT NULL
+                          AND m.value->>'decision' <> 'deny' AND item.mode = 'online'
+                          AND NOT (m.value->'codes') ? 'second_line_check'
+                     THEN '["second_line_check"]'::jsonb ELSE '[]'::jsonb END AS referred) x;
         IF lost THEN
             outcome := 'deny';
+        ELSIF checked AND outcome = 'green' THEN
+            outcome := 'refer';
+        END IF;
+        -- The check is the officer's now: each flag clears in this transaction, in the history
+        -- of its application, as for one clearance.
+        IF checked THEN
+            WITH cleared AS (
+                UPDATE clearances c SET second_line_requested_at = NULL,
+                                        second_line_requested_by = NULL
+                    FROM jsonb_array_elements(members) m
+                    WHERE c.id = (m->>'clearance_id')::uuid
+                      AND (m->'codes') ? 'second_line_check'
+                      AND c.second_line_requested_at IS NOT NULL
+                    RETURNING c.application_id, c.id)
+            INSERT INTO application_history (application_id, actor, party, event, details)
+                SELECT application_id, 'client:' || item.lane_client, 'lane',
+                       'clearance.second_line_done',
+                       jsonb_build_object('clearance_id', id, 'event_id', item.event_id,
+                                          'port_code', item.port_code)
+                FROM cleared;
         END IF;
 
         -- Single entries are claimed only for a trip that crosses, and all or none: a claim
