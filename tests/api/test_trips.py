@@ -491,3 +491,16 @@ def test_a_second_line_check_refers_its_member_once(trip_crew: Crew) -> None:
     assert "crossing_id" not in first
     again = trip_crew.verify(trip_crew.scan(trip, trip_crew.driver, trip_crew.co_driver))
     assert again["decision"] == "green"
+
+
+def test_a_suspended_member_is_denied_until_reinstated(trip_crew: Crew) -> None:
+    trip = trip_crew.file()
+    clearance = f"/v1/clearances/{trip_crew.co_driver.clearance_id}"
+    suspended = trip_crew.admin.post(f"{clearance}/suspend", json={"reason": "Under review"})
+    assert suspended.status_code == 200, suspended.text
+    answer = trip_crew.verify(trip_crew.scan(trip, trip_crew.driver, trip_crew.co_driver))
+    assert answer["decision"] == "deny"
+    assert codes(answer["members"][1]) == ["token_suspended"]
+    assert trip_crew.admin.post(f"{clearance}/reinstate").status_code == 200
+    again = trip_crew.verify(trip_crew.scan(trip, trip_crew.driver, trip_crew.co_driver))
+    assert again["decision"] == "green"

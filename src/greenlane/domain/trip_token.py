@@ -15,7 +15,7 @@ all required:
   in base64url (22 characters, not the 36 of its text form) and ``binding`` is the member's
   document binding, computed exactly as a clearance token's but salted with the trip's ``jti``.
 
-A member costs 45 characters of JSON (60 in the token); a string per member instead of an object
+A member costs 41 characters of JSON (55 in the token); a string per member instead of an object
 saves the repeated key names, which would cost more than the member itself. The measured
 lengths for 1, 4 and 10 people, and the QR symbol each needs, are in
 ``docs/figures/trip_tokens.md`` (``python -m bench.trip_tokens``).

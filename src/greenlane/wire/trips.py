@@ -19,7 +19,8 @@ from greenlane.wire.reasons import Reason
 from greenlane.wire.verify import Holder, VehicleSeen, VerifyReason, reasons
 
 # The most people a trip can name whatever GREENLANE_TRIP_MAX_PEOPLE says: each costs the token
-# 60 characters, and 20 need a QR code of version 34 at level M (docs/figures/trip_tokens.md).
+# about 55 characters, and 20 need a QR code of version 33 at level M
+# (docs/figures/trip_tokens.md).
 MAX_CREW = 20
 TripStatus = Literal["approved", "referred", "rejected", "cancelled"]
 Moment = Annotated[datetime, msgspec.Meta(tz=True)]

@@ -140,10 +140,12 @@ TRIP_FUNCTIONS = """
         wanted   uuid[];
         claimed  uuid[];
     BEGIN
-        -- As for one clearance: a revocation the worker has not heard of yet still counts, a
-        -- single entry used in this direction (by any lane) denies its member, and a
-        -- second-line check an officer asked for refers the member it was asked for (online:
-        -- a degraded answer was given already, from memory), one look at each clearance.
+        -- As for one clearance: a revocation the worker has not heard of yet still counts, and
+        -- so does a suspension (a trip token names no member's status list entry: the database
+        -- is where a member's suspension is known); a single entry used in this direction (by
+        -- any lane) denies its member; and a second-line check an officer asked for refers the
+        -- member it was asked for (online: a degraded answer was given already, from memory).
+        -- One look at each clearance.
         SELECT jsonb_agg(m.value || CASE
                              WHEN x.denied = '[]'::jsonb AND x.referred = '[]'::jsonb
                              THEN '{}'::jsonb
@@ -161,6 +163,8 @@ TRIP_FUNCTIONS = """
             CROSS JOIN LATERAL (SELECT
                 CASE WHEN m.value->>'decision' <> 'deny' AND c.revoked_at IS NOT NULL
                      THEN '["token_revoked"]'::jsonb ELSE '[]'::jsonb END
+                || CASE WHEN m.value->>'decision' <> 'deny' AND c.suspended_at IS NOT NULL
+                     THEN '["token_suspended"]'::jsonb ELSE '[]'::jsonb END
                 || CASE WHEN (m.value->>'single_entry')::boolean AND EXISTS (
                          SELECT 1 FROM single_entry_uses u
                          WHERE u.clearance_id = c.id AND u.direction = item.direction)
