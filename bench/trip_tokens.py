@@ -29,6 +29,7 @@ from greenlane.domain.clearance_token import (
     new_token_id,
 )
 from greenlane.domain.signing_keys import new_signing_key, thumbprint_kid
+from greenlane.domain.status_list import StatusListReference, list_uri
 from greenlane.domain.trip_token import (
     Role,
     TripClaims,
@@ -92,6 +93,7 @@ def clearance_token() -> str:
         category="commercial_driver",
         nationality="THA",
         document_binding=document_binding(jti, "THA", "AA0000001"),
+        status=StatusListReference(idx=1_048_575, uri=list_uri(ISSUER, 9_999)),
     )
     return issue_token(claims, KEY, KID)
 

@@ -19,6 +19,7 @@ from greenlane.domain.clearance_token import (
 from greenlane.domain.documents import canonical_plate
 from greenlane.domain.lane_checks import Presented
 from greenlane.domain.signing_keys import new_signing_key, thumbprint_kid
+from greenlane.domain.status_list import StatusListReference, list_uri
 from greenlane.domain.trip_checks import DocumentScannedTwice, TripCheck, check_trip
 from greenlane.domain.trip_token import (
     Role,
@@ -181,6 +182,7 @@ def test_a_clearance_token_is_not_a_trip_token() -> None:
             category="commercial_driver",
             nationality="THA",
             document_binding=document_binding(jti, "THA", PEOPLE[0]["document"]["number"]),
+            status=StatusListReference(idx=3, uri=list_uri(ISSUER, 1)),
         ),
         KEY,
         KID,

@@ -1,4 +1,4 @@
-"""Trips, their members and their tokens (migration 0013_trips)."""
+"""Trips, their members and their tokens (migration 0014_trips)."""
 
 from __future__ import annotations
 

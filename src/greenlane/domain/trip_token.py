@@ -36,14 +36,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from greenlane.domain.clearance_token import (
     ALGORITHM,
     CLOCK_LEEWAY,
+    MAX_TOKEN_CHARS,
     Entries,
-    TokenFailure,
-    b64decode,
     document_binding,
     vehicle_binding,
-    verify_signature,
 )
 from greenlane.domain.crypto import base64url
+from greenlane.domain.jws import TokenFailure, check_signed, strict_b64decode
 
 MEDIA_TYPE = "gl-trip+jwt"
 Role = Literal["driver", "co_driver", "passenger"]
@@ -153,12 +152,12 @@ def verify_trip_token(
     leeway: int = CLOCK_LEEWAY,
 ) -> VerifiedTrip | TokenFailure:
     """The clearance token's checks (one signature for the whole vehicle), then the claims."""
-    signed = verify_signature(token, keys=keys, media_type=MEDIA_TYPE)
+    signed = check_signed(token, keys=keys, media_type=MEDIA_TYPE, max_chars=MAX_TOKEN_CHARS)
     if isinstance(signed, TokenFailure):
         return signed
-    raw = b64decode(signed.payload)
+    kid, raw = signed
     try:
-        payload = _PAYLOAD_DECODER.decode(raw) if raw is not None else None
+        payload: _Payload | None = _PAYLOAD_DECODER.decode(raw)
     except msgspec.DecodeError:
         payload = None
     members = _members(payload.crw) if payload is not None else None
@@ -184,7 +183,7 @@ def verify_trip_token(
         vehicle_country=payload.vrc,
         members=members,
     )
-    return VerifiedTrip(kid=signed.kid, claims=claims)
+    return VerifiedTrip(kid=kid, claims=claims)
 
 
 def _members(claims: Sequence[str]) -> tuple[TripMember, ...] | None:
@@ -196,7 +195,7 @@ def _members(claims: Sequence[str]) -> tuple[TripMember, ...] | None:
             return None
         role = _ROLE_NAMES.get(parts[0][0])
         entries = _ENTRY_NAMES.get(parts[0][1])
-        raw = b64decode(parts[1])
+        raw = strict_b64decode(parts[1])
         if role is None or entries is None or raw is None:
             return None
         members.append(TripMember(role, entries, str(uuid.UUID(bytes=raw)), parts[2]))
