@@ -37,8 +37,8 @@ from greenlane.services.rule_runner import RuleRunner
 from greenlane.services.rules import RuleBook
 from greenlane.services.spool import Spool
 from greenlane.services.status_lists import PublishedLists, ensure_status_list
-from greenlane.services.trust_list import TrustListPublisher
 from greenlane.services.trip_verify import TripVerifier
+from greenlane.services.trust_list import TrustListPublisher
 from greenlane.services.verify import LaneVerifier
 from greenlane.services.watchlist import Watchlist
 from greenlane.services.webhook_delivery import DeliveryPolicy, WebhookDeliverer
@@ -227,6 +227,7 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
     async def on_keys(key: str) -> None:
         await keyring.on_change(key)
         await trust_list.on_keys(key)
+
     verifier = LaneVerifier(
         db=db,
         connect=lambda: connect(settings, database_url),

@@ -24,7 +24,7 @@ from ..waiting import eventually
 from .actors import Admin
 from .problems import assert_problem
 
-# Every rule the service ships: the application rules and the trip rules (migration 0014_trips).
+# Every rule the service ships: the application rules and the trip rules (migration 0015_trips).
 SHIPPED = (*DEFAULT_RULES, *DEFAULT_TRIP_RULES)
 RULES = "/v1/admin/rules"
 

@@ -20,7 +20,7 @@ SQL_TYPES: dict[object, str] = {
     int: "integer",
     datetime: "timestamp with time zone",
     tuple[str, ...]: "text[]",
-    tuple[MemberRecord, ...]: "jsonb",  # a trip's members (migration 0014_trips)
+    tuple[MemberRecord, ...]: "jsonb",  # a trip's members (migration 0015_trips)
 }
 
 

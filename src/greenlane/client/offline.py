@@ -91,9 +91,9 @@ from greenlane.domain.status_list import (
     list_number,
     verify_status_list,
 )
-from greenlane.wire.federation import LanePeer
 from greenlane.domain.trip_checks import TripCheck, check_trip
 from greenlane.domain.trip_token import valid_at as trip_valid_at
+from greenlane.wire.federation import LanePeer
 from greenlane.wire.trips import (
     MemberReply,
     ScannedDocument,

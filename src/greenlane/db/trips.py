@@ -1,4 +1,4 @@
-"""Trips, their members and their tokens (migration 0014_trips)."""
+"""Trips, their members and their tokens (migration 0015_trips)."""
 
 from __future__ import annotations
 

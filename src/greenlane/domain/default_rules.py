@@ -144,7 +144,7 @@ DEFAULT_RULES: tuple[DefaultRule, ...] = (
 
 
 # --- trips: conditions that name ``trip`` judge trips, not applications --------------------
-# Inserted by migration 0014_trips, not 0003: a database made before trips gets them there.
+# Inserted by migration 0015_trips, not 0003: a database made before trips gets them there.
 
 TRIP_PORT_HANDLES_VEHICLE = DefaultRule(
     id="3f0c8a52-5b1e-4c36-9d0a-7c51f2e8b9a4",

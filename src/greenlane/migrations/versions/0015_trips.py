@@ -1,7 +1,7 @@
 """Trips: a vehicle and everyone in it, filed by a partner and cleared at a lane with one scan.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-03
 
 - ``trips``, their ``trip_members`` (each with the clearance that covers them) and their
@@ -22,8 +22,8 @@ Create Date: 2026-12-03
 from greenlane.domain.default_rules import DEFAULT_TRIP_RULES
 from greenlane.migrate import execute_script, revision_module
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
