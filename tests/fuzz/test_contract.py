@@ -75,6 +75,7 @@ ALLOWED: tuple[tuple[str, tuple[Caller, ...]], ...] = (
     ("/v1/travellers", ("partner",)),
     ("/v1/vehicles", ("partner",)),
     ("/v1/applications", ("partner",)),
+    ("/v1/trips", ("partner",)),
     ("/v1/clearances/{clearance_id}/suspend", ("admin",)),
     ("/v1/clearances/{clearance_id}/reinstate", ("admin",)),
     ("/v1/clearances", ("partner",)),
