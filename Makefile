@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 LINTED := src tests $(wildcard loadtests bench reliability)
 
 .PHONY: run test lint fmt typecheck imports unit fuzz openapi screenshots chromium
-.PHONY: bench bench-eligibility bench-status-lists loadtest loadtest-ci faults reliability clean
+.PHONY: bench bench-eligibility bench-status-lists bench-profile loadtest loadtest-ci faults reliability clean
 .PHONY: federation federation-demo
 
 $(STAMP): pyproject.toml
@@ -85,6 +85,11 @@ bench-eligibility: $(STAMP)
 # the verify check with and without the status look-up (see bench/status_lists.py).
 bench-status-lists: $(STAMP)
 	PYTHONPATH=. $(BIN)/python bench/status_lists.py
+
+# Where a worker's CPU goes on POST /v1/verify, at saturation and at half of it: py-spy samples
+# every worker under wrk's load and charges each sample by layer (see bench/profile.py).
+bench-profile: $(STAMP)
+	PYTHONPATH=. $(BIN)/python bench/profile.py
 
 # Locust lanes against a fresh server; fails on any unexpected answer or a verify p99 over budget
 # (see loadtests/locustfile.py). CI runs the 30-second version.

@@ -44,6 +44,16 @@ TRIP_TOKENS = Figures(
     "bench/trip_tokens.py",
     ("token", "characters", "QR version", "error correction", "modules"),
 )
+PROFILE = Figures(
+    "profile-verify.md",
+    "bench/profile.py",
+    (
+        "where a worker's CPU goes",
+        "verify at saturation",
+        "verify at about 50 %",
+        "4-person trips at saturation",
+    ),
+)
 LOADTEST = Figures(
     "loadtest.md",
     "loadtests/run.py",

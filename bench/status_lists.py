@@ -106,6 +106,9 @@ async def seed(
         )
         await conn.execute("INSERT INTO status_list_tokens (list_id) VALUES (1)")
     async with db.pool.acquire() as conn:  # a plain asyncpg connection: COPY is not in ours
+        # A million rows outlast the server's statement timeout and the pool's command timeout;
+        # the pool's reset query (RESET ALL) restores the first when the connection goes back.
+        await conn.execute("SET statement_timeout = 0")
         await conn.copy_records_to_table(
             "token_statuses",
             records=(
@@ -113,6 +116,7 @@ async def seed(
                 for position, idx in enumerate(indices)
             ),
             columns=("list_id", "idx", "status", "expires_at"),
+            timeout=600,
         )
     return [idx for position, idx in enumerate(indices) if position not in gone]
 

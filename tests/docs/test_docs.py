@@ -34,6 +34,7 @@ FIGURES = (
     figures.ELIGIBILITY,
     figures.STATUS_LISTS,
     figures.TRIP_TOKENS,
+    figures.PROFILE,
     figures.LOADTEST,
     RELIABILITY,
     FEDERATION,
