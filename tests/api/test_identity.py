@@ -100,7 +100,11 @@ def test_wrong_secret_is_invalid_client(client: TestClient[Litestar], settings: 
     )
 
 
-@pytest.mark.parametrize("client_id", [str(uuid.uuid4()), "not-a-uuid", "x" * 500])
+# Fixed values, not uuid4(): every pytest-xdist worker must collect the same test ids.
+UNKNOWN_CLIENT_IDS = ["865e2f4e-cac2-442e-b4dc-3a5d0968d53b", "not-a-uuid", "x" * 500]
+
+
+@pytest.mark.parametrize("client_id", UNKNOWN_CLIENT_IDS)
 def test_unknown_client_is_invalid_client(client: TestClient[Litestar], client_id: str) -> None:
     assert_invalid_client(
         token_request(

@@ -437,7 +437,7 @@ _GOOD_TERMS = "mbv CHN AAAAAAAAAAAA CHNAAAAAAAAAAAA CNPXG"
     ("claim", "value"),
     [
         ("sub", 12345),
-        ("sub", str(uuid.uuid4())),  # the long form: a clearance id is 16 bytes, base64url
+        ("sub", "45120e1e-29b8-4350-878a-a2a1b6d202d0"),  # the long form, not 16 bytes in base64url
         ("sub", "AAAAAAAAAAAAAAAAAAAAAA="),
         ("sub", "AAAAAAAAAAAAAAAAAAAA"),
         ("jti", None),
