@@ -4,12 +4,10 @@ GETs, suspension, and what a lane answers for a status it cannot read."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import gzip
 import json
 import time
 from dataclasses import replace
-from typing import Any
 
 import jwt
 import pytest
@@ -23,7 +21,6 @@ from greenlane.domain.status_list import (
     INVALID,
     SUSPENDED,
     VALID,
-    VerifiedStatusList,
     list_uri,
     verify_status_list,
 )
@@ -34,39 +31,13 @@ from ..waiting import eventually
 from .actors import Actor, Admin
 from .lane_setup import Issued, ask, codes, issue, question
 from .problems import assert_problem
-from .tokens import part
+from .tokens import claims_of, part, published_status, sign, status_list, unreadable_statuses
 
 MEDIA_TYPE = "application/statuslist+jwt"
 
 
-def claims_of(token: str) -> dict[str, Any]:
-    payload = token.split(".")[1]
-    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * 4))
-    return decoded
-
-
-def status_list(
-    http: TestClient[Litestar], settings: Settings, number: int = 1
-) -> VerifiedStatusList:
-    """The list as a lane reads it: fetched without credentials, verified with the JWKS."""
-    response = http.get(f"/v1/status-lists/{number}")
-    assert response.status_code == 200, response.text
-    keys = public_keys(http.get("/.well-known/jwks.json").json()["keys"])
-    verified = verify_status_list(
-        response.text,
-        keys=keys,
-        uri=list_uri(settings.issuer, number),
-        now=int(time.time()),
-        leeway=30,
-    )
-    assert isinstance(verified, VerifiedStatusList), verified
-    return verified
-
-
 def status_of(http: TestClient[Litestar], settings: Settings, issued: Issued) -> int:
-    reference = claims_of(issued.token)["status"]["status_list"]
-    number = int(reference["uri"].rsplit("/", 1)[1])
-    return status_list(http, settings, number).statuses.get(reference["idx"])
+    return published_status(http, settings, issued.token)
 
 
 def test_every_clearance_carries_its_place_in_a_status_list(
@@ -233,45 +204,21 @@ def test_suspension_is_for_admins_and_needs_a_reason(
     )
 
 
-def _signed(lane: Actor, claims: dict[str, Any]) -> str:
-    """A clearance token with exactly ``claims``, signed by the service's own key."""
-    signer = lane.http.app.state.runtime.keyring.signer
-    return jwt.encode(
-        claims,
-        signer.private_key,
-        algorithm="ES256",
-        headers={"kid": signer.kid, "typ": "gl-clearance+jwt"},
-    )
-
-
 def test_a_status_the_lane_cannot_read_is_a_malformed_token(
     lane_and_partner: tuple[Actor, Actor], settings: Settings
 ) -> None:
     lane, partner = lane_and_partner
     issued = issue(partner)
     claims = claims_of(issued.token)
-    here = list_uri(settings.issuer, 1)
-    statuses: dict[str, Any] = {
-        "index outside the list": {"status_list": {"idx": settings.status_list_size, "uri": here}},
-        "another issuer's list": {
-            "status_list": {"idx": 0, "uri": "https://elsewhere.example/v1/status-lists/1"}
-        },
-        "a list never published": {"status_list": {"idx": 0, "uri": list_uri(settings.issuer, 7)}},
-        "no status list": {"other_mechanism": {}},
-        "status list not an object": {"status_list": [0, here]},
-        "index not a number": {"status_list": {"idx": "0", "uri": here}},
-        "negative index": {"status_list": {"idx": -1, "uri": here}},
-        "no uri": {"status_list": {"idx": 0}},
-    }
-    for name, status in statuses.items():
-        token = _signed(lane, {**claims, "status": status})
+    for name, status in unreadable_statuses(settings).items():
+        token = sign(lane, {**claims, "status": status})
         answer = ask(lane, question(issued, token=token))
         assert (answer["decision"], codes(answer)) == ("deny", ["token_malformed"]), name
     missing = {key: value for key, value in claims.items() if key != "status"}
-    answer = ask(lane, question(issued, token=_signed(lane, missing)))
+    answer = ask(lane, question(issued, token=sign(lane, missing)))
     assert codes(answer) == ["token_malformed"]
     # The same claims with the status as issued: the signature, not the claims, was the test.
-    assert ask(lane, question(issued, token=_signed(lane, claims)))["decision"] == "green"
+    assert ask(lane, question(issued, token=sign(lane, claims)))["decision"] == "green"
 
 
 def test_a_new_list_starts_when_one_is_full(settings: Settings, clean_database: str) -> None:
