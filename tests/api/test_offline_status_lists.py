@@ -9,7 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from greenlane.client import LaneClient, OfflineVerifier
+from greenlane.client.offline import DEFAULT_MAX_AGE
 from greenlane.client.operations import FetchedStatusList
 from greenlane.domain.status_list import StatusList, list_uri
 from greenlane.settings import Settings
@@ -130,23 +133,23 @@ def test_a_tampered_list_is_refused_and_the_last_good_one_kept(
     assert offline.refused_lists == {}
 
 
+# Past a list's exp alone (a max_age longer than the list's life), and past both it and the
+# lane's max_age (the default): either way the answer says lane_data_stale, once.
+@pytest.mark.parametrize("max_age", [timedelta(days=7), DEFAULT_MAX_AGE])
 def test_a_list_past_its_exp_makes_the_answer_stale(
-    lane_and_partner: tuple[Actor, Actor], settings: Settings, tmp_path: Path
+    lane_and_partner: tuple[Actor, Actor], settings: Settings, tmp_path: Path, max_age: timedelta
 ) -> None:
     lane_actor, partner = lane_and_partner
     issued = issue(partner)
     moment = [datetime.now(UTC)]
     offline = _offline(
-        _lane(lane_actor),
-        settings,
-        tmp_path,
-        clock=lambda: moment[0],
-        max_age=timedelta(days=7),  # so that only the list's own exp is in play
+        _lane(lane_actor), settings, tmp_path, clock=lambda: moment[0], max_age=max_age
     )
     offline.refresh()
     moment[0] += timedelta(hours=24)
     assert offline.verify(issued.token, "entry", document=presented(issued)).decision == "green"
     moment[0] += timedelta(hours=1, seconds=1)  # past exp: signed at most an hour earlier + 25 h
+    assert offline.is_stale() == (max_age == DEFAULT_MAX_AGE)
     stale = offline.verify(issued.token, "exit", document=presented(issued))
     assert (stale.decision, codes(stale)) == ("refer", ["lane_data_stale"])
 

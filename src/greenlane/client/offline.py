@@ -443,12 +443,13 @@ class OfflineVerifier:
 
     def _decide(self, result: LaneCheck, direction: str, now: datetime) -> _Decided:
         claims = result.claims
-        codes = list(result.codes)
+        # A set: the check may have found a list stale already, and a code is given once.
+        codes = set(result.codes)
         single = claims is not None and claims.entries == "single"
         if claims is not None and single and (claims.clearance_id, direction) in self._used:
-            codes.append(ALREADY_USED)
+            codes.add(ALREADY_USED)
         if self.is_stale():
-            codes.append(STALE)
+            codes.add(STALE)
         found = ordered(codes)
         decision = decision_of(found)
         use = None
