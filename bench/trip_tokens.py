@@ -1,11 +1,12 @@
 """How long a trip token is for 1, 4, 10 and 20 people, and the QR symbol each needs.
 
 The token is issued exactly as the server issues it (``domain.trip_token.issue_trip_token``,
-ES256 under a fresh P-256 key) with the longest issuer the settings accept, so every length is an
-upper bound for a real deployment. Each token is drawn as the API draws it
-(``services.clearances.qr_code``: error correction M, never raised): the table gives the QR
-version and modules a side. A one-person clearance token is measured the same way for
-comparison.
+ES256 under a fresh P-256 key) with the longest issuer the settings accept, and every status list
+entry (the trip token's own and each member's clearance's) at the longest it is written in the
+first 9,999 lists, so every length is an upper bound for a real deployment. Each token is drawn
+as the API draws it (``services.clearances.qr_code``: error correction M, never raised): the
+table gives the QR version and modules a side. A one-person clearance token is measured the
+same way for comparison.
 
     PYTHONPATH=. python bench/trip_tokens.py
 
@@ -46,6 +47,8 @@ PEOPLE = (1, 4, 10, 20)
 NOW = int(time.time())
 KEY = new_signing_key()
 KID = thumbprint_kid(KEY.public_key())
+# The longest entry: list 9,999, the last index of a list of the default size (2**20).
+LONGEST_STATUS = StatusListReference(idx=1_048_575, uri=list_uri(ISSUER, 9_999))
 
 
 def trip_token(people: int) -> str:
@@ -58,6 +61,7 @@ def trip_token(people: int) -> str:
             entries="multiple",
             clearance_id=str(uuid.uuid4()),
             document_binding=member_binding(jti, "THA", f"AA{index:07d}"),
+            status=LONGEST_STATUS,
         )
         for index, role in enumerate(roles)
     )
@@ -74,6 +78,7 @@ def trip_token(people: int) -> str:
         vehicle_binding=trip_vehicle_binding(jti, "THA", "701234"),
         vehicle_country="THA",
         members=members,
+        status=LONGEST_STATUS,
     )
     return issue_trip_token(claims, KEY, KID)
 
@@ -93,7 +98,7 @@ def clearance_token() -> str:
         category="commercial_driver",
         nationality="THA",
         document_binding=document_binding(jti, "THA", "AA0000001"),
-        status=StatusListReference(idx=1_048_575, uri=list_uri(ISSUER, 9_999)),
+        status=LONGEST_STATUS,
     )
     return issue_token(claims, KEY, KID)
 

@@ -285,7 +285,11 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
         status_lists=status_lists,
         verifier=verifier,
         trip_verifier=TripVerifier(
-            verifier, keyring=keyring, revocations=revocations, issuer=settings.issuer
+            verifier,
+            keyring=keyring,
+            revocations=revocations,
+            status_lists=status_lists,
+            issuer=settings.issuer,
         ),
         protection=Protection(cipher=cipher, index=index),
         deciding=Deciding(

@@ -120,3 +120,73 @@ def test_an_offline_lane_decides_trips_as_the_server_does_and_syncs_them(
     assert offline.pending() == 0
     assert len(report.recorded) == 3
     assert report.disagreements == ()
+
+
+def test_an_offline_lane_reads_trip_and_member_statuses_from_the_lists(
+    trip_crew: Crew, settings: Settings, tmp_path: Path
+) -> None:
+    """A suspension is known only from the lists (the feed names revocations), so a lane that
+    denies it read the member's entry the trip token names."""
+    partner = sdk(PartnerClient, trip_crew.partner)
+    trip = partner.file_trip(filing(trip_crew))
+    cancelled = partner.file_trip(filing(trip_crew))
+    partner.cancel_trip(cancelled.id)
+    assert trip.token is not None
+    assert cancelled.token is not None
+    offline = OfflineVerifier(
+        sdk(LaneClient, trip_crew.lane),
+        port=TRIP_PORT,
+        issuer=settings.issuer,
+        state_path=tmp_path / "lane.json",
+    )
+    offline.refresh()
+    plate = trip_crew.vehicle["plate"]
+    everyone = scanned(trip_crew.driver, trip_crew.co_driver)
+    assert offline.verify_trip(trip.token, "entry", plate=plate, documents=everyone).decision == (
+        "green"
+    )
+    revoked = offline.verify_trip(cancelled.token, "entry", plate=plate, documents=everyone)
+    assert (revoked.decision, codes(revoked)) == ("deny", ["token_revoked"])
+
+    clearance = f"/v1/clearances/{trip_crew.co_driver.clearance_id}"
+    trip_crew.admin.post(f"{clearance}/suspend", json={"reason": "Under review"})
+    offline.refresh()
+    suspended = offline.verify_trip(trip.token, "entry", plate=plate, documents=everyone)
+    assert suspended.decision == "deny"
+    assert [[r.code for r in m.reasons] for m in suspended.members] == [[], ["token_suspended"]]
+
+    trip_crew.admin.post(f"{clearance}/reinstate")
+    offline.refresh()
+    again = offline.verify_trip(trip.token, "entry", plate=plate, documents=everyone)
+    assert again.decision == "green"
+
+
+def test_an_offline_lane_past_its_lists_exp_refers_a_trip(
+    trip_crew: Crew, settings: Settings, tmp_path: Path
+) -> None:
+    # Arriving tomorrow, so that the token is still valid when the lists have expired.
+    tomorrow = msgspec.structs.replace(
+        filing(trip_crew), expected_at=datetime.now(UTC) + timedelta(hours=24)
+    )
+    trip = sdk(PartnerClient, trip_crew.partner).file_trip(tomorrow)
+    assert trip.token is not None
+    moment = [datetime.now(UTC)]
+    offline = OfflineVerifier(
+        sdk(LaneClient, trip_crew.lane),
+        port=TRIP_PORT,
+        issuer=settings.issuer,
+        state_path=tmp_path / "lane.json",
+        clock=lambda: moment[0],
+        max_age=timedelta(days=7),  # so that only the lists' own exp is in play
+    )
+    offline.refresh()
+    plate = trip_crew.vehicle["plate"]
+    everyone = scanned(trip_crew.driver, trip_crew.co_driver)
+    moment[0] += timedelta(hours=21)  # the token's window has opened; the lists hold
+    assert offline.verify_trip(trip.token, "entry", plate=plate, documents=everyone).decision == (
+        "green"
+    )
+    moment[0] += timedelta(hours=5)  # past exp: signed at most an hour earlier + 25 h
+    stale = offline.verify_trip(trip.token, "entry", plate=plate, documents=everyone)
+    assert (stale.decision, codes(stale)) == ("refer", ["lane_data_stale"])
+    assert [[r.code for r in m.reasons] for m in stale.members] == [["lane_data_stale"]] * 2

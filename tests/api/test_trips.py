@@ -11,8 +11,12 @@ from typing import Any
 
 import pytest
 
+from greenlane.domain.status_list import INVALID, VALID, list_uri
+from greenlane.settings import Settings
+
 from .actors import Admin
 from .lane_setup import codes
+from .tokens import claims_of, published_status, sign, unreadable_statuses
 from .trip_setup import Crew, arriving_in, crew
 
 
@@ -504,3 +508,106 @@ def test_a_suspended_member_is_denied_until_reinstated(trip_crew: Crew) -> None:
     assert trip_crew.admin.post(f"{clearance}/reinstate").status_code == 200
     again = trip_crew.verify(trip_crew.scan(trip, trip_crew.driver, trip_crew.co_driver))
     assert again["decision"] == "green"
+
+
+# --- status lists ----------------------------------------------------------------------------
+
+
+def entry(reference: dict[str, Any]) -> str:
+    """A status list entry as a trip token writes a member's: ``<list>.<idx>``."""
+    return f"{reference['uri'].rsplit('/', 1)[1]}.{reference['idx']}"
+
+
+def test_a_trip_token_has_its_own_status_entry_and_names_each_members(
+    trip_crew: Crew, settings: Settings
+) -> None:
+    trip = trip_crew.file()
+    claims = claims_of(trip["token"])
+    own = claims["status"]["status_list"]
+    assert own["uri"] == list_uri(settings.issuer, 1)
+    assert 0 <= own["idx"] < settings.status_list_size
+    assert published_status(trip_crew.partner.http, settings, trip["token"]) == VALID
+    people = (trip_crew.driver, trip_crew.co_driver)
+    members = [claims_of(person.token)["status"]["status_list"] for person in people]
+    assert own not in members  # an entry of its own, never a member's
+    assert [member.split(".", 3)[3] for member in claims["crw"]] == [entry(m) for m in members]
+
+
+def test_cancelling_revokes_the_token_in_its_status_list(
+    trip_crew: Crew, settings: Settings
+) -> None:
+    trip = trip_crew.file()
+    trip_crew.partner.post(f"/v1/trips/{trip['id']}/cancel")
+    # Served by the cancelling worker before it answered, as a clearance's revocation is.
+    assert published_status(trip_crew.partner.http, settings, trip["token"]) == INVALID
+    feed = trip_crew.lane.get("/v1/revocations?since=0").json()["items"]
+    assert [item["jti"] for item in feed] == [claims_of(trip["token"])["jti"]]
+    audit = trip_crew.admin.get("/v1/admin/audit?limit=200").json()["items"]
+    actions = [entry["action"] for entry in audit]
+    assert actions.count("trip.token.revoke") == 1
+
+
+def test_amending_revokes_the_old_token_in_its_status_list(
+    trip_crew: Crew, settings: Settings
+) -> None:
+    trip = trip_crew.file()
+    new = trip_crew.partner.put(f"/v1/trips/{trip['id']}", json=trip_crew.trip()).json()
+    http = trip_crew.partner.http
+    assert published_status(http, settings, trip["token"]) == INVALID
+    assert published_status(http, settings, new["token"]) == VALID
+    old_entry = claims_of(trip["token"])["status"]["status_list"]
+    assert claims_of(new["token"])["status"]["status_list"] != old_entry
+
+
+def test_a_trip_token_revoked_or_suspended_in_the_lists_is_denied(trip_crew: Crew) -> None:
+    """From the worker's lists alone: a trip token pointing at another clearance's entry, whose
+    id no revocation feed names, follows that entry's status."""
+    trip = trip_crew.file()
+    elsewhere = trip_crew.passenger()
+    claims = claims_of(trip["token"])
+    claims["status"] = claims_of(elsewhere.token)["status"]
+    token = sign(trip_crew.lane, claims, typ="gl-trip+jwt")
+    people = (trip_crew.driver, trip_crew.co_driver)
+    assert trip_crew.verify(trip_crew.scan({"token": token}, *people))["decision"] == "green"
+
+    clearance = f"/v1/clearances/{elsewhere.clearance_id}"
+    trip_crew.admin.post(f"{clearance}/suspend", json={"reason": "Under review"})
+    suspended = trip_crew.verify(trip_crew.scan({"token": token}, *people))
+    assert (suspended["decision"], codes(suspended)) == ("deny", ["token_suspended"])
+    assert [codes(m) for m in suspended["members"]] == [[], []]
+
+    trip_crew.partner.post(f"{clearance}/revoke", json={"reason": "left"})
+    revoked = trip_crew.verify(trip_crew.scan({"token": token}, *people))
+    assert (revoked["decision"], codes(revoked)) == ("deny", ["token_revoked"])
+
+
+def test_a_status_the_lane_cannot_read_makes_a_trip_token_malformed(
+    trip_crew: Crew, settings: Settings
+) -> None:
+    trip = trip_crew.file()
+    claims = claims_of(trip["token"])
+    people = (trip_crew.driver, trip_crew.co_driver)
+    for name, status in unreadable_statuses(settings).items():
+        token = sign(trip_crew.lane, {**claims, "status": status}, typ="gl-trip+jwt")
+        answer = trip_crew.verify(trip_crew.scan({"token": token}, *people))
+        assert (answer["decision"], codes(answer), answer["members"]) == (
+            "deny",
+            ["token_malformed"],
+            [],
+        ), name
+    missing = {key: value for key, value in claims.items() if key != "status"}
+    answer = trip_crew.verify(
+        trip_crew.scan({"token": sign(trip_crew.lane, missing, typ="gl-trip+jwt")}, *people)
+    )
+    assert codes(answer) == ["token_malformed"]
+    # A member's entry outside its list is no statement either: the whole token is refused.
+    outside = dict(claims, crw=list(claims["crw"]))
+    code, clearance, binding, number, _idx = outside["crw"][1].split(".")
+    outside["crw"][1] = f"{code}.{clearance}.{binding}.{number}.{settings.status_list_size}"
+    answer = trip_crew.verify(
+        trip_crew.scan({"token": sign(trip_crew.lane, outside, typ="gl-trip+jwt")}, *people)
+    )
+    assert codes(answer) == ["token_malformed"]
+    # The same claims as issued: the signature, not the claims, was the test.
+    resigned = sign(trip_crew.lane, claims, typ="gl-trip+jwt")
+    assert trip_crew.verify(trip_crew.scan({"token": resigned}, *people))["decision"] == "green"

@@ -32,10 +32,11 @@ or plate binding. What it decides differently, and why:
   leave the server.
 
 Trips are decided the same way by :meth:`OfflineVerifier.verify_trip`, with
-``greenlane.domain.trip_checks.check_trip``, the function of ``POST /v1/verify/trip``: each
-member's clearance is checked against the revocations (the feed names a revoked clearance's id,
-which is how a trip token names its members), single entry against the lane's own record, and
-the trip goes into a spool of its own (``<spool>.trips``), synced the same way.
+``greenlane.domain.trip_checks.check_trip``, the function of ``POST /v1/verify/trip``: the trip
+token's status and each member's clearance's are read from the status lists held here (a trip
+token names its members' entries), the revocations are checked too (the feed names a revoked
+clearance's id, which is how a trip token names its members), single entry against the lane's
+own record, and the trip goes into a spool of its own (``<spool>.trips``), synced the same way.
 
 Each decision is appended (fsynced) to a spool before it is returned. :meth:`sync` sends the
 spooled requests to ``POST /v1/verify`` with their original event ids and ``observed_at`` set to
@@ -426,7 +427,7 @@ class OfflineVerifier:
                 issuer=self.issuer,
                 audience=LANE_AUDIENCE,
                 revoked=self._state.revoked,
-                status_of=lambda reference: self._status_of(reference, int(now.timestamp())),
+                status_of=partial(self._status_of, now=int(now.timestamp())),
                 now=int(now.timestamp()),
                 today=now.date(),
                 peers=self._peers,
@@ -511,6 +512,7 @@ class OfflineVerifier:
                 issuer=self.issuer,
                 audience=LANE_AUDIENCE,
                 revoked=self._state.revoked,
+                status_of=partial(self._status_of, now=int(now.timestamp())),
                 now=int(now.timestamp()),
                 today=now.date(),
             )
@@ -536,7 +538,7 @@ class OfflineVerifier:
                 codes.append(ALREADY_USED)
             found = ordered(codes)
             members.append((member, found))
-        trip_codes = ordered([*result.codes, *([STALE] if self.is_stale() else [])])
+        trip_codes = ordered({*result.codes, *([STALE] if self.is_stale() else [])})
         decision = decision_of((*trip_codes, *(code for _, found in members for code in found)))
         claims = result.claims
         uses = [

@@ -1,4 +1,4 @@
-"""Trips, their members and their tokens (migration 0015_trips)."""
+"""Trips, their members and their tokens (migrations 0015_trips, 0016_trip_token_status)."""
 
 from __future__ import annotations
 
@@ -114,16 +114,20 @@ async def insert_token(
     token: str,
     not_before: datetime,
     expires_at: datetime,
+    status_list: int,
+    status_idx: int,
 ) -> None:
     await conn.execute(
-        "INSERT INTO trip_tokens (jti, trip_id, kid, token, not_before, expires_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO trip_tokens (jti, trip_id, kid, token, not_before, expires_at, status_list,"
+        " status_idx) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         jti,
         trip_id,
         kid,
         token,
         not_before,
         expires_at,
+        status_list,
+        status_idx,
     )
 
 
@@ -184,20 +188,19 @@ async def cancel(conn: Connection, trip_id: uuid.UUID, *, actor: str, at: dateti
 
 async def revoke_tokens(
     conn: Connection, trip_id: uuid.UUID, *, actor: str, reason: str, at: datetime
-) -> list[str]:
+) -> list[asyncpg.Record]:
     """Revoke the trip's tokens not yet revoked, numbered in the clearances' revocation order;
-    returns their jtis."""
+    returns their jtis and status list entries (none for a token issued before 0016)."""
     await conn.execute("SELECT pg_advisory_xact_lock($1)", REVOCATION_LOCK)
-    rows = await conn.fetch(
+    return await conn.fetch(
         "UPDATE trip_tokens SET revoked_at = $2, revoked_by = $3, revocation_reason = $4,"
         " revocation_seq = nextval('revocation_seq')"
-        " WHERE trip_id = $1 AND revoked_at IS NULL RETURNING jti",
+        " WHERE trip_id = $1 AND revoked_at IS NULL RETURNING jti, status_list, status_idx",
         trip_id,
         at,
         actor,
         reason,
     )
-    return [row["jti"] for row in rows]
 
 
 async def active_clearances(
@@ -210,12 +213,14 @@ async def active_clearances(
     at: datetime,
 ) -> list[asyncpg.Record]:
     """Each traveller's clearances that could carry them across ``port_code`` at ``at``: not
-    revoked, valid then, for that port, and not a single entry already used that way. Newest
-    first."""
+    revoked, valid then, for that port, not a single entry already used that way, and with a
+    status list entry (a lane refuses a clearance issued before the lists, and a trip token
+    names each member's entry). Newest first."""
     return await conn.fetch(
-        "SELECT c.id, c.traveller_id, c.vehicle_id, c.entries, c.not_before, c.expires_at"
-        " FROM clearances c"
+        "SELECT c.id, c.traveller_id, c.vehicle_id, c.entries, c.not_before, c.expires_at,"
+        " c.status_list, c.status_idx FROM clearances c"
         " WHERE c.partner_id = $1 AND c.traveller_id = ANY($2::uuid[]) AND c.revoked_at IS NULL"
+        " AND c.status_list IS NOT NULL"
         " AND $3 = ANY(c.ports) AND c.not_before <= $5 AND c.expires_at > $5"
         " AND NOT (c.entries = 'single' AND EXISTS (SELECT 1 FROM single_entry_uses u"
         "          WHERE u.clearance_id = c.id AND u.direction = $4))"

@@ -134,6 +134,18 @@ class LaneCheck:
 # "lane_data_stale" (an offline lane without a current copy of the list).
 StatusOf = Callable[[StatusListReference], int | str]
 
+
+def status_code(status: int | str) -> str | None:
+    """The reason a status from the lists gives, None for VALID: ``token_suspended``,
+    ``token_revoked`` (also for a value greenlane never writes: no green on it), or the code
+    standing for no statement (``token_malformed``, ``lane_data_stale``) as it is."""
+    if isinstance(status, str):
+        return status
+    if status == VALID:
+        return None
+    return "token_suspended" if status == SUSPENDED else "token_revoked"
+
+
 # (documents presented, plate, the token's vehicle country) -> whether any is on the watchlist
 Watchlisted = Callable[[Sequence[Document], str | None, str | None], bool]
 
@@ -274,13 +286,9 @@ def _decide(
         return LaneCheck("deny", ("token_malformed",), None, (), None)
     if lane_port not in claims.ports:
         codes.append("wrong_port")
-    if isinstance(status, str):
-        if status not in codes:  # a peer's stale lists, found by the trust list already
-            codes.append(status)
-    elif status == SUSPENDED:
-        codes.append("token_suspended")
-    elif status != VALID:  # revoked, or a value we never write: no green on it
-        codes.append("token_revoked")
+    code = status_code(status)
+    if code is not None and code not in codes:  # a peer's stale lists, found by the trust list
+        codes.append(code)
     if claims.token_id in revoked and "token_revoked" not in codes:
         codes.append("token_revoked")
     read = read_documents(presented, today)

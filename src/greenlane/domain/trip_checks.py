@@ -8,14 +8,17 @@ decision. In order:
 1. The documents scanned in the vehicle are read (typed or machine-readable zone, in any order).
    The same document twice is a malformed question (:class:`DocumentScannedTwice`), not an
    answer: the lane scanned someone twice and must say who was really there.
-2. The token: one signature for the whole vehicle; a failing token stops here (``deny``, and
-   nothing in it is trusted, so no member is named).
-3. The trip's own checks: the lane's port and direction, the trip token's revocation, the plate
-   (its binding, and the vehicle watchlist), and every scanned document that is nobody's on the
-   manifest (``occupant_not_listed``) or could not be read (``document_not_presented``).
-4. Each member, as a single verify checks a clearance: their clearance's revocation, their
-   document's binding (found among the scans by it, or ``occupant_missing``), the watchlist.
-   Single entry is checked where crossings are known (the database, or the lane's own record).
+2. The token: one signature for the whole vehicle, and status entries (the trip token's own and
+   each member's clearance's) that point into a list the lane holds, at an index inside it; a
+   failing token stops here (``deny``, and nothing in it is trusted, so no member is named).
+3. The trip's own checks: the lane's port and direction, the trip token's status and
+   revocation, the plate (its binding, and the vehicle watchlist), and every scanned document
+   that is nobody's on the manifest (``occupant_not_listed``) or could not be read
+   (``document_not_presented``).
+4. Each member, as a single verify checks a clearance: their clearance's status (revoked,
+   suspended) and revocation, their document's binding (found among the scans by it, or
+   ``occupant_missing``), the watchlist. Single entry is checked where crossings are known (the
+   database, or the lane's own record).
 
 The trip is green only when the trip's checks and every member are.
 """
@@ -33,11 +36,13 @@ from greenlane.domain.lane_checks import (
     Decision,
     Document,
     Presented,
+    StatusOf,
     Watchlisted,
     decision_of,
     ordered,
     read_documents,
     read_plate,
+    status_code,
 )
 from greenlane.domain.trip_token import (
     Direction,
@@ -92,6 +97,7 @@ def check_trip(
     issuer: str,
     audience: str,
     revoked: Container[str],
+    status_of: StatusOf,
     now: int,
     today: date,
     watchlisted: Watchlisted | None = None,
@@ -101,11 +107,20 @@ def check_trip(
     if isinstance(verified, TokenFailure):
         return TripCheck("deny", (verified.code,), None, (), None)
     claims = verified.claims
+    # Every entry is looked up before anything else is decided: one the lists cannot make a
+    # statement about (not this issuer's list, an index outside it) makes the whole token
+    # unreadable, as it does a clearance token.
+    listed = status_code(status_of(claims.status))
+    members_listed = [status_code(status_of(member.status)) for member in claims.members]
+    if "token_malformed" in (listed, *members_listed):
+        return TripCheck("deny", ("token_malformed",), None, (), None)
     codes: set[str] = set()
     if lane_port != claims.port:
         codes.add("wrong_port")
     if direction != claims.direction:
         codes.add("wrong_direction")
+    if listed is not None:
+        codes.add(listed)
     if claims.token_id in revoked:
         codes.add("token_revoked")
     read = read_plate(Presented(plate=plate))
@@ -129,7 +144,7 @@ def check_trip(
         else:
             found[position] = document
     members = tuple(
-        _member(member, found.get(position), revoked, watchlisted)
+        _member(member, members_listed[position], found.get(position), revoked, watchlisted)
         for position, member in enumerate(claims.members)
     )
     trip_codes = ordered(codes)
@@ -151,17 +166,20 @@ def _scanned(documents: Sequence[Presented], today: date) -> list[Document | Non
 
 def _member(
     member: TripMember,
+    listed: str | None,  # what the status lists say of the member's clearance
     document: Document | None,
     revoked: Container[str],
     watchlisted: Watchlisted | None,
 ) -> MemberCheck:
-    codes: list[str] = []
+    codes: set[str] = set()
+    if listed is not None:
+        codes.add(listed)
     if member.clearance_id in revoked:
-        codes.append("token_revoked")
+        codes.add("token_revoked")
     if document is None:
-        codes.append("occupant_missing")
+        codes.add("occupant_missing")
     elif watchlisted is not None and watchlisted((document,), None, None):
-        codes.append("watchlist_hit")
+        codes.add("watchlist_hit")
     found = ordered(codes)
     return MemberCheck(
         role=member.role,

@@ -6,19 +6,27 @@ all required:
 
 - ``iss``, ``aud``, ``sub`` (the trip id), ``jti`` (12 random bytes, base64url), ``iat``,
   ``nbf``, ``exp``, as in a clearance token;
+- ``status`` ``{"status_list": {"idx", "uri"}}``: the trip token's own place in one of this
+  issuer's status lists, exactly as a clearance token carries it (``status_list.py``), so an
+  amended or cancelled trip's token reads revoked in the published list;
 - ``prt`` the one port and ``dir`` the direction (``"entry"`` or ``"exit"``) it was filed for;
 - ``vbh`` and ``vrc``: the vehicle binding and registration country, as in a clearance token;
-- ``crw``: one string per member, ``<role><entries>.<clearance>.<binding>``, where ``role`` is
-  ``d`` (driver), ``c`` (co-driver) or ``p`` (passenger), ``entries`` is ``s`` or ``m`` (the
-  member's clearance is single or multiple entry, so that a lane without the central record
-  knows whose entry it cannot confirm), ``clearance`` is the member's clearance id as 16 bytes
-  in base64url (22 characters, not the 36 of its text form) and ``binding`` is the member's
-  document binding, computed exactly as a clearance token's but salted with the trip's ``jti``.
+- ``crw``: one string per member, ``<role><entries>.<clearance>.<binding>.<list>.<idx>``, where
+  ``role`` is ``d`` (driver), ``c`` (co-driver) or ``p`` (passenger), ``entries`` is ``s`` or
+  ``m`` (the member's clearance is single or multiple entry, so that a lane without the central
+  record knows whose entry it cannot confirm), ``clearance`` is the member's clearance id as 16
+  bytes in base64url (22 characters, not the 36 of its text form), ``binding`` is the member's
+  document binding, computed exactly as a clearance token's but salted with the trip's ``jti``,
+  and ``list`` and ``idx`` (decimal) are the status list entry of the member's clearance: the
+  ``status.status_list`` its own clearance token carries, whose ``uri`` is this issuer's list
+  ``list`` (``status_list.list_uri``). So a lane that holds the lists denies a suspended or
+  revoked member without asking the centre, as it would deny their clearance.
 
-A member costs 41 characters of JSON (55 in the token); a string per member instead of an object
-saves the repeated key names, which would cost more than the member itself. The measured
-lengths for 1, 4 and 10 people, and the QR symbol each needs, are in
-``docs/figures/trip_tokens.md`` (``python -m bench.trip_tokens``).
+A member costs 41 characters of JSON plus its status entry (at most 13 more: list 9,999,
+index 2**20 - 1); a string per member instead of an object saves the repeated key names, which
+would cost more than the member itself, and the entry's ``uri`` is rebuilt from ``iss`` rather
+than written once per member. The measured lengths for 1, 4 and 10 people, and the QR symbol
+each needs, are in ``docs/figures/trip_tokens.md`` (``python bench/trip_tokens.py``).
 """
 
 from __future__ import annotations
@@ -36,13 +44,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from greenlane.domain.clearance_token import (
     ALGORITHM,
     CLOCK_LEEWAY,
-    MAX_TOKEN_CHARS,
+    ClaimsError,
     Entries,
     document_binding,
     vehicle_binding,
 )
 from greenlane.domain.crypto import base64url
 from greenlane.domain.jws import TokenFailure, check_signed, strict_b64decode
+from greenlane.domain.status_list import StatusClaim, StatusListReference, list_number, list_uri
 
 MEDIA_TYPE = "gl-trip+jwt"
 Role = Literal["driver", "co_driver", "passenger"]
@@ -54,6 +63,13 @@ _ROLE_NAMES: Mapping[str, Role] = {code: role for role, code in _ROLE_CODES.item
 _ENTRY_CODES: Mapping[Entries, str] = {"single": "s", "multiple": "m"}
 _ENTRY_NAMES: Mapping[str, Entries] = {code: name for name, code in _ENTRY_CODES.items()}
 _UUID_CHARS = 22  # 16 bytes in unpadded base64url
+_MEMBER_FIELDS = 5  # code, clearance, binding, status list, index
+# No trip token is issued longer than this, and a lane refuses a longer one before parsing it.
+# Apart from a clearance's MAX_TOKEN_CHARS: a trip at GREENLANE_TRIP_MAX_PEOPLE's ceiling of 20
+# comes close to that (docs/figures/trip_tokens.md), and must still verify.
+MAX_TRIP_TOKEN_CHARS = 3072
+_MAX_LIST_DIGITS = 9  # as status_list.list_number reads a list's URI
+_MAX_INDEX_DIGITS = 10  # the column's range is below 2**31
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +78,7 @@ class TripMember:
     entries: Entries
     clearance_id: str  # the UUID's text form
     document_binding: str
+    status: StatusListReference  # the member's clearance's, in one of this issuer's lists
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +95,7 @@ class TripClaims:
     vehicle_binding: str
     vehicle_country: str
     members: tuple[TripMember, ...]
+    status: StatusListReference
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +114,18 @@ def trip_vehicle_binding(token_id: str, country: str, plate: str) -> str:
 
 
 def issue_trip_token(claims: TripClaims, private_key: ec.EllipticCurvePrivateKey, kid: str) -> str:
-    return jwt.encode(
+    """The signed token; :class:`ClaimsError` for a member whose status is not in one of this
+    issuer's lists, or a token longer than a lane reads (:data:`MAX_TRIP_TOKEN_CHARS`)."""
+    token = jwt.encode(
         _payload(claims), private_key, algorithm=ALGORITHM, headers={"kid": kid, "typ": MEDIA_TYPE}
     )
+    if len(token) > MAX_TRIP_TOKEN_CHARS:
+        raise ClaimsError(
+            "crew",
+            f"the token would be {len(token)} characters, over {MAX_TRIP_TOKEN_CHARS}",
+            code="token_too_long",
+        )
+    return token
 
 
 def _payload(claims: TripClaims) -> dict[str, Any]:
@@ -110,18 +137,22 @@ def _payload(claims: TripClaims) -> dict[str, Any]:
         "nbf": claims.not_before,
         "exp": claims.expires_at,
         "jti": claims.token_id,
+        "status": {"status_list": {"idx": claims.status.idx, "uri": claims.status.uri}},
         "prt": claims.port,
         "dir": claims.direction,
         "vbh": claims.vehicle_binding,
         "vrc": claims.vehicle_country,
-        "crw": [_member_claim(member) for member in claims.members],
+        "crw": [_member_claim(member, claims.issuer) for member in claims.members],
     }
 
 
-def _member_claim(member: TripMember) -> str:
+def _member_claim(member: TripMember, issuer: str) -> str:
     clearance = base64url(uuid.UUID(member.clearance_id).bytes)
     code = _ROLE_CODES[member.role] + _ENTRY_CODES[member.entries]
-    return f"{code}.{clearance}.{member.document_binding}"
+    number = list_number(issuer, member.status.uri)
+    if number is None:
+        raise ClaimsError("crew", "a member's status is not in one of this issuer's lists")
+    return f"{code}.{clearance}.{member.document_binding}.{number}.{member.status.idx}"
 
 
 class _Payload(msgspec.Struct):
@@ -132,6 +163,7 @@ class _Payload(msgspec.Struct):
     nbf: int
     exp: int
     jti: str
+    status: StatusClaim
     prt: str
     dir: Direction
     vbh: str
@@ -152,7 +184,7 @@ def verify_trip_token(
     leeway: int = CLOCK_LEEWAY,
 ) -> VerifiedTrip | TokenFailure:
     """The clearance token's checks (one signature for the whole vehicle), then the claims."""
-    signed = check_signed(token, keys=keys, media_type=MEDIA_TYPE, max_chars=MAX_TOKEN_CHARS)
+    signed = check_signed(token, keys=keys, media_type=MEDIA_TYPE, max_chars=MAX_TRIP_TOKEN_CHARS)
     if isinstance(signed, TokenFailure):
         return signed
     kid, raw = signed
@@ -160,7 +192,7 @@ def verify_trip_token(
         payload: _Payload | None = _PAYLOAD_DECODER.decode(raw)
     except msgspec.DecodeError:
         payload = None
-    members = _members(payload.crw) if payload is not None else None
+    members = _members(payload.crw, payload.iss) if payload is not None else None
     if payload is None or members is None:
         return TokenFailure("token_malformed", "required claims are missing or mistyped")
     if payload.iss != issuer or payload.aud != audience:
@@ -182,24 +214,39 @@ def verify_trip_token(
         vehicle_binding=payload.vbh,
         vehicle_country=payload.vrc,
         members=members,
+        status=payload.status.status_list,
     )
     return VerifiedTrip(kid=kid, claims=claims)
 
 
-def _members(claims: Sequence[str]) -> tuple[TripMember, ...] | None:
-    """The crew as signed, or None if a member is not one (a signed token of ours always is)."""
+def _members(claims: Sequence[str], issuer: str) -> tuple[TripMember, ...] | None:
+    """The crew as signed, or None if a member is not one (a signed token of ours always is).
+    A member's status entry is in ``issuer``'s lists: the token's own ``iss``, checked next."""
     members = []
     for claim in claims:
         parts = claim.split(".")
-        if len(parts) != 3 or len(parts[0]) != 2 or len(parts[1]) != _UUID_CHARS:
+        if len(parts) != _MEMBER_FIELDS or len(parts[0]) != 2 or len(parts[1]) != _UUID_CHARS:
             return None
         role = _ROLE_NAMES.get(parts[0][0])
         entries = _ENTRY_NAMES.get(parts[0][1])
         raw = strict_b64decode(parts[1])
-        if role is None or entries is None or raw is None:
+        number = int(parts[3]) if _decimal(parts[3], _MAX_LIST_DIGITS) else 0  # lists start at 1
+        index = int(parts[4]) if _decimal(parts[4], _MAX_INDEX_DIGITS) else -1
+        if role is None or entries is None or raw is None or number < 1 or index < 0:
             return None
-        members.append(TripMember(role, entries, str(uuid.UUID(bytes=raw)), parts[2]))
+        status = StatusListReference(idx=index, uri=list_uri(issuer, number))
+        members.append(TripMember(role, entries, str(uuid.UUID(bytes=raw)), parts[2], status))
     return tuple(members) if members else None
+
+
+def _decimal(text: str, digits: int) -> bool:
+    """A non-negative integer written one way only: ASCII digits, no sign, no leading zero."""
+    return (
+        0 < len(text) <= digits
+        and text.isascii()
+        and text.isdigit()
+        and (text == "0" or text[0] != "0")
+    )
 
 
 def binds_plate(claims: TripClaims, plate: str) -> bool:

@@ -1,12 +1,13 @@
 """``POST /v1/verify/trip``: a vehicle and everyone in it, decided from memory and recorded in
 the lanes' group commit.
 
-The single verify's machinery, not a copy of it: the worker's keys, revocations and watchlist
-decide (``domain.trip_checks``, built from ``lane_checks``); the decision goes to PostgreSQL as
-one :class:`VerificationRecord` (its ``members`` holding each person's part) through the same
-:class:`GroupCommitter`, where ``gl_record_trip()`` records a crossing for every member and the
-vehicle, or none, before a green answer is sent; a replayed event id gets the stored answer; and
-when PostgreSQL does not commit in time the record goes to the same spool in degraded mode.
+The single verify's machinery, not a copy of it: the worker's keys, revocations, status lists
+and watchlist decide (``domain.trip_checks``, built from ``lane_checks``); the decision goes to
+PostgreSQL as one :class:`VerificationRecord` (its ``members`` holding each person's part)
+through the same :class:`GroupCommitter`, where ``gl_record_trip()`` records a crossing for
+every member and the vehicle, or none, before a green answer is sent; a replayed event id gets
+the stored answer; and when PostgreSQL does not commit in time the record goes to the same
+spool in degraded mode.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from greenlane.services.clearances import RevocationList
 from greenlane.services.client_registry import ClientIdentity
 from greenlane.services.group_commit import CommitFailed
 from greenlane.services.keyring import KeyRing
+from greenlane.services.status_lists import PublishedLists
 from greenlane.services.verify import (
     Event,
     LaneVerifier,
@@ -64,11 +66,18 @@ _OUTSIDE_VALIDITY = "must fall within the trip token's validity (nbf to exp)"
 
 class TripVerifier:
     def __init__(
-        self, lanes: LaneVerifier, *, keyring: KeyRing, revocations: RevocationList, issuer: str
+        self,
+        lanes: LaneVerifier,
+        *,
+        keyring: KeyRing,
+        revocations: RevocationList,
+        status_lists: PublishedLists,
+        issuer: str,
     ) -> None:
         self._lanes = lanes
         self._keyring = keyring
         self._revocations = revocations
+        self._status_lists = status_lists
         self._issuer = issuer
         self._degraded_replies: Lru[Event, tuple[str, TripVerifyAnswer]] = Lru()
 
@@ -93,6 +102,7 @@ class TripVerifier:
                 issuer=self._issuer,
                 audience=LANE_AUDIENCE,
                 revoked=self._revocations.revoked,
+                status_of=self._status_lists.status_of,
                 now=int(now.timestamp()),
                 today=now.date(),
                 watchlisted=self._lanes.watchlisted,

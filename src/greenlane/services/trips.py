@@ -4,7 +4,13 @@ re-issues the token; cancelling revokes it.
 
 Each member must be the partner's own traveller holding a clearance that carries them across
 the trip's port at its expected arrival; the driver's must be the clearance issued for this
-vehicle. The trip token names those clearances, so revoking one stops that member at the lane.
+vehicle. The trip token names those clearances and their status list entries, so revoking or
+suspending one stops that member at the lane, offline too.
+
+A trip token has a status list entry of its own, taken as a clearance's is
+(``status_lists.allocate``, after the audit entry: the order every writer takes the two locks
+in). Revoking it sets that entry to revoked in the same transaction, and announces its ``jti``
+to the revocation feed as before.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from greenlane.domain.rules import (
     build_trip_context,
     decide,
 )
+from greenlane.domain.status_list import INVALID
 from greenlane.domain.trip_token import (
     TripClaims,
     TripMember,
@@ -43,7 +50,7 @@ from greenlane.domain.trip_token import (
 from greenlane.domain.trips import check_filing, token_window
 from greenlane.domain.webhooks import EventType
 from greenlane.errors import Conflict, FieldProblem, NotFound, ServiceUnavailable, ValidationFailed
-from greenlane.services import audit, webhook_events
+from greenlane.services import audit, status_lists, webhook_events
 from greenlane.services.applications import Deciding, check_one_subject
 from greenlane.services.eligibility import (
     Registration,
@@ -199,6 +206,9 @@ async def _issue(
         d.trips,
         [(row["not_before"], row["expires_at"]) for row in crew.clearances],
     )
+    # The audit entry first: its lock, then the status list's, as a clearance's issuance.
+    await audit.record(conn, actor, "trip.token.issue", str(trip_id), {"kid": signer.kid})
+    entry = await status_lists.allocate(conn, size=d.status_list_size, expires_at=expires_at)
     members = []
     for member, traveller, clearance in zip(
         data.crew, crew.travellers, crew.clearances, strict=True
@@ -210,6 +220,9 @@ async def _issue(
                 entries=clearance["entries"],
                 clearance_id=str(clearance["id"]),
                 document_binding=member_binding(jti, traveller["document_issuing_state"], number),
+                status=status_lists.Entry(
+                    list_id=clearance["status_list"], idx=clearance["status_idx"]
+                ).reference(d.issuer),
             )
         )
     vehicle = crew.vehicle
@@ -228,6 +241,7 @@ async def _issue(
         ),
         vehicle_country=vehicle["registration_country"],
         members=tuple(members),
+        status=entry.reference(d.issuer),
     )
     token = issue_trip_token(claims, signer.private_key, signer.kid)
     # As for a clearance: a worker that missed a rotation still signs with the old key.
@@ -240,8 +254,9 @@ async def _issue(
         token=token,
         not_before=not_before,
         expires_at=expires_at,
+        status_list=entry.list_id,
+        status_idx=entry.idx,
     )
-    await audit.record(conn, actor, "trip.token.issue", str(trip_id), {"kid": signer.kid})
 
 
 async def _members(
@@ -380,9 +395,15 @@ async def cancel(
 
 
 async def _revoke(conn: Connection, trip_id: uuid.UUID, *, actor: str, reason: str) -> None:
+    """Revoke the trip's live token, as ``clearances.revoke_in`` revokes a clearance and in its
+    lock order (the feed's number, the audit entry, the status list's version): announced to
+    every worker by its ``jti`` and revoked in its status list, in the caller's transaction."""
     at = datetime.now(UTC)
-    for jti in await trips_db.revoke_tokens(conn, trip_id, actor=actor, reason=reason, at=at):
-        await notify(conn, "revocations", jti)
+    for row in await trips_db.revoke_tokens(conn, trip_id, actor=actor, reason=reason, at=at):
+        await audit.record(conn, actor, "trip.token.revoke", str(trip_id), {})
+        await notify(conn, "revocations", row["jti"])
+        if row["status_list"] is not None:
+            await status_lists.set_status(conn, row["status_list"], row["status_idx"], INVALID)
 
 
 async def get(db: Database, trip_id: uuid.UUID, partner_id: uuid.UUID | None) -> wire.Trip:
