@@ -1,5 +1,5 @@
 """Lane verifications: one call records a whole group-commit batch (see migrations 0006 to 0008,
-and 0015 for trips)."""
+and 0015 and 0017 for trips)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ the lanes' group commit.
 The single verify's machinery, not a copy of it: the worker's keys, revocations, status lists
 and watchlist decide (``domain.trip_checks``, built from ``lane_checks``); the decision goes to
 PostgreSQL as one :class:`VerificationRecord` (its ``members`` holding each person's part)
-through the same :class:`GroupCommitter`, where ``gl_record_trip()`` records a crossing for
+through the same :class:`GroupCommitter`, where ``gl_record_trips()`` records a crossing for
 every member and the vehicle, or none, before a green answer is sent; a replayed event id gets
 the stored answer; and when PostgreSQL does not commit in time the record goes to the same
 spool in degraded mode.

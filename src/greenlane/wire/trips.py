@@ -132,7 +132,7 @@ class MemberReply(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TripReply(msgspec.Struct, frozen=True, kw_only=True):
-    """What ``gl_record_verifications()`` returns for a trip (names added as it answers), and
+    """What ``gl_record_trips()`` returns for a trip (names added as it answers), and
     what a degraded or offline trip answer is made of."""
 
     decision: Decision
