@@ -29,11 +29,8 @@ def trip_crew(admin: Admin) -> Crew:
     return crew(admin)
 
 
-def found_green(
-    trip: dict[str, Any], trip_crew: Crew, single: frozenset[str] = frozenset()
-) -> VerificationRecord:
-    """The record the crew's lane makes of ``trip`` when its checks found everyone green; the
-    members whose clearance ids are in ``single`` hold single-entry clearances."""
+def at_the_lane(trip_crew: Crew, **recorded: Any) -> VerificationRecord:
+    """A green record of the crew's lane, made now under a new event id."""
     now = datetime.now(UTC)
     return VerificationRecord(
         lane_client=uuid.UUID(trip_crew.lane.client_id),
@@ -50,41 +47,27 @@ def found_green(
         occurred_at=now,
         checked_at=now,
         crossing_id=uuid.uuid4(),
-        trip_id=uuid.UUID(trip["id"]),
-        members=tuple(
-            MemberRecord(
-                role=member["role"],
-                clearance_id=uuid.UUID(member["clearance_id"]),
-                decision="green",
-                codes=(),
-                single_entry=member["clearance_id"] in single,
-                crossing_id=uuid.uuid4(),
-            )
-            for member in trip["members"]
-        ),
+        **recorded,
     )
 
 
-def single_verify(person: Issued, trip_crew: Crew) -> VerificationRecord:
-    """The record of ``person``'s own clearance found green at the same lane."""
-    now = datetime.now(UTC)
-    return VerificationRecord(
-        lane_client=uuid.UUID(trip_crew.lane.client_id),
-        event_id=uuid.uuid4(),
-        request_sha=uuid.uuid4().hex * 2,
-        port_code=TRIP_PORT,
-        lane_code="T1",
-        direction="entry",
-        decision="green",
-        codes=(),
-        single_entry=False,
-        mode="online",
-        latency_us=500,
-        occurred_at=now,
-        checked_at=now,
-        clearance_id=uuid.UUID(person.clearance_id),
-        crossing_id=uuid.uuid4(),
+def found_green(
+    trip: dict[str, Any], trip_crew: Crew, single: frozenset[str] = frozenset()
+) -> VerificationRecord:
+    """The record the crew's lane makes of ``trip`` when its checks found everyone green; the
+    members whose clearance ids are in ``single`` hold single-entry clearances."""
+    members = tuple(
+        MemberRecord(
+            role=member["role"],
+            clearance_id=uuid.UUID(member["clearance_id"]),
+            decision="green",
+            codes=(),
+            single_entry=member["clearance_id"] in single,
+            crossing_id=uuid.uuid4(),
+        )
+        for member in trip["members"]
     )
+    return at_the_lane(trip_crew, trip_id=uuid.UUID(trip["id"]), members=members)
 
 
 def record(database_url: str, records: list[VerificationRecord]) -> list[verifications_db.Recorded]:
@@ -131,7 +114,7 @@ def test_an_event_id_twice_in_one_batch_is_answered_once(
     trip = trip_crew.file()
     first = found_green(trip, trip_crew)
     other_question = msgspec.structs.replace(first, request_sha="ab" * 32)
-    alone = single_verify(trip_crew.co_driver, trip_crew)
+    alone = at_the_lane(trip_crew, clearance_id=uuid.UUID(trip_crew.co_driver.clearance_id))
 
     recorded = record(clean_database, [first, alone, first, other_question])
 
