@@ -30,7 +30,7 @@ def test_a_form_without_the_csrf_token_changes_nothing(
     assert refused.status_code == 403
     assert "Nothing was changed" in refused.text
     assert lane.get("/v1/me").status_code == 200  # still enabled
-    refused = client.post("/console/keys/rotate", data={"confirm": "rotate"})
+    refused = client.post("/console/keys/rotate", data={"_confirm": "rotate"})
     assert refused.status_code == 403
     assert "key.rotate" not in admin.get("/v1/admin/audit?limit=200").text
 
@@ -115,7 +115,7 @@ def test_a_reviewer_cannot_rotate_keys_by_posting_either(
     client: TestClient[Litestar], enrol: Enrol, admin: Admin
 ) -> None:
     csrf = signed_in(client, enrol("reviewer"))
-    refused = client.post("/console/keys/rotate", data={"_csrf": csrf, "confirm": "rotate"})
+    refused = client.post("/console/keys/rotate", data={"_csrf": csrf, "_confirm": "rotate"})
     assert refused.status_code == 403
     assert "key.rotate" not in admin.get("/v1/admin/audit?limit=200").text
 
@@ -199,7 +199,7 @@ def test_an_api_token_opens_no_console_page(admin: Admin) -> None:
         answer = admin.get(path, follow_redirects=False)
         assert answer.status_code == 303
         assert answer.headers["location"] == "/console/login"
-    posted = admin.post("/console/keys/rotate", data={"confirm": "rotate"})
+    posted = admin.post("/console/keys/rotate", data={"_confirm": "rotate"})
     assert posted.status_code == 401
 
 

@@ -222,10 +222,10 @@ def test_keys_rotate_only_when_confirmed(
 ) -> None:
     _person, csrf = agency_admin
     before = admin.get("/v1/admin/keys").json()["items"]
-    unconfirmed = client.post("/console/keys/rotate", data={"_csrf": csrf, "confirm": "yes"})
+    unconfirmed = client.post("/console/keys/rotate", data={"_csrf": csrf, "_confirm": "yes"})
     assert unconfirmed.status_code == 422
     assert admin.get("/v1/admin/keys").json()["items"] == before
-    rotated = client.post("/console/keys/rotate", data={"_csrf": csrf, "confirm": "rotate"})
+    rotated = client.post("/console/keys/rotate", data={"_csrf": csrf, "_confirm": "rotate"})
     assert "Rotated" in rotated.text
     assert admin.get("/v1/admin/keys").json()["items"] != before
 

@@ -198,7 +198,7 @@ def test_signing_out_ends_the_session(client: TestClient[Litestar], enrol: Enrol
     assert again.status_code == 303
     assert again.headers["location"] == "/console/login"
     posted = client.post(
-        "/console/keys/rotate", data={"_csrf": csrf, "confirm": "rotate"}, follow_redirects=False
+        "/console/keys/rotate", data={"_csrf": csrf, "_confirm": "rotate"}, follow_redirects=False
     )
     assert posted.status_code == 401
 

@@ -5,6 +5,9 @@ per value: empty fields are left out (so a Struct's default applies), the ``_``-
 fields are the console's own (``_csrf``), and the decoder converts text to numbers, dates and
 booleans (``strict=False``). A value the Struct refuses becomes a ``ValidationFailed`` naming
 the field, as the API would answer.
+
+A step that lanes feel at once (rotating the keys, suspending a clearance, dropping a peer)
+asks for a word typed in ``_confirm``, which ``confirmed`` checks before anything is done.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from litestar.datastructures import FormMultiDict
 from greenlane.errors import ValidationFailed
 
 T = TypeVar("T")
+CONFIRM_FIELD = "_confirm"
 _AT_FIELD = re.compile(r"(?:at `\$\.|required field `)([a-z_]+)")
 
 
@@ -48,3 +52,11 @@ def decode(data: dict[str, Any], into: type[T]) -> T:
 
 def parse(form: FormMultiDict, into: type[T], *, lists: Collection[str] = ()) -> T:
     return decode(values(form, lists=lists), into)
+
+
+def confirmed(form: FormMultiDict, word: str, *, to: str) -> None:
+    """Refuse, naming what it would have done (``to`` rotate the keys), unless ``word`` was
+    typed as confirmation."""
+    typed = form.get(CONFIRM_FIELD)
+    if not isinstance(typed, str) or typed.strip() != word:
+        raise ValidationFailed.one("confirm", f"type {word!r} to {to}")

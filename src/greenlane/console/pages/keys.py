@@ -6,9 +6,9 @@ from litestar import Controller, get, post
 from litestar.response import Template
 
 from greenlane.console.context import ConsoleDep
+from greenlane.console.forms import confirmed
 from greenlane.console.gate import area
 from greenlane.console.render import page
-from greenlane.errors import ValidationFailed
 from greenlane.services import keyring
 
 CONFIRMATION = "rotate"
@@ -25,8 +25,7 @@ class KeysController(Controller):
 
     @post("/rotate", summary="Promote the next key and publish a new one")
     async def rotate(self, console: ConsoleDep) -> Template:
-        if console.field("confirm") != CONFIRMATION:
-            raise ValidationFailed.one("confirm", f"type {CONFIRMATION!r} to rotate the keys")
+        confirmed(console.form, CONFIRMATION, to="rotate the keys")
         rotation = await keyring.rotate_keys(
             console.db,
             console.runtime.settings.key_encryption_key.reveal(),
