@@ -99,6 +99,7 @@ def test_the_sign_in_form_needs_its_own_token(client: TestClient[Litestar], enro
         ("reviewer", "/console/directory"),
         ("rule_admin", "/console/reviews"),
         ("rule_admin", "/console/directory"),
+        ("rule_admin", "/console/reviews/find?id=00000000-0000-0000-0000-000000000000"),
     ],
 )
 def test_a_page_outside_ones_role_is_a_403_page(

@@ -15,6 +15,7 @@ from greenlane.console.errors import EXCEPTION_HANDLERS
 from greenlane.console.gate import ConsoleGate
 from greenlane.console.pages import auth
 from greenlane.console.pages.audit import AuditController
+from greenlane.console.pages.clearances import ClearancesController
 from greenlane.console.pages.directory import DirectoryController
 from greenlane.console.pages.keys import KeysController
 from greenlane.console.pages.reviews import ReviewsController
@@ -45,6 +46,7 @@ def console_router() -> Router:
             auth.sign_out,
             today,
             ReviewsController,
+            ClearancesController,
             RulesController,
             WatchlistController,
             DirectoryController,

@@ -1,4 +1,5 @@
-"""What the console's Today page reads: lanes, verifications by minute, the review queue."""
+"""What the console reads for its overviews: lanes, verifications by minute, the review queue,
+the cases waiting for information."""
 
 from __future__ import annotations
 
@@ -54,3 +55,17 @@ async def review_queue(conn: Connection, *, limit: int) -> list[asyncpg.Record]:
         f" WHERE a.status IN {_WAITING} ORDER BY a.created_at, a.id LIMIT $1",
         limit,
     )
+
+
+async def waiting_for_information(conn: Connection, *, limit: int) -> list[asyncpg.Record]:
+    """Applications whose request for information is open, the soonest due first."""
+    return await conn.fetch(
+        "SELECT a.id, a.ports, p.name AS partner_name, r.items, r.requested_at,"
+        " r.requested_by, r.due_at"
+        " FROM information_requests r JOIN applications a ON a.id = r.application_id"
+        " JOIN partners p ON p.id = a.partner_id"
+        " WHERE r.answered_at IS NULL AND r.expired_at IS NULL"
+        " ORDER BY r.due_at, a.id LIMIT $1",
+        limit,
+    )
+
