@@ -97,8 +97,10 @@ def test_the_sign_in_form_needs_its_own_token(client: TestClient[Litestar], enro
         ("reviewer", "/console/keys"),
         ("reviewer", "/console/audit"),
         ("reviewer", "/console/directory"),
+        ("reviewer", "/console/agencies"),
         ("rule_admin", "/console/reviews"),
         ("rule_admin", "/console/directory"),
+        ("rule_admin", "/console/agencies"),
         ("rule_admin", "/console/reviews/find?id=00000000-0000-0000-0000-000000000000"),
     ],
 )
@@ -127,6 +129,7 @@ def test_each_role_sees_only_its_sections(client: TestClient[Litestar], enrol: E
     assert 'href="/console/reviews"' in nav
     assert 'href="/console/rules"' not in nav
     assert 'href="/console/audit"' not in nav
+    assert 'href="/console/agencies"' not in nav
 
 
 MARKUP = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -165,11 +168,27 @@ def test_markup_in_names_and_rules_is_shown_as_text(
     assert "&lt;b&gt;bold&lt;/b&gt; rule" in client.get("/console/rules").text
 
 
+PAGES = (
+    "/console/",
+    "/console/reviews",
+    "/console/rules",
+    "/console/rules/new",
+    "/console/watchlist",
+    "/console/directory",
+    "/console/agencies",
+    "/console/keys",
+    "/console/audit",
+    "/console/audit/verify",
+)
+
+
 def test_no_page_has_inline_script_or_event_handlers(
     client: TestClient[Litestar], agency_admin: tuple[Person, str]
 ) -> None:
-    for path in ("/console/", "/console/rules/new", "/console/directory", "/console/audit"):
-        page = client.get(path).text
+    for path in PAGES:
+        answer = client.get(path)
+        assert answer.status_code == 200, path
+        page = answer.text
         assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", page) == []
         assert re.findall(r"\son[a-z]+\s*=", page) == []
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import get_args
 
 import pyotp
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from greenlane.domain.staff import (
     ABSOLUTE_TIMEOUT,
     IDLE_TIMEOUT,
+    Area,
     accepted_step,
     hash_password,
     locked,
@@ -92,10 +94,9 @@ def test_roles_open_their_areas_only() -> None:
     assert not may_open("reviewer", "rules")
     assert not may_open("rule_admin", "reviews")
     assert may_open("rule_admin", "watchlist")
-    assert all(
-        may_open("agency_admin", area)
-        for area in ("today", "reviews", "rules", "watchlist", "directory", "keys", "audit")
-    )
+    assert not may_open("reviewer", "agencies")
+    assert not may_open("rule_admin", "agencies")
+    assert all(may_open("agency_admin", area) for area in get_args(Area))
 
 
 def test_names_are_masked_word_by_word() -> None:

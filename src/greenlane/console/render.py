@@ -23,6 +23,7 @@ SECTIONS: tuple[tuple[Area, str, str], ...] = (
     ("rules", "Rules", "/console/rules"),
     ("watchlist", "Watchlist", "/console/watchlist"),
     ("directory", "Partners & clients", "/console/directory"),
+    ("agencies", "Agencies", "/console/agencies"),
     ("keys", "Keys", "/console/keys"),
     ("audit", "Audit", "/console/audit"),
 )

@@ -14,6 +14,7 @@ from greenlane.console.context import DEPENDENCIES
 from greenlane.console.errors import EXCEPTION_HANDLERS
 from greenlane.console.gate import ConsoleGate
 from greenlane.console.pages import auth
+from greenlane.console.pages.agencies import AgenciesController
 from greenlane.console.pages.audit import AuditController
 from greenlane.console.pages.clearances import ClearancesController
 from greenlane.console.pages.directory import DirectoryController
@@ -50,6 +51,7 @@ def console_router() -> Router:
             RulesController,
             WatchlistController,
             DirectoryController,
+            AgenciesController,
             KeysController,
             AuditController,
             create_static_files_router(path="/static", directories=[STATIC], name="console"),

@@ -1,5 +1,5 @@
 """What the console reads for its overviews: lanes, verifications by minute, the review queue,
-the cases waiting for information."""
+the cases waiting for information, and the trips expected at the ports."""
 
 from __future__ import annotations
 
@@ -69,3 +69,21 @@ async def waiting_for_information(conn: Connection, *, limit: int) -> list[async
         limit,
     )
 
+
+async def trips_expected(
+    conn: Connection, since: datetime, until: datetime, *, limit: int
+) -> list[asyncpg.Record]:
+    """Approved and referred trips expected at a port between ``since`` and ``until``, the
+    soonest first, with how many people each carries and when it crossed, if it has."""
+    return await conn.fetch(
+        "SELECT t.id, t.port_code, t.direction, t.expected_at, t.status,"
+        " p.name AS partner_name,"
+        " (SELECT count(*) FROM trip_members m WHERE m.trip_id = t.id) AS people,"
+        " (SELECT max(c.crossed_at) FROM crossings c WHERE c.trip_id = t.id) AS crossed_at"
+        " FROM trips t JOIN partners p ON p.id = t.partner_id"
+        " WHERE t.status IN ('approved', 'referred') AND t.expected_at >= $1"
+        " AND t.expected_at < $2 ORDER BY t.expected_at, t.id LIMIT $3",
+        since,
+        until,
+        limit,
+    )

@@ -101,14 +101,16 @@ def locked(locked_until: datetime | None, now: datetime) -> bool:
 
 
 # What each role may open. Duties are separated: whoever writes the rules does not decide the
-# cases they refer, and only an agency administrator manages who may call the API.
-Area = Literal["today", "reviews", "rules", "watchlist", "directory", "keys", "audit"]
+# cases they refer, and only an agency administrator manages who may call the API and which
+# peer agencies' clearances our lanes accept.
+Area = Literal["today", "reviews", "rules", "watchlist", "directory", "agencies", "keys", "audit"]
 AREAS: dict[Area, tuple[StaffRole, ...]] = {
     "today": STAFF_ROLES,
     "reviews": ("reviewer", "agency_admin"),
     "rules": ("rule_admin", "agency_admin"),
     "watchlist": ("rule_admin", "agency_admin"),
     "directory": ("agency_admin",),
+    "agencies": ("agency_admin",),
     "keys": ("agency_admin",),
     "audit": ("agency_admin",),
 }

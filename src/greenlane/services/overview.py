@@ -1,7 +1,9 @@
-"""The Today page: what the lanes are doing and what waits for people, read in one snapshot."""
+"""The Today page: what the lanes are doing and what waits for people, read in one snapshot,
+with the trips expected at the ports in the coming hours and how fresh the peers' data is."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -9,12 +11,16 @@ import asyncpg
 
 from greenlane.db import overview as overview_db
 from greenlane.db.pool import Database
-from greenlane.services import keyring
+from greenlane.services import federation, keyring
 from greenlane.wire.clearances import SigningKey
+from greenlane.wire.federation import Agency
 
 LANES_WINDOW = timedelta(minutes=10)
 CHART_MINUTES = 60
 DECISIONS = ("green", "refer", "deny")
+TRIPS_AHEAD = timedelta(hours=6)
+TRIPS_SHOWN = 50
+PEERS_SHOWN = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +30,18 @@ class LaneSeen:
     last_seen: datetime
     mode: str  # of its latest verification: "online" or "degraded"
     verifications: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedTrip:
+    trip_id: uuid.UUID
+    port_code: str
+    direction: str
+    expected_at: datetime
+    status: str  # approved or referred
+    partner_name: str
+    people: int
+    crossed_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +64,8 @@ class Overview:
     keys: list[SigningKey]
     queue_size: int
     oldest_case: datetime | None
+    trips: list[ExpectedTrip]  # expected within TRIPS_AHEAD, the soonest first
+    peers: list[Agency]  # each peer agency with its trust list's state
 
     @property
     def degraded_lanes(self) -> list[LaneSeen]:
@@ -69,6 +89,8 @@ async def today(db: Database, *, verify_mode: str, spool_depth: int) -> Overview
         lanes = await overview_db.lanes_seen(conn, now - LANES_WINDOW)
         minutes = await overview_db.per_minute(conn, chart_from)
         queue = await overview_db.review_queue_summary(conn)
+        trips = await overview_db.trips_expected(conn, now, now + TRIPS_AHEAD, limit=TRIPS_SHOWN)
+    peers = await federation.list_agencies(db, cursor=None, limit=PEERS_SHOWN)
     return Overview(
         now=now,
         lanes=[
@@ -81,4 +103,18 @@ async def today(db: Database, *, verify_mode: str, spool_depth: int) -> Overview
         keys=await keyring.list_keys(db),
         queue_size=queue["size"],
         oldest_case=queue["oldest"],
+        trips=[
+            ExpectedTrip(
+                r["id"],
+                r["port_code"],
+                r["direction"],
+                r["expected_at"],
+                r["status"],
+                r["partner_name"],
+                r["people"],
+                r["crossed_at"],
+            )
+            for r in trips
+        ],
+        peers=peers.items,
     )

@@ -1,4 +1,5 @@
-"""Today: the lanes, the verifications of the last hour, the keys and the review queue."""
+"""Today: the lanes, the verifications of the last hour, the keys, the review queue, the trips
+expected at the ports and how fresh the peer agencies' data is."""
 
 from __future__ import annotations
 
@@ -27,4 +28,5 @@ async def today(console: ConsoleDep) -> Template:
         overview=found,
         chart=draw(found.minutes),
         colours=COLOURS,
+        trips_hours=int(overview.TRIPS_AHEAD.total_seconds()) // 3600,
     )
