@@ -91,6 +91,11 @@ class Watched:
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
 
+    def forgive(self, fragment: str) -> None:
+        """Drop the problems so far that hold ``fragment``: the browser reports an error page
+        that a test opened on purpose (a 403) as a resource that failed to load."""
+        self.problems = [problem for problem in self.problems if fragment not in problem]
+
     def _console(self, message: object) -> None:
         text = str(getattr(message, "text", ""))
         if getattr(message, "type", "") == "error":
