@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import uvicorn
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from greenlane.app import create_app
 from greenlane.settings import Settings
@@ -30,6 +30,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 START_TIMEOUT = 30.0
+# Playwright's assertions wait 5 s by default; on 2 cores shared with PostgreSQL and the rest of
+# the suite an htmx round trip has taken longer. A wait ends as soon as its condition holds, so
+# a longer ceiling costs a passing test nothing.
+expect.set_options(timeout=15_000)
 
 
 @contextmanager

@@ -135,7 +135,7 @@ def test_a_case_is_worked_to_its_decision_and_a_clearance_suspended_and_reinstat
     eventually(  # the lane's server is another worker: it hears of it by NOTIFY
         lambda: codes(ask(lane, question(other))) == ["token_suspended"],
         what="the lane's worker to deny the suspended clearance",
-        timeout=5,
+        timeout=15,
     )
     page.get_by_label("Type reinstate to confirm").fill("reinstate")
     page.get_by_role("button", name="Reinstate the clearance").click()
@@ -143,7 +143,7 @@ def test_a_case_is_worked_to_its_decision_and_a_clearance_suspended_and_reinstat
     eventually(
         lambda: ask(lane, question(other))["decision"] == "green",
         what="the lane's worker to accept the reinstated clearance",
-        timeout=5,
+        timeout=15,
     )
 
 
