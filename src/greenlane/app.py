@@ -19,6 +19,7 @@ from greenlane.api.applications import ApplicationsController, ClearancesControl
 from greenlane.api.body_deadline import BodyDeadline
 from greenlane.api.deps import DEPENDENCIES
 from greenlane.api.federation import AgenciesController, crossing_receipt, lane_peers, trust_list
+from greenlane.api.lane_direct import LaneDirect
 from greenlane.api.lanes import jwks, revocations
 from greenlane.api.lifecycle import AdminCaseController, CaseController
 from greenlane.api.me import me
@@ -101,8 +102,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=template_config(),
         debug=False,
     )
+    handler = app.asgi_handler
+    if settings.lane_direct:
+        handler = LaneDirect(handler, app, MAX_BODY_BYTES)
     app.asgi_handler = RequestObserver(
-        BodyDeadline(app.asgi_handler, settings.body_read_timeout_seconds),
+        BodyDeadline(handler, settings.body_read_timeout_seconds),
         every=settings.access_log_every,
         slow_ms=settings.access_log_slow_ms,
     )

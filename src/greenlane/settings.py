@@ -65,6 +65,7 @@ class Settings:
     log_level: str
     access_log_every: int
     access_log_slow_ms: int
+    lane_direct: bool  # the lanes' routes below the framework (api/lane_direct.py)
     issuer: str
     country: str | None  # ISO 3166-1 alpha-3: this agency's, named in its trust list
     trust_list_ttl_seconds: int
@@ -333,6 +334,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=_read(source, "LOG_LEVEL", _log_level, "INFO"),
         access_log_every=_read(source, "ACCESS_LOG_EVERY", _positive_int, 100),
         access_log_slow_ms=_read(source, "ACCESS_LOG_SLOW_MS", _positive_int, 250),
+        lane_direct=_read(source, "LANE_DIRECT", _flag, True),
         issuer=_read(source, "ISSUER", _url, "http://127.0.0.1:8000"),
         country=_read(source, "COUNTRY", _country, None),
         trust_list_ttl_seconds=_read(source, "TRUST_LIST_TTL_SECONDS", _positive_int, 86_400),

@@ -35,7 +35,7 @@ from litestar.openapi.spec import (
     Schema,
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-from litestar.types import ExceptionHandlersMap
+from litestar.types import ExceptionHandler, ExceptionHandlersMap
 
 from greenlane.errors import (
     BadRequest,
@@ -188,6 +188,11 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     asyncpg.UntranslatableCharacterError: handle_unstorable_text,
     Exception: handle_unexpected,
 }
+
+
+def handler_for(exc: Exception) -> ExceptionHandler[Any]:
+    """The handler Litestar would pick from :data:`EXCEPTION_HANDLERS`: the nearest class."""
+    return next(EXCEPTION_HANDLERS[c] for c in type(exc).__mro__ if c in EXCEPTION_HANDLERS)
 
 
 _PROBLEM_SCHEMA = Schema(

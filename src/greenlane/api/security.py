@@ -23,6 +23,8 @@ from greenlane.domain.access_tokens import (
     decode_access_token,
 )
 from greenlane.errors import Forbidden, RateLimited, Unauthorized
+from greenlane.runtime import Runtime
+from greenlane.services.client_registry import ClientIdentity
 
 # The console (``greenlane.console``) has its own gate: people's sessions, never bearer tokens.
 # A crossing receipt is authenticated by its signature: a peer agency has no access token here.
@@ -37,6 +39,10 @@ PUBLIC_PATHS = [
     "^/v1/federation/crossings$",
 ]
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
+# Where the lanes' direct path leaves a caller it signed in before handing a request it would
+# not answer (a malformed one) to the framework: signing in again would take from the rate
+# limit twice. Only the server writes the ASGI scope.
+SIGNED_IN = "greenlane_signed_in"
 
 
 # Tokens already checked, by their exact text: a lane sends the same token thousands of times
@@ -52,38 +58,56 @@ def _remember(token: str, claims: AccessClaims) -> None:
     _checked[token] = claims
 
 
+async def authenticate(
+    runtime: Runtime, authorization: str, roles: tuple[Role, ...]
+) -> tuple[ClientIdentity, AccessClaims]:
+    """The client an ``Authorization`` header names, if it may call a route admitting ``roles``.
+
+    Raises :class:`Unauthorized`, :class:`Forbidden` or :class:`RateLimited`; only a request let
+    through takes from the client's rate limit. The middleware below and the lanes' direct path
+    (``api/lane_direct.py``) both sign callers in here.
+    """
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("Send an access token: Authorization: Bearer <token>.")
+    now = int(time.time())
+    claims = _checked.get(token)
+    if claims is None or claims.expires_at <= now:
+        try:
+            claims = decode_access_token(
+                token.strip(),
+                key=runtime.settings.access_token_key.reveal(),
+                issuer=runtime.settings.issuer,
+                now=now,
+            )
+        except InvalidAccessToken:
+            raise Unauthorized("The access token is invalid or has expired.") from None
+        _remember(token, claims)
+    identity = await runtime.clients.get(uuid.UUID(claims.client_id))
+    if identity is None or not identity.enabled or identity.role != claims.role:
+        raise Unauthorized("The access token is invalid or has expired.")
+    if identity.role not in roles:
+        raise Forbidden(f"This route is for {' or '.join(roles) or 'no'} clients.")
+    retry_after = runtime.rate_limiter.retry_after(identity.client_id, identity.role)
+    if retry_after is not None:
+        raise RateLimited(retry_after)
+    return identity, claims
+
+
 class BearerAuthentication(AbstractAuthenticationMiddleware):
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
-        runtime = runtime_of(connection.app.state)
-        header = connection.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthorized("Send an access token: Authorization: Bearer <token>.")
-        now = int(time.time())
-        claims = _checked.get(token)
-        if claims is None or claims.expires_at <= now:
-            try:
-                claims = decode_access_token(
-                    token.strip(),
-                    key=runtime.settings.access_token_key.reveal(),
-                    issuer=runtime.settings.issuer,
-                    now=now,
-                )
-            except InvalidAccessToken:
-                raise Unauthorized("The access token is invalid or has expired.") from None
-            _remember(token, claims)
-        identity = await runtime.clients.get(uuid.UUID(claims.client_id))
-        if identity is None or not identity.enabled or identity.role != claims.role:
-            raise Unauthorized("The access token is invalid or has expired.")
-        retry_after = runtime.rate_limiter.retry_after(identity.client_id, identity.role)
-        if retry_after is not None:
-            raise RateLimited(retry_after)
-        roles: tuple[Role, ...] = connection.route_handler.opt.get(ROLES, ())
-        if identity.role not in roles:
-            raise Forbidden(f"This route is for {' or '.join(roles) or 'no'} clients.")
-        return AuthenticationResult(user=identity, auth=claims)
+        signed_in: tuple[ClientIdentity, AccessClaims] | None = connection.scope["state"].get(
+            SIGNED_IN
+        )
+        if signed_in is None:
+            signed_in = await authenticate(
+                runtime_of(connection.app.state),
+                connection.headers.get("authorization", ""),
+                connection.route_handler.opt.get(ROLES, ()),
+            )
+        return AuthenticationResult(user=signed_in[0], auth=signed_in[1])
 
 
 def authentication() -> DefineMiddleware:
