@@ -217,7 +217,7 @@ def greenlane(
     data.mkdir()
     # As shipped: every request logged at the default level, as the peer's uvicorn does. One
     # sign-in lasts the whole bench, so no sign-in lands between two transaction counts.
-    env = environment(url, data, LOG_LEVEL="INFO", ACCESS_TOKEN_TTL="7200")
+    env = environment(url, data, LOG_LEVEL="INFO", ACCESS_TOKEN_TTL="7200", **dict(args.set))
     base_url = f"http://127.0.0.1:{args.port}"
     command = serve_command(workers=args.workers, port=args.port)
     with serving(command, env=env, ready_url=f"{base_url}/health/ready") as process:
@@ -255,6 +255,13 @@ def the_peer(args: argparse.Namespace, server_url: str, scratch: Path) -> Iterat
         yield System("peer", running.base_url, running.pid, running.bodies, "", None)
 
 
+def setting(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name.isupper():
+        raise argparse.ArgumentTypeError(f"not NAME=VALUE: {text!r}")
+    return name, value
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -265,6 +272,14 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=2000, help="clearances, and peer bodies")
     parser.add_argument("--port", type=int, default=8471)
     parser.add_argument("--trips", type=int, default=100, help="4-person trips, greenlane's")
+    parser.add_argument(
+        "--set",
+        type=setting,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a greenlane setting, without GREENLANE_ (e.g. LANE_DIRECT=false); repeatable",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("bench: wrk is needed (Debian: apt-get install wrk)", file=sys.stderr)
