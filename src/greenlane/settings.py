@@ -165,8 +165,8 @@ def _non_negative_int(raw: str) -> int:
     return value
 
 
-# A trip token grows by about 55 characters a person; past 20 it stops fitting a QR code a lane
-# camera reads reliably (see docs/trips.md).
+# A trip token grows by about 72 characters a person (with their status list entry); past 20 it
+# stops fitting a QR code a lane camera reads reliably (see docs/trips.md).
 _MAX_CREW = 20
 
 
