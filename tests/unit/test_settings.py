@@ -52,6 +52,9 @@ def test_defaults_with_an_external_database() -> None:
             "GREENLANE_CONSOLE_URL: expected an https",
         ),
         ("CONSOLE_URL", "console.agency.example", "GREENLANE_CONSOLE_URL: expected an https"),
+        ("TRIP_MAX_PEOPLE", "0", "GREENLANE_TRIP_MAX_PEOPLE: must be greater than 0"),
+        ("TRIP_MAX_PEOPLE", "21", "GREENLANE_TRIP_MAX_PEOPLE: must be at most 20"),
+        ("TRIP_MAX_PEOPLE", "ten", "GREENLANE_TRIP_MAX_PEOPLE: expected a whole number"),
     ],
 )
 def test_a_bad_setting_is_named_in_one_line(name: str, value: str, expected: str) -> None:
@@ -76,6 +79,12 @@ def test_a_duplicate_key_version_is_refused() -> None:
     key = new_key_text()
     with pytest.raises(SettingsError, match="appears twice"):
         load_settings(external_env(GREENLANE_DATA_KEYS=f"1:{key},1:{key}"))
+
+
+@pytest.mark.parametrize("value", [1, 20])
+def test_a_trip_may_name_from_one_to_twenty_people(value: int) -> None:
+    settings = load_settings(external_env(GREENLANE_TRIP_MAX_PEOPLE=str(value)))
+    assert settings.trip_max_people == value
 
 
 @pytest.mark.parametrize(
