@@ -6,18 +6,27 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from greenlane.domain.default_rules import (
+    TRIP_COMMERCIAL_DRIVER,
+    TRIP_DRIVERS_LICENSED,
+    TRIP_INSURANCE,
+    TRIP_SEATS,
+    DefaultRule,
+)
 from greenlane.domain.status_list import INVALID, VALID, list_uri
 from greenlane.settings import Settings
 
+from . import bodies
 from .actors import Admin
-from .lane_setup import codes
+from .lane_setup import OTHER_PORT, codes, issue
 from .tokens import claims_of, published_status, sign, unreadable_statuses
-from .trip_setup import Crew, arriving_in, crew
+from .trip_setup import TRIP_PORT, Crew, arriving_in, crew
 
 
 @pytest.fixture
@@ -99,8 +108,6 @@ def test_a_scanned_document_not_on_the_trip_is_occupant_not_listed(trip_crew: Cr
 
 
 def test_documents_may_be_scanned_by_their_machine_readable_zone(trip_crew: Crew) -> None:
-    from . import bodies
-
     trip = trip_crew.file()
     zone = bodies.td3(trip_crew.co_driver.traveller)
     question = trip_crew.scan(trip, trip_crew.driver)
@@ -146,6 +153,44 @@ def test_the_qr_code_is_served_as_svg_and_png(trip_crew: Crew) -> None:
     assert svg.headers["content-type"].startswith("image/svg+xml")
     assert png.status_code == 200
     assert png.content.startswith(b"\x89PNG")
+
+
+def _validity(trip: dict[str, Any]) -> tuple[datetime, datetime]:
+    """The token's ``nbf`` and ``exp``, which the trip's ``not_before`` and ``expires_at`` say."""
+    claims = claims_of(trip["token"])
+    nbf, exp = (datetime.fromtimestamp(claims[name], UTC) for name in ("nbf", "exp"))
+    said = [datetime.fromisoformat(trip[name]) for name in ("not_before", "expires_at")]
+    assert [nbf, exp] == said
+    return nbf, exp
+
+
+def test_the_token_is_valid_around_the_arrival_within_every_members_clearance(
+    trip_crew: Crew, settings: Settings
+) -> None:
+    window = timedelta(minutes=settings.trip_window_minutes)
+    late = issue(trip_crew.partner, ports=[TRIP_PORT], valid_from=bodies.in_days(1))
+    people = ((trip_crew.driver, "driver"), (late, "passenger"))
+    clearances = [
+        trip_crew.partner.get(f"/v1/clearances/{person.clearance_id}").json()
+        for person, _ in people
+    ]
+    starts = max(datetime.fromisoformat(c["not_before"]) for c in clearances)
+    ends = min(datetime.fromisoformat(c["expires_at"]) for c in clearances)
+    # An hour after the later clearance starts: the window opens with it, not before.
+    arrival = starts + timedelta(hours=1)
+    trip = trip_crew.file(*people, expected_at=arrival.isoformat())
+    assert _validity(trip) == (starts, arrival + window)
+    # An hour before the first clearance ends: the window closes with it.
+    arrival = ends - timedelta(hours=1)
+    amended = trip_crew.partner.put(
+        f"/v1/trips/{trip['id']}", json=trip_crew.trip(*people, expected_at=arrival.isoformat())
+    )
+    assert amended.status_code == 200, amended.text
+    assert _validity(amended.json()) == (arrival - window, ends)
+    # Well inside both clearances: the whole window either side of the arrival.
+    arrival = starts + timedelta(days=2)
+    inside = trip_crew.file(*people, expected_at=arrival.isoformat())
+    assert _validity(inside) == (arrival - window, arrival + window)
 
 
 def test_trips_are_listed_and_read_by_their_partner_only(trip_crew: Crew) -> None:
@@ -234,8 +279,6 @@ def test_a_tampered_trip_token_is_denied(trip_crew: Crew) -> None:
 
 
 def test_a_document_scanned_twice_is_refused(trip_crew: Crew) -> None:
-    from . import bodies
-
     trip = trip_crew.file()
     question = trip_crew.scan(trip, trip_crew.driver, trip_crew.co_driver)
     question["documents"].append({"mrz": bodies.td3(trip_crew.driver.traveller)})
@@ -245,8 +288,6 @@ def test_a_document_scanned_twice_is_refused(trip_crew: Crew) -> None:
 
 
 def test_a_document_both_typed_and_scanned_in_one_entry_is_refused(trip_crew: Crew) -> None:
-    from . import bodies
-
     trip = trip_crew.file()
     question = trip_crew.scan(trip, trip_crew.driver)
     question["documents"][0]["mrz"] = bodies.td3(trip_crew.driver.traveller)
@@ -292,26 +333,18 @@ def test_an_unknown_or_foreign_traveller_is_not_found(trip_crew: Crew) -> None:
     assert trip_crew.partner.post("/v1/trips", json=body).status_code == 404
 
     other = trip_crew.admin.partner_actor()
-    theirs = other.post("/v1/travellers", json=_traveller()).json()["id"]
+    theirs = other.post("/v1/travellers", json=bodies.traveller()).json()["id"]
     body["crew"][-1] = {"traveller_id": theirs, "role": "passenger"}
     assert trip_crew.partner.post("/v1/trips", json=body).status_code == 404
 
 
 def test_an_unknown_or_foreign_vehicle_is_not_found(trip_crew: Crew) -> None:
-    from . import bodies
-
     unknown = trip_crew.trip(vehicle_id=str(uuid.uuid4()))
     assert trip_crew.partner.post("/v1/trips", json=unknown).status_code == 404
     other = trip_crew.admin.partner_actor()
     theirs = other.post("/v1/vehicles", json=bodies.vehicle()).json()["id"]
     foreign = trip_crew.trip(vehicle_id=theirs)
     assert trip_crew.partner.post("/v1/trips", json=foreign).status_code == 404
-
-
-def _traveller() -> dict[str, Any]:
-    from . import bodies
-
-    return bodies.traveller()
 
 
 def test_a_member_twice_is_refused(trip_crew: Crew) -> None:
@@ -336,7 +369,7 @@ def test_more_people_than_the_maximum_are_refused(trip_crew: Crew) -> None:
 
 
 def test_a_member_without_a_clearance_for_the_port_and_time_is_named(trip_crew: Crew) -> None:
-    uncleared = trip_crew.partner.post("/v1/travellers", json=_traveller()).json()["id"]
+    uncleared = trip_crew.partner.post("/v1/travellers", json=bodies.traveller()).json()["id"]
     body = trip_crew.trip()
     body["crew"].append({"traveller_id": uncleared, "role": "passenger"})
     response = trip_crew.partner.post("/v1/trips", json=body)
@@ -356,6 +389,22 @@ def test_the_driver_needs_the_clearance_issued_for_this_vehicle(trip_crew: Crew)
     ]
 
 
+def test_a_member_cleared_for_another_port_or_revoked_is_named(trip_crew: Crew) -> None:
+    trip_crew.admin.port(OTHER_PORT)
+    elsewhere = issue(trip_crew.partner, ports=[OTHER_PORT])
+    revoked = trip_crew.passenger()
+    gone = trip_crew.partner.post(
+        f"/v1/clearances/{revoked.clearance_id}/revoke", json={"reason": "left"}
+    )
+    assert gone.status_code == 200, gone.text
+    people = ((trip_crew.driver, "driver"), (elsewhere, "passenger"), (revoked, "passenger"))
+    body = trip_crew.trip(*people)
+    assert problem_fields(trip_crew.partner.post("/v1/trips", json=body)) == [
+        "crew[1].traveller_id",
+        "crew[2].traveller_id",
+    ]
+
+
 def test_too_short_a_notice_or_an_arrival_in_the_past_is_refused(trip_crew: Crew) -> None:
     soon = trip_crew.trip(expected_at=arriving_in(timedelta(minutes=10)))
     assert problem_fields(trip_crew.partner.post("/v1/trips", json=soon)) == ["expected_at"]
@@ -364,9 +413,6 @@ def test_too_short_a_notice_or_an_arrival_in_the_past_is_refused(trip_crew: Crew
 
 
 def test_a_vehicle_kind_the_port_does_not_handle_is_rejected(admin: Admin) -> None:
-    from . import bodies
-    from .lane_setup import issue
-
     admin.port("THBKK", kinds=["passenger", "vehicle"])  # no cargo lanes for a truck
     partner = admin.partner_actor()
     driver = issue(partner, ports=["THBKK"], with_vehicle=True)
@@ -381,7 +427,62 @@ def test_a_vehicle_kind_the_port_does_not_handle_is_rejected(admin: Admin) -> No
     assert filed["status"] == "rejected"
     assert [r["reason_code"] for r in filed["reasons"]] == ["port_not_for_vehicle_kind"]
     assert "token" not in filed
-    assert bodies  # the truck of bodies.vehicle()
+
+
+def _an_unlicensed_co_driver(c: Crew) -> dict[str, Any]:
+    return c.file((c.driver, "driver"), (c.passenger(), "co_driver"))
+
+
+def _insurance_ending_before_the_arrival(c: Crew) -> dict[str, Any]:
+    # The clearance was issued while the cover lasted; it ends before the trip arrives.
+    patched = c.partner.patch(
+        f"/v1/vehicles/{c.vehicle_id}", json={"insurance_expiry": bodies.in_days(1)}
+    )
+    assert patched.status_code == 200, patched.text
+    return c.file(expected_at=arriving_in(timedelta(days=3)))
+
+
+def _four_people_in_a_truck(c: Crew) -> dict[str, Any]:
+    people = ((c.driver, "driver"), (c.co_driver, "co_driver"))
+    return c.file(*people, (c.passenger(), "passenger"), (c.passenger(), "passenger"))
+
+
+def _a_truck_driver_not_registered_as_commercial(c: Crew) -> dict[str, Any]:
+    visitor = issue(
+        c.partner,
+        ports=[TRIP_PORT],
+        with_vehicle=True,
+        traveller=bodies.driver(category="business_visitor"),
+    )
+    return c.file((visitor, "driver"), vehicle_id=visitor.application["vehicle_id"])
+
+
+@pytest.mark.parametrize(
+    ("filing", "rule"),
+    [
+        pytest.param(filing, rule, id=rule.reason_code)
+        for filing, rule in (
+            (_an_unlicensed_co_driver, TRIP_DRIVERS_LICENSED),
+            (_insurance_ending_before_the_arrival, TRIP_INSURANCE),
+            (_four_people_in_a_truck, TRIP_SEATS),
+            (_a_truck_driver_not_registered_as_commercial, TRIP_COMMERCIAL_DRIVER),
+        )
+    ],
+)
+def test_a_default_trip_rule_decides_the_trip(
+    trip_crew: Crew, filing: Callable[[Crew], dict[str, Any]], rule: DefaultRule
+) -> None:
+    filed = filing(trip_crew)
+    assert filed["status"] == {"deny": "rejected", "refer": "referred"}[rule.effect]
+    assert filed["reasons"] == [
+        {
+            "rule_id": rule.id,
+            "reason_code": rule.reason_code,
+            "message": rule.message,
+            "effect": rule.effect,
+        }
+    ]
+    assert "token" not in filed
 
 
 def test_an_unknown_port_is_refused(trip_crew: Crew) -> None:
