@@ -611,6 +611,23 @@ def test_a_suspended_member_is_denied_until_reinstated(trip_crew: Crew) -> None:
     assert again["decision"] == "green"
 
 
+def test_a_member_suspended_before_filing_is_carried_and_denied_at_the_lane(
+    trip_crew: Crew,
+) -> None:
+    """A suspension is a hold on an active clearance, so filing takes it; the lane then denies
+    that member, and so the trip."""
+    clearance = f"/v1/clearances/{trip_crew.co_driver.clearance_id}"
+    suspended = trip_crew.admin.post(f"{clearance}/suspend", json={"reason": "Under review"})
+    assert suspended.status_code == 200, suspended.text
+    trip = trip_crew.file()
+    assert trip["status"] == "approved", trip
+    assert trip["members"][1]["clearance_id"] == trip_crew.co_driver.clearance_id
+    answer = trip_crew.verify(trip_crew.scan(trip, trip_crew.driver, trip_crew.co_driver))
+    assert answer["decision"] == "deny"
+    assert [m["decision"] for m in answer["members"]] == ["green", "deny"]
+    assert [codes(m) for m in answer["members"]] == [[], ["token_suspended"]]
+
+
 # --- status lists ----------------------------------------------------------------------------
 
 
