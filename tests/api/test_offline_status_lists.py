@@ -21,6 +21,7 @@ from greenlane.wire.verify import VerifyAnswer
 from .actors import Actor, Admin
 from .lane_setup import PORT, issue
 from .sdk import presented, sdk
+from .tokens import claims_of, sign, unreadable_statuses
 
 
 def codes(answer: VerifyAnswer) -> list[str]:
@@ -167,3 +168,34 @@ def test_a_token_in_a_list_the_lane_never_fetched_is_stale_offline(
     restarted = _offline(_lane(lane_actor), settings, tmp_path)
     answer = restarted.verify(issued.token, "entry", document=presented(issued))
     assert (answer.decision, codes(answer)) == ("refer", ["lane_data_stale"])
+
+
+def test_a_status_the_offline_lane_cannot_read_is_a_malformed_token(
+    lane_and_partner: tuple[Actor, Actor], settings: Settings, tmp_path: Path
+) -> None:
+    """As at the server: an entry in another issuer's list or outside this issuer's, or a status
+    claim missing or mistyped, is no statement, so the token is refused."""
+    lane_actor, partner = lane_and_partner
+    issued = issue(partner)
+    offline = _offline(_lane(lane_actor), settings, tmp_path)
+    offline.refresh()
+    claims = claims_of(issued.token)
+    statuses = unreadable_statuses(settings)
+    # Offline, a list never published is one the lane does not hold, which it cannot tell from
+    # one it has yet to fetch: stale, not malformed.
+    unpublished = statuses.pop("a list never published")
+    missing = {key: value for key, value in claims.items() if key != "status"}
+    tokens = {
+        name: sign(lane_actor, {**claims, "status": status}) for name, status in statuses.items()
+    }
+    tokens["no status claim"] = sign(lane_actor, missing)
+    for name, token in tokens.items():
+        answer = offline.verify(token, "entry", document=presented(issued))
+        assert (answer.decision, codes(answer)) == ("deny", ["token_malformed"]), name
+    stale = offline.verify(
+        sign(lane_actor, {**claims, "status": unpublished}), "entry", document=presented(issued)
+    )
+    assert (stale.decision, codes(stale)) == ("refer", ["lane_data_stale"])
+    # The claims as issued, signed again: the status, not the signature, was the test.
+    again = offline.verify(sign(lane_actor, claims), "entry", document=presented(issued))
+    assert again.decision == "green"
