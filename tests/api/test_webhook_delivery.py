@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from litestar import Litestar
@@ -36,8 +36,14 @@ from greenlane.wire.webhooks import (
     ApplicationReferred,
     ApplicationRejected,
     ClearanceExpiring,
+    ClearanceReinstated,
     ClearanceRevoked,
+    ClearanceSuspended,
+    TripApproved,
+    TripReferred,
+    TripRejected,
     WebhookCreate,
+    WebhookEvent,
     WebhookTest,
 )
 
@@ -47,6 +53,7 @@ from .actors import Actor, Admin
 from .problems import assert_problem
 from .receiver import Answer, Receiver, receiving
 from .test_applications import file, refer_by_watchlist, register
+from .trip_setup import Crew, crew
 
 SECOND = timedelta(seconds=1)
 FAST: dict[str, Any] = {
@@ -91,9 +98,37 @@ def deliveries(partner: Actor, webhook: dict[str, Any]) -> list[dict[str, Any]]:
     return items
 
 
+def decide_trips(trips: Crew) -> dict[str, str]:
+    """One trip of each decision, by two trip rules: a trip must name its cargo (or it is
+    rejected) and a crew of more than one is referred. Status to trip id."""
+    for effect, condition in (("deny", "trip.has_cargo_reference"), ("refer", "trip.size == 1")):
+        rule = trips.admin.post(
+            "/v1/admin/rules",
+            json={
+                "name": f"Trips: {condition}",
+                "condition": condition,
+                "effect": effect,
+                "reason_code": f"trip_{effect}",
+                "message": "A trip rule of the webhook tests.",
+            },
+        )
+        assert rule.status_code == 201, rule.text
+    alone = (trips.driver, "driver")
+    filed = [
+        trips.file(alone, cargo_reference="MAWB-1"),
+        trips.file(cargo_reference="MAWB-1"),
+        trips.file(alone),
+    ]
+    decided = {trip["status"]: trip["id"] for trip in filed}
+    assert list(decided) == ["approved", "referred", "rejected"]
+    return decided
+
+
 def test_every_event_type_arrives_and_verifies(
     admin: Admin, partner: Actor, receiver: Receiver
 ) -> None:
+    """Each type the SDK decodes, from a change made through the API, at a receiver on
+    127.0.0.1 that verifies the signature and decodes the body as a partner app does."""
     webhook = hook(partner, receiver, list(EVENT_TYPES))
     first = approved(partner)
     body = bodies.traveller(nationality="DEU")
@@ -120,28 +155,26 @@ def test_every_event_type_arrives_and_verifies(
         f"/v1/applications/{asked['id']}/information", json={"statement": "Attached."}
     )
     assert answered.status_code == 200, answered.text
-    revoked = partner.post(f"/v1/clearances/{first['clearance']['id']}/revoke")
+    held = f"/v1/clearances/{first['clearance']['id']}"
+    assert admin.post(f"{held}/suspend", json={"reason": "inquiry"}).status_code == 200
+    assert admin.post(f"{held}/reinstate").status_code == 200
+    revoked = partner.post(f"{held}/revoke")
     assert revoked.status_code == 200
+    trips = crew(admin, partner)
+    trip_ids = decide_trips(trips)
     ping = partner.post(f"/v1/webhooks/{webhook['id']}/test")
     assert ping.status_code == 202, ping.text
 
     def all_arrived() -> list[tuple[str, Any]] | None:
         events = receiver.events(webhook["secret"])
         kinds = {type(e) for _, e in events}
-        expected = {
-            ApplicationApproved,
-            ApplicationReferred,
-            ApplicationRejected,
-            ApplicationInfoRequested,
-            ClearanceRevoked,
-            ClearanceExpiring,
-            WebhookTest,
-        }
         expiring = {e.data.clearance_id for _, e in events if isinstance(e, ClearanceExpiring)}
-        done = kinds >= expected and uuid.UUID(decided["clearance"]["id"]) in expiring
+        done = kinds == set(get_args(WebhookEvent)) and (
+            uuid.UUID(decided["clearance"]["id"]) in expiring
+        )
         return events if done else None
 
-    events = eventually(all_arrived, what="every event type", timeout=20)
+    events = eventually(all_arrived, what="every event type", timeout=30)
     applications = Counter(
         (e.type, str(e.data.application_id))
         for _, e in events
@@ -164,6 +197,9 @@ def test_every_event_type_arrives_and_verifies(
             # referred, asked for information, answered: back with a reviewer
             ("application.referred", asked["id"]): 2,
             ("application.info_requested", asked["id"]): 1,
+            # the trips' driver and co-driver
+            ("application.approved", trips.driver.application["id"]): 1,
+            ("application.approved", trips.co_driver.application["id"]): 1,
         }
     )
     approval = next(
@@ -172,9 +208,25 @@ def test_every_event_type_arrives_and_verifies(
         if isinstance(e, ApplicationApproved) and str(e.data.application_id) == referred["id"]
     )
     assert str(approval.data.clearance_id) == decided["clearance"]["id"]
-    [revocation] = [e for _, e in events if isinstance(e, ClearanceRevoked)]
-    assert str(revocation.data.clearance_id) == first["clearance"]["id"]
-    assert revocation.data.status == "revoked"
+    changes = sorted(
+        (e for _, e in events if isinstance(e, ClearanceSuspended | ClearanceRevoked
+                                            | ClearanceReinstated)),
+        key=lambda e: e.timestamp,
+    )  # fmt: skip
+    assert [(e.type, e.data.status, str(e.data.clearance_id)) for e in changes] == [
+        ("clearance.suspended", "suspended", first["clearance"]["id"]),
+        ("clearance.reinstated", "active", first["clearance"]["id"]),
+        ("clearance.revoked", "revoked", first["clearance"]["id"]),
+    ]
+    trip_events = sorted(
+        (e.data.status, e.type, str(e.data.trip_id), str(e.data.vehicle_id))
+        for _, e in events
+        if isinstance(e, TripApproved | TripReferred | TripRejected)
+    )
+    assert trip_events == [
+        (status, f"trip.{status}", trip_id, trips.vehicle_id)
+        for status, trip_id in sorted(trip_ids.items())
+    ]
     [test] = [e for _, e in events if isinstance(e, WebhookTest)]
     assert str(test.data.webhook_id) == webhook["id"]
     expiring = [e.data.clearance_id for _, e in events if isinstance(e, ClearanceExpiring)]
@@ -182,11 +234,13 @@ def test_every_event_type_arrives_and_verifies(
     ids = [message_id for message_id, _ in events]
     assert len(ids) == len(set(ids))
     # Thin: nothing a person could be recognised by.
+    people = [body, bodies.traveller(), trips.driver.traveller, trips.co_driver.traveller]
     for received in receiver.received:
         text = received.body.decode()
-        for person in (body, bodies.traveller()):
+        for person in people:
             assert person["surname"] not in text
             assert person["document"]["number"] not in text
+        assert trips.vehicle["vin"] not in text
         assert "token" not in text
 
 
