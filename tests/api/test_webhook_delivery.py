@@ -11,10 +11,10 @@ import asyncio
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, get_args
+from typing import Any, TypeVar, get_args
 
 import pytest
 from litestar import Litestar
@@ -25,6 +25,7 @@ from greenlane.db.pool import Database, create_pool
 from greenlane.domain.webhooks import EVENT_TYPES
 from greenlane.runtime import data_protection
 from greenlane.services import webhooks
+from greenlane.services.clearance_expiry import announce
 from greenlane.services.context import Caller
 from greenlane.services.webhook_events import emit
 from greenlane.services.webhook_targets import Destinations
@@ -89,6 +90,23 @@ def approved(partner: Actor) -> dict[str, Any]:
     filed = file(partner, bodies.application(register(partner, bodies.traveller())))
     assert filed["status"] == "approved"
     return filed
+
+
+T = TypeVar("T")
+
+
+def with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """``work`` on a pool of its own, beside the app's: as another server process would."""
+
+    async def run() -> T:
+        assert settings.database_url is not None
+        pool = await create_pool(settings, settings.database_url)
+        try:
+            return await work(Database(pool, 2.0))
+        finally:
+            await pool.close()
+
+    return asyncio.run(run())
 
 
 def deliveries(partner: Actor, webhook: dict[str, Any]) -> list[dict[str, Any]]:
@@ -244,6 +262,31 @@ def test_every_event_type_arrives_and_verifies(
         assert "token" not in text
 
 
+@pytest.mark.parametrize("app", [{"webhook_expiring_days": 1}], indirect=True)
+def test_a_suspended_clearance_is_announced_as_expiring_and_suspended(
+    admin: Admin, partner: Actor, receiver: Receiver, settings: Settings
+) -> None:
+    """The app's own scan looks a day ahead and finds nothing (these expire in ten days); the
+    test's looks a month ahead once one clearance is suspended."""
+    webhook = hook(partner, receiver, ["clearance.expiring"])
+    held, free = (approved(partner)["clearance"]["id"] for _ in range(2))
+    suspended = admin.post(f"/v1/clearances/{held}/suspend", json={"reason": "inquiry"})
+    assert suspended.status_code == 200, suspended.text
+    # None while the app's scan holds the lock; both once the test's scan runs.
+    eventually(
+        lambda: with_database(settings, lambda db: announce(db, 30)) == 2,
+        what="both clearances announced",
+        timeout=10,
+    )
+    eventually(lambda: receiver.count() == 2, what="both notices", timeout=10)
+    statuses = {
+        str(e.data.clearance_id): e.data.status
+        for _, e in receiver.events(webhook["secret"])
+        if isinstance(e, ClearanceExpiring)
+    }
+    assert statuses == {held: "suspended", free: "active"}
+
+
 def test_a_change_that_rolls_back_emits_nothing(
     partner: Actor, receiver: Receiver, settings: Settings
 ) -> None:
@@ -258,19 +301,13 @@ def test_a_change_that_rolls_back_emits_nothing(
             await emit(conn, partner_id, "application.approved", data)
             raise RuntimeError("the change failed after its event was written")
 
-    async def emit_twice() -> None:
-        assert settings.database_url is not None
-        pool = await create_pool(settings, settings.database_url)
-        db = Database(pool, 2.0)
-        try:
-            with pytest.raises(RuntimeError, match="the change failed"):
-                await emit_then_fail(db)
-            async with db.transaction() as conn:
-                await emit(conn, partner_id, "application.approved", data)
-        finally:
-            await pool.close()
+    async def emit_twice(db: Database) -> None:
+        with pytest.raises(RuntimeError, match="the change failed"):
+            await emit_then_fail(db)
+        async with db.transaction() as conn:
+            await emit(conn, partner_id, "application.approved", data)
 
-    asyncio.run(emit_twice())
+    with_database(settings, emit_twice)
     eventually(lambda: receiver.count() == 1, what="the committed event", timeout=10)
     time.sleep(1.5)
     assert receiver.count() == 1
@@ -485,22 +522,15 @@ def test_a_destination_that_now_resolves_privately_is_refused_at_delivery(
     which is what a later change of its DNS amounts to; the server delivering refuses them."""
     cipher, _index = data_protection(settings)
 
-    async def save() -> str:
-        assert settings.database_url is not None
-        pool = await create_pool(settings, settings.database_url)
-        try:
-            created = await webhooks.create(
-                webhooks.Webhooks(
-                    Database(pool, 2.0), cipher, Destinations(allow_http=True, allow_private=True)
-                ),
-                WebhookCreate(url=receiver.url, events=["application.approved"]),
-                Caller(partner_id=uuid.UUID(partner.extra["partner_id"]), actor="test"),
-            )
-        finally:
-            await pool.close()
+    async def save(db: Database) -> str:
+        created = await webhooks.create(
+            webhooks.Webhooks(db, cipher, Destinations(allow_http=True, allow_private=True)),
+            WebhookCreate(url=receiver.url, events=["application.approved"]),
+            Caller(partner_id=uuid.UUID(partner.extra["partner_id"]), actor="test"),
+        )
         return str(created.id)
 
-    webhook: dict[str, Any] = {"id": asyncio.run(save())}
+    webhook: dict[str, Any] = {"id": with_database(settings, save)}
     approved(partner)
     [delivery] = eventually(
         lambda: (found := deliveries(partner, webhook)) and found[0]["attempts"][1:] and found,
