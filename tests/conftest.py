@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -131,8 +132,10 @@ def settings(environment: dict[str, str]) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Litestar:
-    return create_app(settings)
+def app(settings: Settings, request: pytest.FixtureRequest) -> Litestar:
+    """The app under test; a test changes its settings with
+    ``@pytest.mark.parametrize("app", [{"name": value}], indirect=True)``."""
+    return create_app(replace(settings, **getattr(request, "param", {})))
 
 
 @pytest.fixture

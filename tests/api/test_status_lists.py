@@ -316,6 +316,9 @@ def test_a_clearance_with_a_vehicle_fits_a_qr_code(
     assert len(issued.token) < QR_LIMIT
 
 
+# No delivery loops: the endpoint is a public address, and the outbox is what is checked here
+# (test_webhook_delivery.py receives these events at a local receiver).
+@pytest.mark.parametrize("app", [{"webhook_concurrency": 0}], indirect=True)
 def test_suspension_and_reinstatement_reach_the_partners_webhooks(
     lane_and_partner: tuple[Actor, Actor], admin: Admin, clean_database: str
 ) -> None:

@@ -11,10 +11,10 @@ import asyncio
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, get_args
 
 import pytest
 from litestar import Litestar
@@ -25,6 +25,7 @@ from greenlane.db.pool import Database, create_pool
 from greenlane.domain.webhooks import EVENT_TYPES
 from greenlane.runtime import data_protection
 from greenlane.services import webhooks
+from greenlane.services.clearance_expiry import announce
 from greenlane.services.context import Caller
 from greenlane.services.webhook_events import emit
 from greenlane.services.webhook_targets import Destinations
@@ -36,8 +37,14 @@ from greenlane.wire.webhooks import (
     ApplicationReferred,
     ApplicationRejected,
     ClearanceExpiring,
+    ClearanceReinstated,
     ClearanceRevoked,
+    ClearanceSuspended,
+    TripApproved,
+    TripReferred,
+    TripRejected,
     WebhookCreate,
+    WebhookEvent,
     WebhookTest,
 )
 
@@ -47,6 +54,7 @@ from .actors import Actor, Admin
 from .problems import assert_problem
 from .receiver import Answer, Receiver, receiving
 from .test_applications import file, refer_by_watchlist, register
+from .trip_setup import Crew, crew
 
 SECOND = timedelta(seconds=1)
 FAST: dict[str, Any] = {
@@ -84,6 +92,23 @@ def approved(partner: Actor) -> dict[str, Any]:
     return filed
 
 
+T = TypeVar("T")
+
+
+def with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """``work`` on a pool of its own, beside the app's: as another server process would."""
+
+    async def run() -> T:
+        assert settings.database_url is not None
+        pool = await create_pool(settings, settings.database_url)
+        try:
+            return await work(Database(pool, 2.0))
+        finally:
+            await pool.close()
+
+    return asyncio.run(run())
+
+
 def deliveries(partner: Actor, webhook: dict[str, Any]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = partner.get(
         f"/v1/webhooks/{webhook['id']}/deliveries?limit=200"
@@ -91,9 +116,37 @@ def deliveries(partner: Actor, webhook: dict[str, Any]) -> list[dict[str, Any]]:
     return items
 
 
+def decide_trips(trips: Crew) -> dict[str, str]:
+    """One trip of each decision, by two trip rules: a trip must name its cargo (or it is
+    rejected) and a crew of more than one is referred. Status to trip id."""
+    for effect, condition in (("deny", "trip.has_cargo_reference"), ("refer", "trip.size == 1")):
+        rule = trips.admin.post(
+            "/v1/admin/rules",
+            json={
+                "name": f"Trips: {condition}",
+                "condition": condition,
+                "effect": effect,
+                "reason_code": f"trip_{effect}",
+                "message": "A trip rule of the webhook tests.",
+            },
+        )
+        assert rule.status_code == 201, rule.text
+    alone = (trips.driver, "driver")
+    filed = [
+        trips.file(alone, cargo_reference="MAWB-1"),
+        trips.file(cargo_reference="MAWB-1"),
+        trips.file(alone),
+    ]
+    decided = {trip["status"]: trip["id"] for trip in filed}
+    assert list(decided) == ["approved", "referred", "rejected"]
+    return decided
+
+
 def test_every_event_type_arrives_and_verifies(
     admin: Admin, partner: Actor, receiver: Receiver
 ) -> None:
+    """Each type the SDK decodes, from a change made through the API, at a receiver on
+    127.0.0.1 that verifies the signature and decodes the body as a partner app does."""
     webhook = hook(partner, receiver, list(EVENT_TYPES))
     first = approved(partner)
     body = bodies.traveller(nationality="DEU")
@@ -120,28 +173,26 @@ def test_every_event_type_arrives_and_verifies(
         f"/v1/applications/{asked['id']}/information", json={"statement": "Attached."}
     )
     assert answered.status_code == 200, answered.text
-    revoked = partner.post(f"/v1/clearances/{first['clearance']['id']}/revoke")
+    held = f"/v1/clearances/{first['clearance']['id']}"
+    assert admin.post(f"{held}/suspend", json={"reason": "inquiry"}).status_code == 200
+    assert admin.post(f"{held}/reinstate").status_code == 200
+    revoked = partner.post(f"{held}/revoke")
     assert revoked.status_code == 200
+    trips = crew(admin, partner)
+    trip_ids = decide_trips(trips)
     ping = partner.post(f"/v1/webhooks/{webhook['id']}/test")
     assert ping.status_code == 202, ping.text
 
     def all_arrived() -> list[tuple[str, Any]] | None:
         events = receiver.events(webhook["secret"])
         kinds = {type(e) for _, e in events}
-        expected = {
-            ApplicationApproved,
-            ApplicationReferred,
-            ApplicationRejected,
-            ApplicationInfoRequested,
-            ClearanceRevoked,
-            ClearanceExpiring,
-            WebhookTest,
-        }
         expiring = {e.data.clearance_id for _, e in events if isinstance(e, ClearanceExpiring)}
-        done = kinds >= expected and uuid.UUID(decided["clearance"]["id"]) in expiring
+        done = kinds == set(get_args(WebhookEvent)) and (
+            uuid.UUID(decided["clearance"]["id"]) in expiring
+        )
         return events if done else None
 
-    events = eventually(all_arrived, what="every event type", timeout=20)
+    events = eventually(all_arrived, what="every event type", timeout=30)
     applications = Counter(
         (e.type, str(e.data.application_id))
         for _, e in events
@@ -164,6 +215,9 @@ def test_every_event_type_arrives_and_verifies(
             # referred, asked for information, answered: back with a reviewer
             ("application.referred", asked["id"]): 2,
             ("application.info_requested", asked["id"]): 1,
+            # the trips' driver and co-driver
+            ("application.approved", trips.driver.application["id"]): 1,
+            ("application.approved", trips.co_driver.application["id"]): 1,
         }
     )
     approval = next(
@@ -172,9 +226,25 @@ def test_every_event_type_arrives_and_verifies(
         if isinstance(e, ApplicationApproved) and str(e.data.application_id) == referred["id"]
     )
     assert str(approval.data.clearance_id) == decided["clearance"]["id"]
-    [revocation] = [e for _, e in events if isinstance(e, ClearanceRevoked)]
-    assert str(revocation.data.clearance_id) == first["clearance"]["id"]
-    assert revocation.data.status == "revoked"
+    changes = sorted(
+        (e for _, e in events if isinstance(e, ClearanceSuspended | ClearanceRevoked
+                                            | ClearanceReinstated)),
+        key=lambda e: e.timestamp,
+    )  # fmt: skip
+    assert [(e.type, e.data.status, str(e.data.clearance_id)) for e in changes] == [
+        ("clearance.suspended", "suspended", first["clearance"]["id"]),
+        ("clearance.reinstated", "active", first["clearance"]["id"]),
+        ("clearance.revoked", "revoked", first["clearance"]["id"]),
+    ]
+    trip_events = sorted(
+        (e.data.status, e.type, str(e.data.trip_id), str(e.data.vehicle_id))
+        for _, e in events
+        if isinstance(e, TripApproved | TripReferred | TripRejected)
+    )
+    assert trip_events == [
+        (status, f"trip.{status}", trip_id, trips.vehicle_id)
+        for status, trip_id in sorted(trip_ids.items())
+    ]
     [test] = [e for _, e in events if isinstance(e, WebhookTest)]
     assert str(test.data.webhook_id) == webhook["id"]
     expiring = [e.data.clearance_id for _, e in events if isinstance(e, ClearanceExpiring)]
@@ -182,12 +252,39 @@ def test_every_event_type_arrives_and_verifies(
     ids = [message_id for message_id, _ in events]
     assert len(ids) == len(set(ids))
     # Thin: nothing a person could be recognised by.
+    people = [body, bodies.traveller(), trips.driver.traveller, trips.co_driver.traveller]
     for received in receiver.received:
         text = received.body.decode()
-        for person in (body, bodies.traveller()):
+        for person in people:
             assert person["surname"] not in text
             assert person["document"]["number"] not in text
+        assert trips.vehicle["vin"] not in text
         assert "token" not in text
+
+
+@pytest.mark.parametrize("app", [{"webhook_expiring_days": 1}], indirect=True)
+def test_a_suspended_clearance_is_announced_as_expiring_and_suspended(
+    admin: Admin, partner: Actor, receiver: Receiver, settings: Settings
+) -> None:
+    """The app's own scan looks a day ahead and finds nothing (these expire in ten days); the
+    test's looks a month ahead once one clearance is suspended."""
+    webhook = hook(partner, receiver, ["clearance.expiring"])
+    held, free = (approved(partner)["clearance"]["id"] for _ in range(2))
+    suspended = admin.post(f"/v1/clearances/{held}/suspend", json={"reason": "inquiry"})
+    assert suspended.status_code == 200, suspended.text
+    # None while the app's scan holds the lock; both once the test's scan runs.
+    eventually(
+        lambda: with_database(settings, lambda db: announce(db, 30)) == 2,
+        what="both clearances announced",
+        timeout=10,
+    )
+    eventually(lambda: receiver.count() == 2, what="both notices", timeout=10)
+    statuses = {
+        str(e.data.clearance_id): e.data.status
+        for _, e in receiver.events(webhook["secret"])
+        if isinstance(e, ClearanceExpiring)
+    }
+    assert statuses == {held: "suspended", free: "active"}
 
 
 def test_a_change_that_rolls_back_emits_nothing(
@@ -204,19 +301,13 @@ def test_a_change_that_rolls_back_emits_nothing(
             await emit(conn, partner_id, "application.approved", data)
             raise RuntimeError("the change failed after its event was written")
 
-    async def emit_twice() -> None:
-        assert settings.database_url is not None
-        pool = await create_pool(settings, settings.database_url)
-        db = Database(pool, 2.0)
-        try:
-            with pytest.raises(RuntimeError, match="the change failed"):
-                await emit_then_fail(db)
-            async with db.transaction() as conn:
-                await emit(conn, partner_id, "application.approved", data)
-        finally:
-            await pool.close()
+    async def emit_twice(db: Database) -> None:
+        with pytest.raises(RuntimeError, match="the change failed"):
+            await emit_then_fail(db)
+        async with db.transaction() as conn:
+            await emit(conn, partner_id, "application.approved", data)
 
-    asyncio.run(emit_twice())
+    with_database(settings, emit_twice)
     eventually(lambda: receiver.count() == 1, what="the committed event", timeout=10)
     time.sleep(1.5)
     assert receiver.count() == 1
@@ -431,22 +522,15 @@ def test_a_destination_that_now_resolves_privately_is_refused_at_delivery(
     which is what a later change of its DNS amounts to; the server delivering refuses them."""
     cipher, _index = data_protection(settings)
 
-    async def save() -> str:
-        assert settings.database_url is not None
-        pool = await create_pool(settings, settings.database_url)
-        try:
-            created = await webhooks.create(
-                webhooks.Webhooks(
-                    Database(pool, 2.0), cipher, Destinations(allow_http=True, allow_private=True)
-                ),
-                WebhookCreate(url=receiver.url, events=["application.approved"]),
-                Caller(partner_id=uuid.UUID(partner.extra["partner_id"]), actor="test"),
-            )
-        finally:
-            await pool.close()
+    async def save(db: Database) -> str:
+        created = await webhooks.create(
+            webhooks.Webhooks(db, cipher, Destinations(allow_http=True, allow_private=True)),
+            WebhookCreate(url=receiver.url, events=["application.approved"]),
+            Caller(partner_id=uuid.UUID(partner.extra["partner_id"]), actor="test"),
+        )
         return str(created.id)
 
-    webhook: dict[str, Any] = {"id": asyncio.run(save())}
+    webhook: dict[str, Any] = {"id": with_database(settings, save)}
     approved(partner)
     [delivery] = eventually(
         lambda: (found := deliveries(partner, webhook)) and found[0]["attempts"][1:] and found,

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import asyncpg
 import pytest
+from litestar import Litestar
+
+from greenlane.app import create_app
+from greenlane.settings import Settings
 
 from . import bodies
 from .actors import Actor, Admin
@@ -17,6 +22,12 @@ from .test_applications import file, register
 
 # A public address, so that no DNS lookup is needed in the tests.
 PUBLIC_URL = "https://93.184.215.14/hooks/greenlane"
+
+
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    """No delivery loops: an endpoint registered here is a real public address, never called."""
+    return create_app(replace(settings, webhook_concurrency=0))
 
 
 def create(partner: Actor, **changes: Any) -> dict[str, Any]:

@@ -94,10 +94,11 @@ def arriving_in(delta: timedelta) -> str:
     return (datetime.now(UTC) + delta).isoformat().replace("+00:00", "Z")
 
 
-def crew(admin: Admin) -> Crew:
+def crew(admin: Admin, partner: Actor | None = None) -> Crew:
+    """The trip port, a lane there, and the crew of ``partner`` (a new partner when none)."""
     admin.port(TRIP_PORT, kinds=["passenger", "vehicle", "cargo"])
     lane = admin.lane_actor(TRIP_PORT, "T1")
-    partner = admin.partner_actor()
+    partner = partner or admin.partner_actor()
     driver = issue(partner, ports=[TRIP_PORT], with_vehicle=True)
     assert driver.vehicle is not None
     vehicle_id = driver.application["vehicle_id"]

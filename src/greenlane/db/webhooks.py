@@ -388,16 +388,21 @@ async def oldest_undelivered(conn: Connection) -> datetime | None:
 
 
 async def newly_expiring(conn: Connection, before: datetime, limit: int) -> list[asyncpg.Record]:
-    """Live clearances expiring before ``before`` not yet announced; now marked announced."""
+    """Live clearances expiring before ``before`` not yet announced; now marked announced.
+
+    The rows are locked FOR SHARE, as of their latest commit: a suspension or revocation
+    committing meanwhile is either seen here or waits for this announcement, so the notice
+    never states a status older than the event that changed it."""
     return await conn.fetch(
-        "WITH due AS (SELECT c.id FROM clearances c"
+        "WITH due AS (SELECT c.id, c.suspended_at FROM clearances c"
         "   WHERE c.revoked_at IS NULL AND c.expires_at > now() AND c.expires_at <= $1"
         "   AND NOT EXISTS (SELECT 1 FROM webhook_expiry_notices n WHERE n.clearance_id = c.id)"
-        "   ORDER BY c.expires_at LIMIT $2),"
+        "   ORDER BY c.expires_at LIMIT $2 FOR SHARE OF c),"
         " noted AS (INSERT INTO webhook_expiry_notices (clearance_id) SELECT id FROM due"
         "   ON CONFLICT DO NOTHING RETURNING clearance_id)"
-        " SELECT c.id, c.application_id, c.partner_id, c.expires_at"
-        " FROM clearances c JOIN noted ON noted.clearance_id = c.id",
+        " SELECT c.id, c.application_id, c.partner_id, c.expires_at, due.suspended_at"
+        " FROM clearances c JOIN noted ON noted.clearance_id = c.id"
+        " JOIN due ON due.id = c.id",
         before,
         limit,
     )

@@ -1,4 +1,5 @@
-"""``clearance.expiring``: each live clearance announced once, ``days`` before it expires.
+"""``clearance.expiring``: each live clearance announced once, ``days`` before it expires,
+suspended ones too (their ``status`` says ``suspended``): the partner may want to renew it.
 
 A scheduled job (``services/webhook_delivery.py`` runs it every
 ``GREENLANE_WEBHOOK_EXPIRY_SCAN_SECONDS``). One worker at a time does the work, under an
@@ -32,7 +33,9 @@ async def announce(db: Database, days: int) -> int:
                 data = ClearanceData(
                     clearance_id=row["id"],
                     application_id=row["application_id"],
-                    status="active",
+                    # Held by an administrator: say so, as clearance.suspended did, lest a
+                    # partner taking the latest event's status think it was reinstated.
+                    status="suspended" if row["suspended_at"] is not None else "active",
                     expires_at=row["expires_at"],
                 )
                 await emit(conn, row["partner_id"], "clearance.expiring", data)
