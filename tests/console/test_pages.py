@@ -4,6 +4,7 @@ clients, rotate keys, read and verify the audit log."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Callable
@@ -74,6 +75,36 @@ def test_a_reviewer_decides_a_referred_case_and_the_partner_sees_it(
     assert seen["decision"]["decided_by"] == f"staff:{reviewer.email}"
     assert seen["clearance"]["token"]
     assert filed["id"] not in client.get("/console/reviews").text
+
+
+def test_a_case_shows_the_rule_that_referred_it_and_never_the_watchlist_value(
+    client: TestClient[Litestar], enrol: Enrol, admin: Admin, partner: Actor
+) -> None:
+    rule = {
+        "name": "Thai nationals <b>reviewed</b>",
+        "condition": "traveller.nationality != 'THA' || traveller.category == \"investor\"",
+        "effect": "refer",
+        "reason_code": "nationality_review",
+        "message": "Referred for review.",
+    }
+    assert admin.post("/v1/admin/rules", json=rule).status_code == 201
+    body = bodies.traveller()
+    number = body["document"]["number"]
+    watched = {"kind": "document", "issuing_state": "THA", "number": number, "reason": "check"}
+    assert admin.post("/v1/admin/watchlist", json=watched).status_code == 201
+    filed = file(partner, bodies.application(register(partner, body)))
+    assert filed["status"] == "referred"
+    reason_codes = sorted(r["reason_code"] for r in filed["reasons"])
+    assert reason_codes == ["nationality_review", "watchlist_hit"]
+    signed_in(client, enrol("reviewer"))
+    assert "nationality_review" in client.get("/console/reviews").text
+    case = client.get(f"/console/reviews/{filed['id']}").text
+    assert "<code>nationality_review</code> (refer): Referred for review." in case
+    [(name, condition)] = re.findall(r'Rule <b>(.*?)</b>: <pre class="condition">(.*?)</pre>', case)
+    assert (html.unescape(name), html.unescape(condition)) == (rule["name"], rule["condition"])
+    assert "<b>reviewed</b>" not in case  # the name is shown as text
+    assert "Watchlist match on the traveller's <b>document</b>" in case
+    assert number not in case
 
 
 def test_a_case_claimed_by_someone_else_cannot_be_decided(
