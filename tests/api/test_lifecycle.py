@@ -5,14 +5,23 @@ and second-line checks, each step in the application's history and the audit log
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from litestar.testing import TestClient
 
+from greenlane.app import create_app
+from greenlane.db.locks import AUDIT_CHAIN
 from greenlane.runtime import Runtime
 from greenlane.services import lifecycle
+from greenlane.settings import Settings
 
 from ..database import connect
 from ..waiting import eventually
@@ -577,6 +586,96 @@ def test_another_partners_traveller_keeps_its_document(admin: Admin, partner: Ac
     assert_problem(response, 404, "not-found")
     seen = partner.get(f"/v1/travellers/{traveller['id']}").json()
     assert seen["document"]["number"].endswith(traveller["document"]["number"][-3:])
+
+
+def waiting_for_locks(database_url: str) -> int:
+    waiting: int = fetchval(
+        database_url,
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    return waiting
+
+
+@contextmanager
+def holding(database_url: str, lock: int) -> Iterator[None]:
+    """A transaction of the test's own holds the advisory lock ``lock`` until the block ends."""
+    held, release = threading.Event(), threading.Event()
+
+    async def hold() -> None:
+        conn = await connect(database_url)
+        try:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", lock)
+                held.set()
+                await asyncio.to_thread(release.wait)
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        holder = thread.submit(asyncio.run, hold())
+        try:
+            eventually(held.is_set, what="the test to hold the lock", timeout=10)
+            yield
+        finally:
+            release.set()
+            holder.result()
+
+
+def test_changes_of_document_or_identity_and_revocations_at_once_do_not_deadlock(
+    admin: Admin, partner: Actor, settings: Settings, database_url: str
+) -> None:
+    """The worst interleaving, forced: the audit chain's lock is held while a traveller's new
+    document or identity, then an admin's revocation of their clearance (or of another
+    traveller's), queue for locks; then it is released. Taken in one order (db/locks.py), one
+    waits for the other; in opposite orders each would hold what the other waits for, and
+    PostgreSQL would abort one (a deadlock, answered 500)."""
+    # The app's own lock timeout (2 s) could run out while the test holds the lock.
+    patient = replace(settings, db_lock_timeout_ms=30_000)
+    with TestClient(app=create_app(patient), raise_server_exceptions=False) as http:
+        owner = Actor(http, partner.client_id, partner.secret, token=partner.token)
+        officer = Actor(http, admin.client_id, admin.secret, token=admin.token)
+        for change in ("document", "identity"):
+            for whose in ("own", "another"):
+                mine = issue(owner)
+                theirs = mine if whose == "own" else issue(owner)
+                traveller_id = mine.application["traveller_id"]
+                if change == "document":
+                    method, url = "PUT", f"/v1/travellers/{traveller_id}/document"
+                    body = new_passport(mine.traveller)
+                else:
+                    method, url = "PATCH", f"/v1/travellers/{traveller_id}"
+                    renamed = {**mine.traveller, "surname": "Srisuk"}
+                    body = {"surname": "Srisuk", "mrz": bodies.td3(renamed)}
+                revoke = f"/v1/admin/clearances/{theirs.clearance_id}/revoke"
+                with ThreadPoolExecutor(max_workers=2) as requests:
+                    with holding(database_url, AUDIT_CHAIN):
+                        changing = requests.submit(owner.request, method, url, json=body)
+                        eventually(
+                            lambda: waiting_for_locks(database_url) >= 1,
+                            what="the change to wait for a lock",
+                            timeout=10,
+                        )
+                        revoking = requests.submit(officer.post, revoke, json={"reason": "x"})
+                        eventually(
+                            lambda: waiting_for_locks(database_url) >= 2,
+                            what="the revocation to wait for a lock",
+                            timeout=10,
+                        )
+                    changed, revoked = changing.result(), revoking.result()
+                round_ = f"{change}, {whose} clearance"
+                assert changed.status_code == 200, (round_, changed.text)
+                assert revoked.status_code == 200, (round_, revoked.text)
+                assert revoked.json()["status"] == "revoked", round_
+                answer = changed.json()
+                again = (answer.get("reissued") or answer["redecided"])[0]["clearance"]
+                for clearance_id, status in (
+                    (mine.clearance_id, "revoked"),
+                    (theirs.clearance_id, "revoked"),
+                    (again["id"], "active"),
+                ):
+                    seen = owner.get(f"/v1/clearances/{clearance_id}").json()
+                    assert seen["status"] == status, round_
 
 
 # --- false hits -------------------------------------------------------------------------------
