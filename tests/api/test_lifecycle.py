@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 from litestar.testing import TestClient
 
@@ -324,7 +325,9 @@ def test_a_reviewers_rejection_names_the_watchlist_hit_but_never_what_is_watched
     assert traveller["document"]["number"] not in seen.text + rejected.text
 
 
-def test_an_appeal_is_decided_by_another_reviewer(admin: Admin, partner: Actor) -> None:
+def test_an_appeal_is_decided_by_another_reviewer(
+    admin: Admin, partner: Actor, database_url: str
+) -> None:
     _, filed = referred(admin, partner)
     assert decide(admin, filed["id"], "reject", "unresolved match").status_code == 200
     url = f"/v1/applications/{filed['id']}/appeal"
@@ -340,6 +343,15 @@ def test_an_appeal_is_decided_by_another_reviewer(admin: Admin, partner: Actor) 
     refused = decide(admin, filed["id"], "approve", "on reflection")
     assert_problem(refused, 403, "forbidden")
     assert partner.get(f"/v1/applications/{filed['id']}").json()["status"] == "appealed"
+    # Nor past the service: the database's CHECK refuses it too.
+    with pytest.raises(asyncpg.CheckViolationError) as refused_below:
+        execute(
+            database_url,
+            "UPDATE appeals SET decision = 'approve', decided_by = rejected_by,"
+            " decided_at = now() WHERE application_id = $1",
+            uuid.UUID(filed["id"]),
+        )
+    assert refused_below.value.constraint_name == "four_eyes"
     second = other_reviewer(admin)
     upheld = decide(second, filed["id"], "approve", "document checked with the issuer")
     assert upheld.status_code == 200, upheld.text
@@ -446,6 +458,33 @@ def test_a_clearance_renews_into_a_new_application_decided_by_todays_rules(
     again = partner.post(f"/v1/clearances/{clearance_id}/renew")
     assert assert_problem(again, 409, "conflict")["existing_id"] == renewal["id"]
     assert audit_actions(admin, clearance_id) == ["clearance.issue", "clearance.renew"]
+
+
+def test_a_clearance_past_its_expiry_renews_from_today(partner: Actor, database_url: str) -> None:
+    old = expiring(partner)  # ten days from today
+    clearance_id = old["clearance"]["id"]
+    # Moved back twenty days: it ended ten days ago.
+    execute(
+        database_url,
+        "UPDATE applications SET valid_from = valid_from - 20, valid_until = valid_until - 20"
+        " WHERE id = $1",
+        uuid.UUID(old["id"]),
+    )
+    execute(
+        database_url,
+        "UPDATE clearances SET not_before = not_before - interval '20 days',"
+        " expires_at = expires_at - interval '20 days' WHERE id = $1",
+        uuid.UUID(clearance_id),
+    )
+    assert partner.get(f"/v1/clearances/{clearance_id}").json()["status"] == "expired"
+    renewed = partner.post(f"/v1/clearances/{clearance_id}/renew")
+    assert renewed.status_code == 201, renewed.text
+    renewal = renewed.json()
+    assert (renewal["status"], renewal["renews"]) == ("approved", clearance_id)
+    # As long as the old window, from today rather than from the day after it ended.
+    assert (renewal["valid_from"], renewal["valid_until"]) == (bodies.in_days(0), bodies.in_days(9))
+    clearance = partner.get(f"/v1/clearances/{renewal['clearance']['id']}").json()
+    assert (clearance["status"], clearance["renews"]) == ("active", clearance_id)
 
 
 def test_a_renewal_meets_todays_watchlist(admin: Admin, partner: Actor) -> None:
@@ -804,7 +843,7 @@ def test_a_second_line_check_refers_the_next_crossing_then_clears_itself(
 
 
 def test_second_line_checks_that_are_refused(
-    lane_and_partner: tuple[Actor, Actor], admin: Admin
+    lane_and_partner: tuple[Actor, Actor], admin: Admin, database_url: str
 ) -> None:
     _, partner = lane_and_partner
     issued = issue(partner)
@@ -812,6 +851,16 @@ def test_second_line_checks_that_are_refused(
     body = {"reason": "random selection"}
     conflict(
         admin.post(f"/v1/admin/clearances/{issued.clearance_id}/second-line", json=body), "revoked"
+    )
+    expired = issue(partner)
+    execute(
+        database_url,
+        "UPDATE clearances SET not_before = now() - interval '2 days',"
+        " expires_at = now() - interval '1 second' WHERE id = $1",
+        uuid.UUID(expired.clearance_id),
+    )
+    conflict(
+        admin.post(f"/v1/admin/clearances/{expired.clearance_id}/second-line", json=body), "expired"
     )
     assert_problem(
         admin.post(f"/v1/admin/clearances/{uuid.uuid4()}/second-line", json=body), 404, "not-found"
