@@ -5,14 +5,24 @@ and second-line checks, each step in the application's history and the audit log
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
+from litestar.testing import TestClient
 
+from greenlane.app import create_app
+from greenlane.db.locks import AUDIT_CHAIN
 from greenlane.runtime import Runtime
 from greenlane.services import lifecycle
+from greenlane.settings import Settings
 
 from ..database import connect
 from ..waiting import eventually
@@ -315,7 +325,9 @@ def test_a_reviewers_rejection_names_the_watchlist_hit_but_never_what_is_watched
     assert traveller["document"]["number"] not in seen.text + rejected.text
 
 
-def test_an_appeal_is_decided_by_another_reviewer(admin: Admin, partner: Actor) -> None:
+def test_an_appeal_is_decided_by_another_reviewer(
+    admin: Admin, partner: Actor, database_url: str
+) -> None:
     _, filed = referred(admin, partner)
     assert decide(admin, filed["id"], "reject", "unresolved match").status_code == 200
     url = f"/v1/applications/{filed['id']}/appeal"
@@ -331,6 +343,15 @@ def test_an_appeal_is_decided_by_another_reviewer(admin: Admin, partner: Actor) 
     refused = decide(admin, filed["id"], "approve", "on reflection")
     assert_problem(refused, 403, "forbidden")
     assert partner.get(f"/v1/applications/{filed['id']}").json()["status"] == "appealed"
+    # Nor past the service: the database's CHECK refuses it too.
+    with pytest.raises(asyncpg.CheckViolationError) as refused_below:
+        execute(
+            database_url,
+            "UPDATE appeals SET decision = 'approve', decided_by = rejected_by,"
+            " decided_at = now() WHERE application_id = $1",
+            uuid.UUID(filed["id"]),
+        )
+    assert refused_below.value.constraint_name == "four_eyes"
     second = other_reviewer(admin)
     upheld = decide(second, filed["id"], "approve", "document checked with the issuer")
     assert upheld.status_code == 200, upheld.text
@@ -437,6 +458,33 @@ def test_a_clearance_renews_into_a_new_application_decided_by_todays_rules(
     again = partner.post(f"/v1/clearances/{clearance_id}/renew")
     assert assert_problem(again, 409, "conflict")["existing_id"] == renewal["id"]
     assert audit_actions(admin, clearance_id) == ["clearance.issue", "clearance.renew"]
+
+
+def test_a_clearance_past_its_expiry_renews_from_today(partner: Actor, database_url: str) -> None:
+    old = expiring(partner)  # ten days from today
+    clearance_id = old["clearance"]["id"]
+    # Moved back twenty days: it ended ten days ago.
+    execute(
+        database_url,
+        "UPDATE applications SET valid_from = valid_from - 20, valid_until = valid_until - 20"
+        " WHERE id = $1",
+        uuid.UUID(old["id"]),
+    )
+    execute(
+        database_url,
+        "UPDATE clearances SET not_before = not_before - interval '20 days',"
+        " expires_at = expires_at - interval '20 days' WHERE id = $1",
+        uuid.UUID(clearance_id),
+    )
+    assert partner.get(f"/v1/clearances/{clearance_id}").json()["status"] == "expired"
+    renewed = partner.post(f"/v1/clearances/{clearance_id}/renew")
+    assert renewed.status_code == 201, renewed.text
+    renewal = renewed.json()
+    assert (renewal["status"], renewal["renews"]) == ("approved", clearance_id)
+    # As long as the old window, from today rather than from the day after it ended.
+    assert (renewal["valid_from"], renewal["valid_until"]) == (bodies.in_days(0), bodies.in_days(9))
+    clearance = partner.get(f"/v1/clearances/{renewal['clearance']['id']}").json()
+    assert (clearance["status"], clearance["renews"]) == ("active", clearance_id)
 
 
 def test_a_renewal_meets_todays_watchlist(admin: Admin, partner: Actor) -> None:
@@ -579,6 +627,96 @@ def test_another_partners_traveller_keeps_its_document(admin: Admin, partner: Ac
     assert seen["document"]["number"].endswith(traveller["document"]["number"][-3:])
 
 
+def waiting_for_locks(database_url: str) -> int:
+    waiting: int = fetchval(
+        database_url,
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    return waiting
+
+
+@contextmanager
+def holding(database_url: str, lock: int) -> Iterator[None]:
+    """A transaction of the test's own holds the advisory lock ``lock`` until the block ends."""
+    held, release = threading.Event(), threading.Event()
+
+    async def hold() -> None:
+        conn = await connect(database_url)
+        try:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", lock)
+                held.set()
+                await asyncio.to_thread(release.wait)
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        holder = thread.submit(asyncio.run, hold())
+        try:
+            eventually(held.is_set, what="the test to hold the lock", timeout=10)
+            yield
+        finally:
+            release.set()
+            holder.result()
+
+
+def test_changes_of_document_or_identity_and_revocations_at_once_do_not_deadlock(
+    admin: Admin, partner: Actor, settings: Settings, database_url: str
+) -> None:
+    """The worst interleaving, forced: the audit chain's lock is held while a traveller's new
+    document or identity, then an admin's revocation of their clearance (or of another
+    traveller's), queue for locks; then it is released. Taken in one order (db/locks.py), one
+    waits for the other; in opposite orders each would hold what the other waits for, and
+    PostgreSQL would abort one (a deadlock, answered 500)."""
+    # The app's own lock timeout (2 s) could run out while the test holds the lock.
+    patient = replace(settings, db_lock_timeout_ms=30_000)
+    with TestClient(app=create_app(patient), raise_server_exceptions=False) as http:
+        owner = Actor(http, partner.client_id, partner.secret, token=partner.token)
+        officer = Actor(http, admin.client_id, admin.secret, token=admin.token)
+        for change in ("document", "identity"):
+            for whose in ("own", "another"):
+                mine = issue(owner)
+                theirs = mine if whose == "own" else issue(owner)
+                traveller_id = mine.application["traveller_id"]
+                if change == "document":
+                    method, url = "PUT", f"/v1/travellers/{traveller_id}/document"
+                    body = new_passport(mine.traveller)
+                else:
+                    method, url = "PATCH", f"/v1/travellers/{traveller_id}"
+                    renamed = {**mine.traveller, "surname": "Srisuk"}
+                    body = {"surname": "Srisuk", "mrz": bodies.td3(renamed)}
+                revoke = f"/v1/admin/clearances/{theirs.clearance_id}/revoke"
+                with ThreadPoolExecutor(max_workers=2) as requests:
+                    with holding(database_url, AUDIT_CHAIN):
+                        changing = requests.submit(owner.request, method, url, json=body)
+                        eventually(
+                            lambda: waiting_for_locks(database_url) >= 1,
+                            what="the change to wait for a lock",
+                            timeout=10,
+                        )
+                        revoking = requests.submit(officer.post, revoke, json={"reason": "x"})
+                        eventually(
+                            lambda: waiting_for_locks(database_url) >= 2,
+                            what="the revocation to wait for a lock",
+                            timeout=10,
+                        )
+                    changed, revoked = changing.result(), revoking.result()
+                round_ = f"{change}, {whose} clearance"
+                assert changed.status_code == 200, (round_, changed.text)
+                assert revoked.status_code == 200, (round_, revoked.text)
+                assert revoked.json()["status"] == "revoked", round_
+                answer = changed.json()
+                again = (answer.get("reissued") or answer["redecided"])[0]["clearance"]
+                for clearance_id, status in (
+                    (mine.clearance_id, "revoked"),
+                    (theirs.clearance_id, "revoked"),
+                    (again["id"], "active"),
+                ):
+                    seen = owner.get(f"/v1/clearances/{clearance_id}").json()
+                    assert seen["status"] == status, round_
+
+
 # --- false hits -------------------------------------------------------------------------------
 
 
@@ -705,7 +843,7 @@ def test_a_second_line_check_refers_the_next_crossing_then_clears_itself(
 
 
 def test_second_line_checks_that_are_refused(
-    lane_and_partner: tuple[Actor, Actor], admin: Admin
+    lane_and_partner: tuple[Actor, Actor], admin: Admin, database_url: str
 ) -> None:
     _, partner = lane_and_partner
     issued = issue(partner)
@@ -713,6 +851,16 @@ def test_second_line_checks_that_are_refused(
     body = {"reason": "random selection"}
     conflict(
         admin.post(f"/v1/admin/clearances/{issued.clearance_id}/second-line", json=body), "revoked"
+    )
+    expired = issue(partner)
+    execute(
+        database_url,
+        "UPDATE clearances SET not_before = now() - interval '2 days',"
+        " expires_at = now() - interval '1 second' WHERE id = $1",
+        uuid.UUID(expired.clearance_id),
+    )
+    conflict(
+        admin.post(f"/v1/admin/clearances/{expired.clearance_id}/second-line", json=body), "expired"
     )
     assert_problem(
         admin.post(f"/v1/admin/clearances/{uuid.uuid4()}/second-line", json=body), 404, "not-found"

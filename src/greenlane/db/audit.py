@@ -10,18 +10,17 @@ from typing import Any
 import asyncpg
 
 from greenlane.db.codecs import jsonb
+from greenlane.db.locks import AUDIT_CHAIN
 from greenlane.db.pool import Connection
 from greenlane.domain.audit_chain import GENESIS, AuditEntry, chain_hash
-
-# pg_advisory_xact_lock key: taken by every appender until its transaction ends.
-_CHAIN_LOCK = 0x61756469  # "audi"
 
 
 async def append(
     conn: Connection, *, actor: str, action: str, subject: str | None, details: Mapping[str, Any]
 ) -> AuditEntry:
-    """Add one entry inside the caller's transaction; it commits or rolls back with the change."""
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", _CHAIN_LOCK)
+    """Add one entry inside the caller's transaction; it commits or rolls back with the change.
+    It holds the chain's lock until then: take it in its place in ``db/locks.py``'s order."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", AUDIT_CHAIN)
     last = await conn.fetchrow("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
     previous_id, previous_hash = (last["id"], bytes(last["hash"])) if last else (0, GENESIS)
     entry = AuditEntry(

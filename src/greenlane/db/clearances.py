@@ -8,6 +8,7 @@ from datetime import datetime
 
 import asyncpg
 
+from greenlane.db.locks import REVOCATION
 from greenlane.db.pool import Connection
 
 COLUMNS = (
@@ -15,9 +16,6 @@ COLUMNS = (
     " not_before, expires_at, created_at, revoked_at, revoked_by, revocation_reason,"
     " status_list, status_idx, suspended_at, suspension_reason"
 )
-# Revocations take numbers from a sequence in commit order, so a lane paging by number never
-# skips one that committed late: writers hold this lock from nextval() to commit.
-REVOCATION_LOCK = 0x7265766B  # "revk"
 
 
 async def insert(
@@ -77,8 +75,16 @@ async def revoke(
     conn: Connection, clearance_ids: Sequence[uuid.UUID], *, actor: str, reason: str, at: datetime
 ) -> list[asyncpg.Record]:
     """Revoke those not yet revoked (revoking twice changes nothing); returns their ids, jtis,
-    applications, partners, expiry times and status list entries."""
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", REVOCATION_LOCK)
+    applications, partners, expiry times and status list entries.
+
+    The rows are locked first, then the revocation lock is taken (``db/locks.py``): a
+    transaction that already holds the rows (a new travel document) and one that revokes
+    them by id cannot then wait for each other crosswise."""
+    await conn.execute(
+        "SELECT 1 FROM clearances WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
+        list(clearance_ids),
+    )
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", REVOCATION)
     return await conn.fetch(
         "UPDATE clearances SET revoked_at = $2, revoked_by = $3, revocation_reason = $4,"
         " revocation_seq = nextval('revocation_seq')"

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import asyncpg
 
-from greenlane.db.clearances import REVOCATION_LOCK
+from greenlane.db.locks import REVOCATION
 from greenlane.db.pagination import Cursor, keyset_condition, keyset_params
 from greenlane.db.pool import Connection
 
@@ -191,7 +191,7 @@ async def revoke_tokens(
 ) -> list[asyncpg.Record]:
     """Revoke the trip's tokens not yet revoked, numbered in the clearances' revocation order;
     returns their jtis and status list entries (none for a token issued before 0016)."""
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", REVOCATION_LOCK)
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", REVOCATION)
     return await conn.fetch(
         "UPDATE trip_tokens SET revoked_at = $2, revoked_by = $3, revocation_reason = $4,"
         " revocation_seq = nextval('revocation_seq')"

@@ -23,7 +23,7 @@ from greenlane.db.pool import Connection, Database
 from greenlane.domain import lifecycle
 from greenlane.domain.crypto import BlindIndex, FieldCipher
 from greenlane.domain.lifecycle import AGENCY_ONLY, CasePolicy
-from greenlane.domain.rules import Outcome
+from greenlane.domain.rules import Outcome, Status
 from greenlane.domain.trips import TripPolicy
 from greenlane.domain.webhooks import EventType
 from greenlane.errors import Forbidden, NotFound, ValidationFailed
@@ -552,6 +552,10 @@ REGISTRATION_INCOMPLETE = Reason(
     effect="deny",
 )
 
+# An application about to be decided again: its row, as filed, its registration (None when that
+# no longer holds) and the new status and reasons.
+_Reassessed = tuple[asyncpg.Record, ApplicationCreate, Registration | None, Status, list[Reason]]
+
 
 async def redecide(
     conn: Connection, d: Deciding, traveller_id: uuid.UUID, *, actor: str
@@ -564,27 +568,37 @@ async def redecide(
     new outcome (an administrator's decision about the old identity is dropped), and one
     approved again is issued a new clearance that counts the single entries already used.
     Each step is audited. Returns the applications as their partner now sees them.
+
+    The applications and their registrations are locked and assessed before anything is revoked
+    or audited, in the lock order of ``db/locks.py``.
     """
     now = datetime.now(UTC)
     live = await applications_db.live_of_traveller(conn, traveller_id, now)
-    await clearances.revoke_all_of_traveller(
-        conn, traveller_id, actor=actor, reason=IDENTITY_CHANGED
-    )
-    decided: list[Application] = []
+    assessed: list[_Reassessed] = []
     for application_id in live:
         row = await applications_db.get(conn, application_id, None)
         assert row is not None  # locked by live_of_traveller
-        partner_id, data = row["partner_id"], as_request(row)
+        data = as_request(row)
+        registration = None
+        status: Status
         try:
-            registration = await _registration(conn, data, partner_id)
+            registration = await _registration(conn, data, row["partner_id"])
             outcome, _hit = await _assess(conn, d, data, registration)
             status, reasons = outcome.status, _reasons(outcome)
         except (NotFound, ValidationFailed):  # the vehicle erased, or the licence gone
             status, reasons = "rejected", [REGISTRATION_INCOMPLETE]
+        assessed.append((row, data, registration, status, reasons))
+    await clearances.revoke_all_of_traveller(
+        conn, traveller_id, actor=actor, reason=IDENTITY_CHANGED
+    )
+    decided: list[Application] = []
+    for row, data, registration, status, reasons in assessed:
+        application_id, partner_id = row["id"], row["partner_id"]
         await applications_db.redecide(
             conn, application_id, status=status, reasons=stored(reasons), actor=actor, at=now
         )
         if status == "approved":
+            assert registration is not None  # the rules approved it
             await _issue(conn, d, application_id, partner_id, data, registration, actor)
             await clearances_db.carry_entries(conn, application_id)
         elif status == "rejected":
@@ -607,50 +621,64 @@ async def redecide(
 async def reissue(
     conn: Connection,
     d: Deciding,
-    old: asyncpg.Record,
+    olds: list[asyncpg.Record],
     traveller: asyncpg.Record,
     *,
     actor: str,
-) -> Reissued | None:
-    """Issue a clearance again for its application, bound to the traveller's document as it now
-    is, and revoke the old one, in the caller's transaction (the old first: an application has
-    one live clearance). Its single entries already used stay used. A clearance whose vehicle
-    has been erased is revoked and not issued again (None): it could bind no plate."""
-    application_id, partner_id = old["application_id"], old["partner_id"]
-    row = await applications_db.get(conn, application_id, partner_id)
-    assert row is not None
-    data = as_request(row)
-    vehicle = None
-    if data.vehicle_id is not None:
-        vehicle = await vehicles_db.TABLE.get(conn, data.vehicle_id, partner_id, for_update=True)
+) -> list[Reissued]:
+    """Issue clearances again for their applications, bound to the traveller's document as it
+    now is, and revoke the old ones, in the caller's transaction (the old first: an application
+    has one live clearance). Their single entries already used stay used. A clearance whose
+    vehicle has been erased is revoked and not issued again: it could bind no plate.
+
+    ``olds`` are locked by the caller; their vehicles are locked here before anything is revoked
+    or audited, in the lock order of ``db/locks.py``."""
+    if not olds:
+        return []
+    bound = []
+    for old in olds:
+        row = await applications_db.get(conn, old["application_id"], old["partner_id"])
+        assert row is not None
+        data = as_request(row)
+        vehicle = None
+        if data.vehicle_id is not None:
+            vehicle = await vehicles_db.TABLE.get(
+                conn, data.vehicle_id, old["partner_id"], for_update=True
+            )
+            if vehicle is None:
+                continue
+        bound.append((old, data, vehicle))
     await clearances.revoke_in(
-        conn, [old["id"]], actor=actor, party="partner", reason=DOCUMENT_REPLACED
+        conn, [old["id"] for old in olds], actor=actor, party="partner", reason=DOCUMENT_REPLACED
     )
-    if data.vehicle_id is not None and vehicle is None:
-        return None
-    issued = await clearances.issue(
-        conn,
-        application_id=application_id,
-        partner_id=partner_id,
-        data=data,
-        traveller=traveller,
-        vehicle=vehicle,
-        keyring=d.keyring,
-        cipher=d.cipher,
-        issuer=d.issuer,
-        status_list_size=d.status_list_size,
-        actor=actor,
-    )
-    await clearances_db.carry_entries(conn, application_id)
-    await record(
-        conn,
-        application_id,
-        actor=actor,
-        party="partner",
-        event="clearance.reissued",
-        details={"clearance_id": str(issued.id), "replaces": str(old["id"])},
-    )
-    return Reissued(application_id=application_id, replaces=old["id"], clearance=issued)
+    reissued = []
+    for old, data, vehicle in bound:
+        application_id = old["application_id"]
+        issued = await clearances.issue(
+            conn,
+            application_id=application_id,
+            partner_id=old["partner_id"],
+            data=data,
+            traveller=traveller,
+            vehicle=vehicle,
+            keyring=d.keyring,
+            cipher=d.cipher,
+            issuer=d.issuer,
+            status_list_size=d.status_list_size,
+            actor=actor,
+        )
+        await clearances_db.carry_entries(conn, application_id)
+        await record(
+            conn,
+            application_id,
+            actor=actor,
+            party="partner",
+            event="clearance.reissued",
+            details={"clearance_id": str(issued.id), "replaces": str(old["id"])},
+        )
+        again = Reissued(application_id=application_id, replaces=old["id"], clearance=issued)
+        reissued.append(again)
+    return reissued
 
 
 DOCUMENT_REPLACED = "the traveller's travel document was replaced"

@@ -73,8 +73,7 @@ async def issue(
     clearance_id = uuid.uuid4()
     jti = new_token_id()
     not_before, expires_at = window(data)
-    # The audit entry first: its lock, then the status list's, in the order every writer
-    # takes them (a revocation holds the audit lock when it touches a list).
+    # The audit entry first: its lock, then the status list's (the order of db/locks.py).
     await audit.record(
         conn,
         actor,

@@ -145,17 +145,18 @@ async def _correct(
     vehicle_id: uuid.UUID | None,
     answer: InformationAnswer,
 ) -> list[str]:
-    """Apply the answer's corrections to the application's own registrations; returns which."""
-    updated = []
-    if answer.traveller is not None:
-        await travellers.update_traveller_in(conn, d, p, caller, traveller_id, answer.traveller)
-        updated.append("traveller")
+    """Apply the answer's corrections to the application's own registrations; returns which.
+
+    The vehicle first: a change of the traveller's identity revokes and audits, after which no
+    row may be locked (``db/locks.py``)."""
     if answer.vehicle is not None:
         if vehicle_id is None:
             raise ValidationFailed.one("vehicle", "the application has no vehicle")
         await vehicles.update_vehicle_in(conn, p, caller, vehicle_id, answer.vehicle)
-        updated.append("vehicle")
-    return updated
+    if answer.traveller is not None:
+        await travellers.update_traveller_in(conn, d, p, caller, traveller_id, answer.traveller)
+    corrected = {"traveller": answer.traveller, "vehicle": answer.vehicle}
+    return [name for name, correction in corrected.items() if correction is not None]
 
 
 async def expire_overdue(d: Deciding, now: datetime | None = None) -> int:

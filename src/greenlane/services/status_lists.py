@@ -104,7 +104,7 @@ async def set_status(conn: Connection, list_id: int, idx: int, status: int) -> N
     """Set a token's status in the caller's transaction; every worker hears of it at commit.
 
     It locks the list's version until the transaction ends: call it after the transaction's
-    audit entry (whose lock every writer takes), so that writers take the two in one order.
+    audit entry, in the lock order of ``db/locks.py``.
     """
     if await lists_db.set_status(conn, list_id, idx, status):
         await notify(conn, TOPIC, str(list_id))

@@ -30,7 +30,7 @@ from greenlane.services.live_state import notify
 from greenlane.services.partner_records import PartnerRecords, merged
 from greenlane.wire.applications import Application
 from greenlane.wire.common import Page
-from greenlane.wire.lifecycle import DocumentReplaced, DocumentReplacement, Reissued
+from greenlane.wire.lifecycle import DocumentReplaced, DocumentReplacement
 from greenlane.wire.registration import (
     DocumentIn,
     DocumentOut,
@@ -218,9 +218,10 @@ async def update_traveller_in(
     record = await partner_records.update_unique(conn, TRAVELLERS, caller, traveller_id, row)
     if changed:
         subject = str(traveller_id)
+        redecided = await applications.redecide(conn, d, traveller_id, actor=caller.actor)
+        # After the redecision's revocations: the order of db/locks.py.
         details = {"fields": list(changed)}
         await audit.record(conn, caller.actor, "traveller.identity_change", subject, details)
-        redecided = await applications.redecide(conn, d, traveller_id, actor=caller.actor)
         await notify(conn, "watchlist", subject)  # false-hit marks follow the new document
     traveller = traveller_from_row(record, p)
     return TravellerChange(**msgspec.structs.asdict(traveller), redecided=redecided)
@@ -241,7 +242,6 @@ async def replace_document(
     who the traveller is has not changed (a new MRZ must agree with every identity field), so
     each clearance keeps its application, ports, window and the single entries already used.
     """
-    reissued: list[Reissued] = []
     async with d.db.transaction() as conn:
         current = await partner_records.own(conn, TRAVELLERS, caller, traveller_id, for_update=True)
         stored = stored_traveller_from_row(current, p)
@@ -253,12 +253,11 @@ async def replace_document(
         checked = check_traveller(renewed, _today())
         row = _row(checked, traveller_id, p)
         record = await partner_records.update_unique(conn, TRAVELLERS, caller, traveller_id, row)
+        olds = await clearances_db.active_of_traveller(conn, traveller_id, datetime.now(UTC))
+        reissued = await applications.reissue(conn, d, olds, record, actor=caller.actor)
+        # After the revocations: the order of db/locks.py.
         subject = str(traveller_id)
         await audit.record(conn, caller.actor, "traveller.document_replace", subject, {})
-        for old in await clearances_db.active_of_traveller(conn, traveller_id, datetime.now(UTC)):
-            again = await applications.reissue(conn, d, old, record, actor=caller.actor)
-            if again is not None:
-                reissued.append(again)
         await notify(conn, "watchlist", subject)  # false-hit marks follow the new document
     traveller = traveller_from_row(record, p)
     return DocumentReplaced(**msgspec.structs.asdict(traveller), reissued=reissued)

@@ -8,9 +8,9 @@ vehicle. The trip token names those clearances and their status list entries, so
 suspending one stops that member at the lane, offline too.
 
 A trip token has a status list entry of its own, taken as a clearance's is
-(``status_lists.allocate``, after the audit entry: the order every writer takes the two locks
-in). Revoking it sets that entry to revoked in the same transaction, and announces its ``jti``
-to the revocation feed as before.
+(``status_lists.allocate``, after the audit entry: the lock order of ``db/locks.py``). Revoking
+it sets that entry to revoked in the same transaction, and announces its ``jti`` to the
+revocation feed as before.
 """
 
 from __future__ import annotations
@@ -206,7 +206,7 @@ async def _issue(
         d.trips,
         [(row["not_before"], row["expires_at"]) for row in crew.clearances],
     )
-    # The audit entry first: its lock, then the status list's, as a clearance's issuance.
+    # The audit entry first: its lock, then the status list's (the order of db/locks.py).
     await audit.record(conn, actor, "trip.token.issue", str(trip_id), {"kid": signer.kid})
     entry = await status_lists.allocate(conn, size=d.status_list_size, expires_at=expires_at)
     members = []
@@ -395,9 +395,10 @@ async def cancel(
 
 
 async def _revoke(conn: Connection, trip_id: uuid.UUID, *, actor: str, reason: str) -> None:
-    """Revoke the trip's live token, as ``clearances.revoke_in`` revokes a clearance and in its
-    lock order (the feed's number, the audit entry, the status list's version): announced to
-    every worker by its ``jti`` and revoked in its status list, in the caller's transaction."""
+    """Revoke the trip's live token, as ``clearances.revoke_in`` revokes a clearance and in the
+    lock order of ``db/locks.py`` (the trip's row, the feed's number, the audit entry, the status
+    list's version): announced to every worker by its ``jti`` and revoked in its status list, in
+    the caller's transaction."""
     at = datetime.now(UTC)
     for row in await trips_db.revoke_tokens(conn, trip_id, actor=actor, reason=reason, at=at):
         await audit.record(conn, actor, "trip.token.revoke", str(trip_id), {})
