@@ -1,12 +1,13 @@
 """How long a trip token is for 1, 4, 10 and 20 people, and the QR symbol each needs.
 
 The token is issued exactly as the server issues it (``domain.trip_token.issue_trip_token``,
-ES256 under a fresh P-256 key) with the longest issuer the settings accept, and every status list
+ES256 under a fresh P-256 key) with the longest issuer the settings accept, every status list
 entry (the trip token's own and each member's clearance's) at the longest it is written in the
-first 9,999 lists, so every length is an upper bound for a real deployment. Each token is drawn
-as the API draws it (``services.clearances.qr_code``: error correction M, never raised): the
-table gives the QR version and modules a side. A one-person clearance token is measured the
-same way for comparison.
+first 9,999 lists, and every member of a category with the longest code, so every length is an
+upper bound for a real deployment. Each token is drawn as the API draws it
+(``services.clearances.qr_code``: error correction M, never raised): the table gives the QR
+version and modules a side. A one-person clearance token is measured the same way for
+comparison.
 
     PYTHONPATH=. python bench/trip_tokens.py
 
@@ -23,6 +24,7 @@ import segno
 from bench import figures
 
 from greenlane.domain.clearance_token import (
+    CATEGORY_CODES,
     LANE_AUDIENCE,
     ClearanceClaims,
     document_binding,
@@ -49,6 +51,8 @@ KEY = new_signing_key()
 KID = thumbprint_kid(KEY.public_key())
 # The longest entry: list 9,999, the last index of a list of the default size (2**20).
 LONGEST_STATUS = StatusListReference(idx=1_048_575, uri=list_uri(ISSUER, 9_999))
+# A category whose code is as long as any (three letters).
+LONGEST_CATEGORY = max(CATEGORY_CODES, key=lambda category: len(CATEGORY_CODES[category]))
 
 
 def trip_token(people: int) -> str:
@@ -59,6 +63,7 @@ def trip_token(people: int) -> str:
         TripMember(
             role=role,
             entries="multiple",
+            category=LONGEST_CATEGORY,
             clearance_id=str(uuid.uuid4()),
             document_binding=member_binding(jti, "THA", f"AA{index:07d}"),
             status=LONGEST_STATUS,

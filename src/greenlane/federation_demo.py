@@ -276,11 +276,17 @@ def federate(a: Deployment, b: Deployment, *, categories: list[str] | None = Non
     a_at_b = trust(b, a, a_anchor)
     b_at_a = trust(a, b, b_anchor)
     agree(b, a_at_b, [PORT_B], categories or ["business_visitor"])
+    # Vehicle lanes too at A: a vehicle's clearance, or a trip, names a port that takes them.
     for code, country in ((PORT_A, "THA"), (PORT_B, "LAO"), (OTHER_PORT_B, "LAO")):
         a.call(
             "POST",
             "/v1/admin/ports",
-            json={"code": code, "name": code, "country": country, "kinds": ["passenger"]},
+            json={
+                "code": code,
+                "name": code,
+                "country": country,
+                "kinds": ["passenger", "vehicle"],
+            },
         )
     for code in (PORT_B, OTHER_PORT_B):
         b.call(
@@ -310,6 +316,7 @@ class Issued:
     clearance_id: str
     token: str
     document: dict[str, str]
+    traveller_id: str
 
 
 def issue(
@@ -318,8 +325,11 @@ def issue(
     ports: list[str] | None = None,
     category: str = "business_visitor",
     number: str | None = None,
+    driving_licence: dict[str, Any] | None = None,
+    vehicle_id: str | None = None,
 ) -> Issued:
-    """A clearance of A for a Thai business visitor, valid at B's port (or ``ports``)."""
+    """A clearance of A for a Thai business visitor, valid at B's port (or ``ports``); with
+    ``vehicle_id``, for driving that vehicle of A's partner."""
     a, headers = federated.a, federated.partner
     today = date.today()
     document = {"number": number or f"AA{uuid.uuid4().int % 10**7:07d}", "issuing_state": "THA"}
@@ -339,6 +349,7 @@ def issue(
             },
             "category": category,
             "employer": {"name": "Mekong Trading", "country": "THA"},
+            **({"driving_licence": driving_licence} if driving_licence else {}),
         },
     )
     traveller.raise_for_status()
@@ -352,11 +363,12 @@ def issue(
             "valid_until": (today + timedelta(days=30)).isoformat(),
             "entries": "multiple",
             "purpose": "Trade fair in Vientiane",
+            **({"vehicle_id": vehicle_id} if vehicle_id else {}),
         },
     )
     filed.raise_for_status()
     clearance = filed.json()["clearance"]
-    return Issued(clearance["id"], clearance["token"], document)
+    return Issued(clearance["id"], clearance["token"], document, traveller.json()["id"])
 
 
 def verify_at_b(

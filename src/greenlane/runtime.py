@@ -289,6 +289,7 @@ async def _start_on(db: Database, settings: Settings, database_url: str) -> Runt
             keyring=keyring,
             revocations=revocations,
             status_lists=status_lists,
+            peers=peers,
             issuer=settings.issuer,
         ),
         protection=Protection(cipher=cipher, index=index),

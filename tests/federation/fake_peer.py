@@ -26,6 +26,7 @@ from greenlane.domain.clearance_token import (
     issue_token,
     new_token_id,
 )
+from greenlane.domain.documents import canonical_plate
 from greenlane.domain.federation import TRUST_LIST_TYPE, ListedKey, TrustList, sign
 from greenlane.domain.signing_keys import new_signing_key, public_jwk, thumbprint_kid
 from greenlane.domain.status_list import (
@@ -34,9 +35,18 @@ from greenlane.domain.status_list import (
     list_uri,
     sign_status_list,
 )
+from greenlane.domain.trip_token import (
+    Role,
+    TripClaims,
+    TripMember,
+    issue_trip_token,
+    member_binding,
+    trip_vehicle_binding,
+)
 
 Answer = tuple[int, dict[str, str], bytes]
 STATUS_LIST_SIZE = 1024
+CAR_CREW: tuple[Role, ...] = ("driver", "passenger")
 
 
 @dataclass
@@ -118,12 +128,55 @@ class FakePeer:
             category=category,
             nationality=self.country,
             document_binding=document_binding(jti, self.country, number),
-            status=StatusListReference(
-                idx=secrets.randbelow(STATUS_LIST_SIZE), uri=self.status_list_uri
-            ),
+            status=self._entry(),
         )
         token = issue_token(claims, self.key, thumbprint_kid(self.key.public_key()))
         return token, {"number": number, "issuing_state": self.country}
+
+    def trip(self, port: str) -> tuple[str, str, list[dict[str, str]]]:
+        """A trip token of this peer for ``port``: a car with a driver and a passenger, valid
+        for the next hour; with its plate and the documents to present."""
+        jti = new_token_id()
+        now = int(datetime.now(UTC).timestamp())
+        plate = f"51A-{uuid.uuid4().int % 10**5:05d}"
+        documents = [
+            {"number": f"VN{uuid.uuid4().int % 10**7:07d}", "issuing_state": self.country}
+            for _ in range(2)
+        ]
+        members = tuple(
+            TripMember(
+                role=role,
+                entries="multiple",
+                category="business_visitor",
+                clearance_id=str(uuid.uuid4()),
+                document_binding=member_binding(jti, self.country, document["number"]),
+                status=self._entry(),
+            )
+            for role, document in zip(CAR_CREW, documents, strict=True)
+        )
+        claims = TripClaims(
+            issuer=self.issuer,
+            trip_id=str(uuid.uuid4()),
+            audience=LANE_AUDIENCE,
+            issued_at=now,
+            not_before=now - 60,
+            expires_at=now + 3600,
+            token_id=jti,
+            port=port,
+            direction="entry",
+            vehicle_binding=trip_vehicle_binding(jti, self.country, canonical_plate(plate)),
+            vehicle_country=self.country,
+            members=members,
+            status=self._entry(),
+        )
+        token = issue_trip_token(claims, self.key, thumbprint_kid(self.key.public_key()))
+        return token, plate, documents
+
+    def _entry(self) -> StatusListReference:
+        """A place in the peer's one status list, which says every token there is valid."""
+        return StatusListReference(
+            idx=secrets.randbelow(STATUS_LIST_SIZE), uri=self.status_list_uri
+        )
 
 
 @contextmanager

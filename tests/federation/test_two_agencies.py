@@ -2,8 +2,9 @@
 
 Both are ``greenlane serve`` processes on databases of their own; B fetches A's trust list over
 HTTP, its lanes decide A's clearances, and its receipts reach A. The tests run in this order
-(they share the two servers): the walk, the agreement's limits, an untrusted issuer, A's key
-and anchor rotations, a peer's bad trust lists, and last A going down and coming back.
+(they share the two servers): the walk, the agreement's limits, an untrusted issuer, A's trips
+at B, A's key and anchor rotations, a peer's bad trust lists, and last A going down and coming
+back.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from greenlane.federation_demo import (
     PORT_B,
     Deployment,
     Federated,
+    Issued,
     agree,
     foreign_crossings,
     issue,
@@ -36,6 +39,7 @@ from greenlane.federation_demo import (
     verify_at_b,
     wait_for,
 )
+from greenlane.wire.trips import ScannedDocument
 from greenlane.wire.verify import PresentedDocument
 
 from .conftest import A_STATUS_LIST_TTL, A_TRUST_LIST_TTL
@@ -148,6 +152,192 @@ def test_a_revocation_at_a_reaches_b_within_its_status_list_ttl(agencies: Federa
     )
 
 
+@dataclass(frozen=True)
+class Car:
+    """A car of A's partner and the people A cleared to ride in it across B's port."""
+
+    vehicle_id: str
+    plate: str
+    driver: Issued
+    passenger: Issued
+
+
+def car(agencies: Federated, *, ports: list[str] | None = None) -> Car:
+    plate = f"1AB-{uuid.uuid4().int % 10**4:04d}"
+    made = agencies.a.http.post(
+        "/v1/vehicles",
+        headers=agencies.partner,
+        json={
+            "plate": plate,
+            "registration_country": "THA",
+            "vin": "JTDBR32E720123456",
+            "kind": "car",
+            "make": "Toyota",
+            "insurance_expiry": (date.today() + timedelta(days=365)).isoformat(),
+        },
+    )
+    made.raise_for_status()
+    vehicle_id = made.json()["id"]
+    licence = {
+        "number": f"DL{uuid.uuid4().int % 10**8:08d}",
+        "issuing_state": "THA",
+        "classes": ["B"],
+        "expiry_date": (date.today() + timedelta(days=730)).isoformat(),
+    }
+    driver = issue(agencies, ports=ports, driving_licence=licence, vehicle_id=vehicle_id)
+    return Car(vehicle_id, plate, driver, issue(agencies, ports=ports))
+
+
+def file_trip(agencies: Federated, riding: Car, *, port: str = PORT_B) -> dict[str, Any]:
+    """A's trip of ``riding`` through ``port`` of B, arriving within the hour: its token."""
+    filed = agencies.a.http.post(
+        "/v1/trips",
+        headers=agencies.partner,
+        json={
+            "vehicle_id": riding.vehicle_id,
+            "port_code": port,
+            "direction": "entry",
+            "expected_at": (datetime.now(UTC) + timedelta(minutes=45)).isoformat(),
+            "crew": [
+                {"traveller_id": riding.driver.traveller_id, "role": "driver"},
+                {"traveller_id": riding.passenger.traveller_id, "role": "passenger"},
+            ],
+        },
+    )
+    assert filed.status_code == 201, filed.text
+    trip: dict[str, Any] = filed.json()
+    assert trip["status"] == "approved", trip
+    return trip
+
+
+def verify_trip_at_b(
+    agencies: Federated,
+    token: str,
+    plate: str,
+    documents: list[dict[str, str]],
+    lane: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    answer = agencies.b.http.post(
+        "/v1/verify/trip",
+        headers=lane or agencies.lane,
+        json={
+            "token": token,
+            "direction": "entry",
+            "event_id": str(uuid.uuid4()),
+            "plate": plate,
+            "documents": documents,
+        },
+    )
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def cross(
+    agencies: Federated, trip: dict[str, Any], riding: Car, lane: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """B's lane (``lane``, or the agreed port's) scans the trip, its plate and both people."""
+    documents = [riding.driver.document, riding.passenger.document]
+    return verify_trip_at_b(agencies, trip["token"], riding.plate, documents, lane)
+
+
+def members(answer: dict[str, Any]) -> list[Outcome]:
+    return [outcome(member) for member in answer["members"]]
+
+
+def test_a_trip_of_a_crosses_at_b_and_each_member_s_crossing_goes_back_to_a(
+    agencies: Federated,
+) -> None:
+    riding = car(agencies)
+    trip = file_trip(agencies, riding)
+    answer = cross(agencies, trip, riding)
+    assert outcome(answer) == ("green", [])
+    assert answer["trip_id"] == trip["id"]
+    assert [(m["role"], m["clearance_id"]) for m in answer["members"]] == [
+        ("driver", riding.driver.clearance_id),
+        ("passenger", riding.passenger.clearance_id),
+    ]
+    assert members(answer) == [("green", []), ("green", [])]
+    # Recorded at B like any trip: the vehicle's crossing and one for each member.
+    recorded = "SELECT count(*) FROM crossings WHERE trip_id = $1"
+    assert count(agencies.b, recorded, uuid.UUID(trip["id"])) == 3
+    # Each member's crossing goes back to A as a receipt of their own clearance.
+    people = {riding.driver.clearance_id, riding.passenger.clearance_id}
+
+    def listed() -> dict[str, list[tuple[str, str, str]]]:
+        return {
+            person: [
+                (c["id"], c["agency"], c["port_code"]) for c in foreign_crossings(agencies, person)
+            ]
+            for person in people
+        }
+
+    wait_for("A to list each member's receipt", lambda: all(listed().values()))
+    assert listed() == {
+        m["clearance_id"]: [(m["crossing_id"], "LAO", PORT_B)] for m in answer["members"]
+    }
+
+
+def test_a_member_revoked_at_a_is_denied_at_b_and_the_trip_is_not_green(
+    agencies: Federated,
+) -> None:
+    riding = car(agencies)
+    trip = file_trip(agencies, riding)
+    revoked = agencies.a.http.post(
+        f"/v1/clearances/{riding.passenger.clearance_id}/revoke",
+        headers=agencies.partner,
+        json={"reason": "left the company"},
+    )
+    assert revoked.status_code == 200, revoked.text
+    wait_for(
+        "B to deny the revoked member",
+        lambda: (
+            members(cross(agencies, trip, riding)) == [("green", []), ("deny", ["token_revoked"])]
+        ),
+        within=A_STATUS_LIST_TTL + 10,
+    )
+    answer = cross(agencies, trip, riding)
+    assert outcome(answer) == ("deny", ["token_revoked"])
+    # Nobody crossed: neither the vehicle nor the member still green.
+    assert "crossing_id" not in answer
+    assert [m.get("crossing_id") for m in answer["members"]] == [None, None]
+
+
+def test_b_accepts_a_trip_only_as_the_agreement_covers_it(agencies: Federated) -> None:
+    b = agencies.b
+    riding = car(agencies, ports=[PORT_B, OTHER_PORT_B])
+    other_lane = b.client("lane", port_code=OTHER_PORT_B, lane_code="L3")
+    # B's port, named in the token, but not in the agreement: as for a clearance.
+    elsewhere = file_trip(agencies, riding, port=OTHER_PORT_B)
+    assert outcome(cross(agencies, elsewhere, riding, other_lane)) == ("deny", ["wrong_port"])
+    # The agreed port, not the token's.
+    assert outcome(cross(agencies, elsewhere, riding)) == ("deny", ["wrong_port"])
+
+    # A member of a category the agreement leaves out is denied; the others are not.
+    investor = replace(riding, passenger=issue(agencies, category="investor"))
+    answer = cross(agencies, file_trip(agencies, investor), investor)
+    assert outcome(answer) == ("deny", ["category_not_agreed"])
+    assert members(answer) == [("green", []), ("deny", ["category_not_agreed"])]
+
+    # B's own watchlist, on each document presented in the vehicle.
+    b.call(
+        "POST",
+        "/v1/admin/watchlist",
+        json={"kind": "document", "reason": "reported at B", **riding.passenger.document},
+    )
+    answer = cross(agencies, file_trip(agencies, riding), riding)
+    assert outcome(answer) == ("refer", ["watchlist_hit"])
+    assert members(answer) == [("green", []), ("refer", ["watchlist_hit"])]
+
+
+def test_a_trip_of_an_issuer_b_does_not_trust_is_denied(agencies: Federated) -> None:
+    with fake_peer() as stranger:
+        token, plate, documents = stranger.trip(PORT_B)
+    answer = verify_trip_at_b(agencies, token, plate, documents)
+    assert outcome(answer) == ("deny", ["issuer_untrusted"])
+    assert answer["members"] == []
+
+
 def test_when_a_rotates_its_keys_b_follows_and_old_tokens_stay_green(agencies: Federated) -> None:
     before = issue(agencies)
     # Twice: the key that signs next is then one B cannot have seen before its next refresh.
@@ -211,6 +401,10 @@ def test_b_keeps_its_last_good_list_and_says_why_it_refused_a_new_one(agencies: 
         peer.serve_list(peer.trust_list())
         wait_for("B to take the peer's list", lambda: peer_status(b, peer.country) == "ok")
         token, document = peer.clearance(PORT_B)
+        trip = peer.trip(PORT_B)
+
+        def verify_trip() -> Outcome:
+            return outcome(verify_trip_at_b(agencies, *trip))
 
         def verify() -> Outcome:
             answer = b.http.post(
@@ -226,6 +420,7 @@ def test_b_keeps_its_last_good_list_and_says_why_it_refused_a_new_one(agencies: 
             return outcome(answer.json())
 
         assert verify() == ("green", [])
+        assert verify_trip() == ("green", [])
         faults = {
             "anchor_untrusted": peer.trust_list(anchor=new_signing_key()),
             "expired": peer.trust_list(lifetime=-120),
@@ -261,6 +456,7 @@ def test_b_keeps_its_last_good_list_and_says_why_it_refused_a_new_one(agencies: 
         peer.answer = (503, {}, b"")
         wait_for("the list to go stale", lambda: peer_status(b, peer.country) == "stale", within=15)
         assert verify() == ("refer", ["issuer_data_stale"])
+        assert verify_trip() == ("refer", ["issuer_data_stale"])
         metrics = b.http.get("/metrics").text
         assert _gauge(metrics, "greenlane_peer_trust_list_status", peer="VNM", status="stale") == 1
         b.call("DELETE", f"/v1/admin/agencies/{made['id']}")
@@ -297,8 +493,11 @@ def test_an_offline_lane_of_b_carries_the_peers_trust_list(
     with LaneClient(b.base_url, made["client_id"], made["client_secret"]) as lane:
         OfflineVerifier(lane, port=PORT_B, issuer=b.issuer, state_path=state).refresh()
         issued = issue(agencies)
+        riding = car(agencies)
+        trip = file_trip(agencies, riding)
         with fake_peer() as stranger:
             foreign, foreign_document = stranger.clearance(PORT_B)
+            foreign_trip, foreign_plate, foreign_documents = stranger.trip(PORT_B)
         # Restarted without its server: what it holds is on its disk.
         offline = OfflineVerifier(lane, port=PORT_B, issuer=b.issuer, state_path=state)
         answer = offline.verify(
@@ -307,6 +506,23 @@ def test_an_offline_lane_of_b_carries_the_peers_trust_list(
         assert (answer.decision, answer.mode, answer.reasons) == ("green", "degraded", [])
         untrusted = offline.verify(foreign, "entry", document=PresentedDocument(**foreign_document))
         assert [reason.code for reason in untrusted.reasons] == ["issuer_untrusted"]
+        # A's trip, decided as B's server decides it; the stranger's denied.
+        scanned = [riding.driver.document, riding.passenger.document]
+        crossed = offline.verify_trip(
+            trip["token"],
+            "entry",
+            plate=riding.plate,
+            documents=[ScannedDocument(**document) for document in scanned],
+        )
+        assert (crossed.decision, crossed.reasons) == ("green", [])
+        assert [member.decision for member in crossed.members] == ["green", "green"]
+        stranger_trip = offline.verify_trip(
+            foreign_trip,
+            "entry",
+            plate=foreign_plate,
+            documents=[ScannedDocument(**document) for document in foreign_documents],
+        )
+        assert [reason.code for reason in stranger_trip.reasons] == ["issuer_untrusted"]
         # The sync: B's server decides the same.
         report = offline.sync()
         assert not report.disagreements

@@ -80,6 +80,7 @@ def claims(*, single: bool = False, people: int = len(PEOPLE)) -> TripClaims:
             TripMember(
                 role=ROLES[i % len(ROLES)],
                 entries="single" if single else "multiple",
+                category="business_visitor",
                 clearance_id=CLEARANCES[i % len(CLEARANCES)],
                 document_binding=member_binding(
                     jti, "THA", PEOPLE[i % len(PEOPLE)]["document"]["number"]

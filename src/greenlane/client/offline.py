@@ -25,7 +25,8 @@ or plate binding. What it decides differently, and why:
 - **Peer agencies' clearances** (federation) are decided as the server decides them: the lane
   keeps each trusted peer's signed trust list and the agreement (``GET /v1/federation/peers``),
   verifies the list against the anchors its server trusts for that peer before using it, and
-  refers the peer's clearances ``issuer_data_stale`` past the list's ``exp``.
+  refers the peer's clearances ``issuer_data_stale`` past the list's ``exp``. A peer's trip
+  token too.
 - **Answers are ``mode="degraded"``**, the contract's mode for an answer not yet recorded
   centrally; ``crossing_id`` is absent (the server assigns it when the decision is synced) and
   ``holder`` holds only what the token says (nationality and category), since names never
@@ -515,6 +516,7 @@ class OfflineVerifier:
                 status_of=partial(self._status_of, now=int(now.timestamp())),
                 now=int(now.timestamp()),
                 today=now.date(),
+                peers=self._peers,
             )
             moment = int((observed_at or now).timestamp())
             if result.claims is not None and not trip_valid_at(result.claims, moment):

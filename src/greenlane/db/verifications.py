@@ -24,9 +24,16 @@ class Recorded(NamedTuple):
     reply: str
 
 
-class _Outcome(msgspec.Struct):
+class _Crossed(msgspec.Struct):
+    """A clearance's part of a stored reply: the reply of one, or a trip member's."""
+
     decision: str
     crossing_id: str | None = None
+    clearance_id: str | None = None
+
+
+class _Outcome(_Crossed):
+    members: list[_Crossed] = msgspec.field(default_factory=list)  # a trip's
 
 
 _OUTCOME = msgspec.json.Decoder(_Outcome)
@@ -35,10 +42,11 @@ _OUTCOME = msgspec.json.Decoder(_Outcome)
 async def record(conn: Connection, records: Sequence[VerificationRecord]) -> list[Recorded]:
     """One statement, one transaction, one commit for every record; results in their order.
 
-    A batch that holds a peer agency's clearance (``issuer`` set) also owes that agency a
-    receipt of each new crossing: written to the outbox in the same transaction, so a crossing
-    is never recorded without its receipt, nor a receipt sent for a crossing that was not.
-    The caller bounds the time (asyncio.timeout): asyncpg then cancels the statement.
+    A batch that holds a peer agency's clearance or trip (``issuer`` set) also owes that agency
+    a receipt of each new crossing of one of its clearances: written to the outbox in the same
+    transaction, so a crossing is never recorded without its receipt, nor a receipt sent for a
+    crossing that was not. The caller bounds the time (asyncio.timeout): asyncpg then cancels
+    the statement.
     """
     if all(item.issuer is None for item in records):
         return await _record(conn, records)
@@ -47,29 +55,33 @@ async def record(conn: Connection, records: Sequence[VerificationRecord]) -> lis
         owed = [
             (item.issuer, receipt)
             for item, result in zip(records, recorded, strict=True)
-            if item.issuer is not None
-            and not result.replayed
-            and (receipt := _receipt(item, _OUTCOME.decode(result.reply))) is not None
+            if item.issuer is not None and not result.replayed
+            for receipt in _receipts(item, _OUTCOME.decode(result.reply))
         ]
         if owed:
             await federation_outbox.add(conn, owed)
     return recorded
 
 
-def _receipt(item: VerificationRecord, outcome: _Outcome) -> dict[str, object] | None:
-    """What the receipt of a crossing says, but who signs it and when; None if not crossed."""
-    if outcome.crossing_id is None or item.clearance_id is None:
-        return None
-    return {
-        "jti": outcome.crossing_id,
-        "sub": str(item.clearance_id),
-        "port": item.port_code,
-        "lane": item.lane_code,
-        "dir": item.direction,
-        "at": int(item.occurred_at.timestamp()),
-        "decision": outcome.decision,
-        "mode": item.mode,
-    }
+def _receipts(item: VerificationRecord, outcome: _Outcome) -> list[dict[str, object]]:
+    """What the receipts of a record's crossings say, but who signs them and when: one for a
+    clearance that crossed, and one for each member of a trip that did, on their own clearance
+    (what the issuer keeps crossings of; the vehicle's crossing, under the trip, stays here)."""
+    crossed = outcome.members if item.trip_id is not None else [outcome]
+    return [
+        {
+            "jti": clearance.crossing_id,
+            "sub": clearance.clearance_id,
+            "port": item.port_code,
+            "lane": item.lane_code,
+            "dir": item.direction,
+            "at": int(item.occurred_at.timestamp()),
+            "decision": clearance.decision,
+            "mode": item.mode,
+        }
+        for clearance in crossed
+        if clearance.crossing_id is not None and clearance.clearance_id is not None
+    ]
 
 
 async def _record(conn: Connection, records: Sequence[VerificationRecord]) -> list[Recorded]:

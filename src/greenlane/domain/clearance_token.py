@@ -88,7 +88,9 @@ CATEGORY_CODES: Mapping[str, str] = MappingProxyType(
         "commercial_driver": "cd",
     }
 )
-_CATEGORY_NAMES = {code: name for name, code in CATEGORY_CODES.items()}
+CATEGORY_NAMES: Mapping[str, str] = MappingProxyType(
+    {code: name for name, code in CATEGORY_CODES.items()}
+)
 _ENTRY_CODES: Mapping[Entries, Literal["s", "m"]] = {"single": "s", "multiple": "m"}
 _ENTRY_NAMES: Mapping[str, Entries] = {code: name for name, code in _ENTRY_CODES.items()}
 
@@ -306,7 +308,7 @@ def _read_terms(text: str) -> _Terms | None:
         return None
     scope, nationality, document, vehicle, *ports = fields
     entries = _ENTRY_NAMES.get(scope[:1])
-    category = _CATEGORY_NAMES.get(scope[1:])
+    category = CATEGORY_NAMES.get(scope[1:])
     if entries is None or category is None or len(nationality) != _COUNTRY_CHARS:
         return None
     if vehicle == _NO_VEHICLE:

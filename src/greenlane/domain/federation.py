@@ -15,9 +15,9 @@ peers through a list the old anchor signed.
   crossed at the issuer's port: clearance id, port, lane, direction, time, decision, mode. No
   personal data: the issuing agency already knows whose clearance it is.
 
-:class:`PeerTrust` is what a lane needs of one peer to decide its clearances
-(``lane_checks.check``): its keys, its revoked token ids, the agreement and when its data
-goes stale.
+:class:`PeerTrust` is what a lane needs of one peer to decide its clearances and trips
+(``lane_checks.check``, ``trip_checks.check_trip``): its keys, its status lists, the agreement
+and when its data goes stale.
 """
 
 from __future__ import annotations

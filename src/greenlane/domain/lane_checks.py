@@ -20,7 +20,8 @@ issuer that is no trusted peer, or whose agreement is not in force, is denied
 ``issuer_untrusted``. A peer's token is verified with the keys of its last good trust list and
 its revocations, and must also be for a port and a category the agreement names; past the expiry
 of the peer's lists every answer is referred ``issuer_data_stale``. The rest (bindings,
-watchlist) is the same for every issuer.
+watchlist) is the same for every issuer. A peer's trip token is recognised and judged by the same
+functions (:func:`peer_of`, :func:`agreement_codes`; ``trip_checks``).
 """
 
 from __future__ import annotations
@@ -233,7 +234,7 @@ def check(
                 peers=peers,
             )
         return LaneCheck("deny", (verified.code,), None, (), None)
-    return _decide(verified, [], lane_port, presented, revoked, status_of, today, watchlisted)
+    return _decide(verified, set(), lane_port, presented, revoked, status_of, today, watchlisted)
 
 
 def _check_peer(
@@ -249,29 +250,52 @@ def _check_peer(
     peers: Mapping[str, PeerTrust],
 ) -> LaneCheck:
     """A token from another agency: its keys, its status lists, and what we agreed with it."""
-    claimed = claimed_issuer(token)
-    if claimed is None or claimed == issuer:
-        return LaneCheck("deny", ("key_unknown",), None, (), None)
-    peer = peers.get(claimed)
-    if peer is None or not peer.agreed_from <= now < peer.agreed_until:
-        return LaneCheck("deny", ("issuer_untrusted",), None, (), None)
+    peer = peer_of(token, issuer=issuer, peers=peers, now=now)
+    if isinstance(peer, str):
+        return LaneCheck("deny", (peer,), None, (), None)
     verified = verify_token(token, keys=peer.keys, issuer=peer.issuer, audience=audience, now=now)
     if isinstance(verified, TokenFailure):
         return LaneCheck("deny", (verified.code,), None, (), None, peer.issuer)
-    codes: list[str] = []
-    if lane_port not in peer.ports and lane_port in verified.claims.ports:
-        codes.append("wrong_port")  # (a port missing from the token is added below)
+    codes = agreement_codes(peer, lane_port=lane_port, now=now)
     if verified.claims.category not in peer.categories:
-        codes.append("category_not_agreed")
-    if now >= peer.data_expires_at:
-        codes.append("issuer_data_stale")
+        codes.add("category_not_agreed")
     result = _decide(verified, codes, lane_port, presented, (), peer.status_of, today, watchlisted)
     return replace(result, issuer=peer.issuer)
 
 
+def peer_of(
+    token: str, *, issuer: str, peers: Mapping[str, PeerTrust], now: int
+) -> PeerTrust | str:
+    """The peer agency a token signed by a key that is not ours claims to come from, if it is
+    trusted here now; else the code to deny it with: ``key_unknown`` for a token claiming no
+    issuer or this agency (a key of ours we do not hold), ``issuer_untrusted`` for an issuer
+    that is no peer, or whose agreement is not in force. A clearance's and a trip's alike."""
+    claimed = claimed_issuer(token)
+    if claimed is None or claimed == issuer:
+        return "key_unknown"
+    peer = peers.get(claimed)
+    if peer is None or not peer.agreed_from <= now < peer.agreed_until:
+        return "issuer_untrusted"
+    return peer
+
+
+def agreement_codes(peer: PeerTrust, *, lane_port: str, now: int) -> set[str]:
+    """What the agreement and the peer's data say of any of its tokens at this lane, whatever
+    the token claims: ``wrong_port`` for a port the agreement leaves out, and
+    ``issuer_data_stale`` past the expiry of the peer's lists (its status lists are asked
+    entry by entry). Each person's category is the caller's to check against
+    ``peer.categories``."""
+    codes: set[str] = set()
+    if lane_port not in peer.ports:
+        codes.add("wrong_port")
+    if now >= peer.data_expires_at:
+        codes.add("issuer_data_stale")
+    return codes
+
+
 def _decide(
     verified: VerifiedToken,
-    codes: list[str],
+    codes: set[str],
     lane_port: str,
     presented: Presented,
     revoked: Container[str],
@@ -285,25 +309,25 @@ def _decide(
     if status == "token_malformed":
         return LaneCheck("deny", ("token_malformed",), None, (), None)
     if lane_port not in claims.ports:
-        codes.append("wrong_port")
+        codes.add("wrong_port")
     code = status_code(status)
-    if code is not None and code not in codes:  # a peer's stale lists, found by the trust list
-        codes.append(code)
-    if claims.token_id in revoked and "token_revoked" not in codes:
-        codes.append("token_revoked")
+    if code is not None:
+        codes.add(code)
+    if claims.token_id in revoked:
+        codes.add("token_revoked")
     read = read_documents(presented, today)
     if read.unreadable or not read.documents:
-        codes.append("document_not_presented")
+        codes.add("document_not_presented")
     if read.documents and not _vouches(verified, read):
-        codes.append("document_mismatch")
+        codes.add("document_mismatch")
     plate = read_plate(presented)
     if claims.vehicle_binding is not None:
         if plate is None:
-            codes.append("plate_not_presented")
+            codes.add("plate_not_presented")
         elif not plate_matches(verified, plate=plate):
-            codes.append("vehicle_mismatch")
+            codes.add("vehicle_mismatch")
     if watchlisted is not None and watchlisted(read.documents, plate, claims.vehicle_country):
-        codes.append("watchlist_hit")
+        codes.add("watchlist_hit")
     found = ordered(codes)
     return LaneCheck(decision_of(found), found, claims, read.documents, plate)
 

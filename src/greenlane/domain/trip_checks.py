@@ -21,6 +21,13 @@ decision. In order:
    database, or the lane's own record).
 
 The trip is green only when the trip's checks and every member are.
+
+Another agency's trip token (federation) is recognised as a peer's clearance is, by a key that
+is not ours, and judged with the single verify's peer functions (``lane_checks.peer_of`` and
+``agreement_codes``): verified with the peer's keys, each status read from the peer's lists, the
+lane's port in the agreement as well as in the token, each member's category in the agreement
+(``category_not_agreed`` denies that member), and ``issuer_data_stale`` past the expiry of the
+peer's lists. The watchlist asked is this agency's, as for every trip.
 """
 
 from __future__ import annotations
@@ -32,14 +39,17 @@ from datetime import date
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from greenlane.domain.clearance_token import TokenFailure
+from greenlane.domain.federation import PeerTrust
 from greenlane.domain.lane_checks import (
     Decision,
     Document,
     Presented,
     StatusOf,
     Watchlisted,
+    agreement_codes,
     decision_of,
     ordered,
+    peer_of,
     read_documents,
     read_plate,
     status_code,
@@ -79,6 +89,7 @@ class TripCheck:
     claims: TripClaims | None
     members: tuple[MemberCheck, ...]  # in the manifest's order
     plate: str | None
+    issuer: str | None = None  # a peer agency's issuer; None for this agency's own trips
 
     @property
     def all_codes(self) -> tuple[str, ...]:
@@ -101,11 +112,25 @@ def check_trip(
     now: int,
     today: date,
     watchlisted: Watchlisted | None = None,
+    peers: Mapping[str, PeerTrust] | None = None,
 ) -> TripCheck:
     scanned = _scanned(documents, today)
     verified = verify_trip_token(token, keys=keys, issuer=issuer, audience=audience, now=now)
+    peer: PeerTrust | None = None
+    # As for a clearance: only a key that is not ours makes the issuer worth looking at.
+    if isinstance(verified, TokenFailure) and verified.code == "key_unknown" and peers is not None:
+        trusted = peer_of(token, issuer=issuer, peers=peers, now=now)
+        if isinstance(trusted, str):
+            return TripCheck("deny", (trusted,), None, (), None)
+        peer = trusted
+        verified = verify_trip_token(
+            token, keys=peer.keys, issuer=peer.issuer, audience=audience, now=now
+        )
+        # Every status is the peer's; our revocation feed names none of its tokens.
+        status_of, revoked = peer.status_of, ()
+    issued_by = peer.issuer if peer else None
     if isinstance(verified, TokenFailure):
-        return TripCheck("deny", (verified.code,), None, (), None)
+        return TripCheck("deny", (verified.code,), None, (), None, issued_by)
     claims = verified.claims
     # Every entry is looked up before anything else is decided: one the lists cannot make a
     # statement about (not this issuer's list, an index outside it) makes the whole token
@@ -114,7 +139,7 @@ def check_trip(
     members_listed = [status_code(status_of(member.status)) for member in claims.members]
     if "token_malformed" in (listed, *members_listed):
         return TripCheck("deny", ("token_malformed",), None, (), None)
-    codes: set[str] = set()
+    codes = agreement_codes(peer, lane_port=lane_port, now=now) if peer else set()
     if lane_port != claims.port:
         codes.add("wrong_port")
     if direction != claims.direction:
@@ -143,13 +168,14 @@ def check_trip(
             codes.add("occupant_not_listed")
         else:
             found[position] = document
+    agreed = peer.categories if peer else None
     members = tuple(
-        _member(member, members_listed[position], found.get(position), revoked, watchlisted)
+        _member(member, members_listed[position], found.get(position), revoked, watchlisted, agreed)
         for position, member in enumerate(claims.members)
     )
     trip_codes = ordered(codes)
     every = (*trip_codes, *(code for member in members for code in member.codes))
-    return TripCheck(decision_of(every), trip_codes, claims, members, read)
+    return TripCheck(decision_of(every), trip_codes, claims, members, read, issued_by)
 
 
 def _scanned(documents: Sequence[Presented], today: date) -> list[Document | None]:
@@ -170,8 +196,11 @@ def _member(
     document: Document | None,
     revoked: Container[str],
     watchlisted: Watchlisted | None,
+    agreed: Container[str] | None,  # the categories a peer's agreement names; None for ours
 ) -> MemberCheck:
     codes: set[str] = set()
+    if agreed is not None and member.category not in agreed:
+        codes.add("category_not_agreed")
     if listed is not None:
         codes.add(listed)
     if member.clearance_id in revoked:

@@ -11,10 +11,13 @@ all required:
   amended or cancelled trip's token reads revoked in the published list;
 - ``prt`` the one port and ``dir`` the direction (``"entry"`` or ``"exit"``) it was filed for;
 - ``vbh`` and ``vrc``: the vehicle binding and registration country, as in a clearance token;
-- ``crw``: one string per member, ``<role><entries>.<clearance>.<binding>.<list>.<idx>``, where
-  ``role`` is ``d`` (driver), ``c`` (co-driver) or ``p`` (passenger), ``entries`` is ``s`` or
-  ``m`` (the member's clearance is single or multiple entry, so that a lane without the central
-  record knows whose entry it cannot confirm), ``clearance`` is the member's clearance id as 16
+- ``crw``: one string per member,
+  ``<role><entries><category>.<clearance>.<binding>.<list>.<idx>``, where ``role`` is ``d``
+  (driver), ``c`` (co-driver) or ``p`` (passenger), ``entries`` is ``s`` or ``m`` (the member's
+  clearance is single or multiple entry, so that a lane without the central record knows whose
+  entry it cannot confirm), ``category`` is the member's category as a clearance token writes it
+  (``clearance_token.CATEGORY_CODES``: another agency's lane accepts only the categories its
+  agreement names, as it does for a clearance), ``clearance`` is the member's clearance id as 16
   bytes in base64url (22 characters, not the 36 of its text form), ``binding`` is the member's
   document binding, computed exactly as a clearance token's but salted with the trip's ``jti``,
   and ``list`` and ``idx`` (decimal) are the status list entry of the member's clearance: the
@@ -22,7 +25,7 @@ all required:
   ``list`` (``status_list.list_uri``). So a lane that holds the lists denies a suspended or
   revoked member without asking the centre, as it would deny their clearance.
 
-A member costs 41 characters of JSON plus its status entry (at most 13 more: list 9,999,
+A member costs 43 to 44 characters of JSON plus its status entry (at most 13 more: list 9,999,
 index 2**20 - 1); a string per member instead of an object saves the repeated key names, which
 would cost more than the member itself, and the entry's ``uri`` is rebuilt from ``iss`` rather
 than written once per member. The measured lengths for 1, 4 and 10 people, and the QR symbol
@@ -43,6 +46,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from greenlane.domain.clearance_token import (
     ALGORITHM,
+    CATEGORY_CODES,
+    CATEGORY_NAMES,
     CLOCK_LEEWAY,
     ClaimsError,
     Entries,
@@ -76,6 +81,7 @@ _MAX_INDEX_DIGITS = 10  # the column's range is below 2**31
 class TripMember:
     role: Role
     entries: Entries
+    category: str  # as the member's clearance token carries it
     clearance_id: str  # the UUID's text form
     document_binding: str
     status: StatusListReference  # the member's clearance's, in one of this issuer's lists
@@ -148,7 +154,7 @@ def _payload(claims: TripClaims) -> dict[str, Any]:
 
 def _member_claim(member: TripMember, issuer: str) -> str:
     clearance = base64url(uuid.UUID(member.clearance_id).bytes)
-    code = _ROLE_CODES[member.role] + _ENTRY_CODES[member.entries]
+    code = _ROLE_CODES[member.role] + _ENTRY_CODES[member.entries] + CATEGORY_CODES[member.category]
     number = list_number(issuer, member.status.uri)
     if number is None:
         raise ClaimsError("crew", "a member's status is not in one of this issuer's lists")
@@ -225,17 +231,26 @@ def _members(claims: Sequence[str], issuer: str) -> tuple[TripMember, ...] | Non
     members = []
     for claim in claims:
         parts = claim.split(".")
-        if len(parts) != _MEMBER_FIELDS or len(parts[0]) != 2 or len(parts[1]) != _UUID_CHARS:
+        if len(parts) != _MEMBER_FIELDS or len(parts[0]) < 3 or len(parts[1]) != _UUID_CHARS:
             return None
         role = _ROLE_NAMES.get(parts[0][0])
         entries = _ENTRY_NAMES.get(parts[0][1])
+        category = CATEGORY_NAMES.get(parts[0][2:])
         raw = strict_b64decode(parts[1])
         number = int(parts[3]) if _decimal(parts[3], _MAX_LIST_DIGITS) else 0  # lists start at 1
         index = int(parts[4]) if _decimal(parts[4], _MAX_INDEX_DIGITS) else -1
-        if role is None or entries is None or raw is None or number < 1 or index < 0:
+        if (
+            role is None
+            or entries is None
+            or category is None
+            or raw is None
+            or number < 1
+            or index < 0
+        ):
             return None
         status = StatusListReference(idx=index, uri=list_uri(issuer, number))
-        members.append(TripMember(role, entries, str(uuid.UUID(bytes=raw)), parts[2], status))
+        clearance = str(uuid.UUID(bytes=raw))
+        members.append(TripMember(role, entries, category, clearance, parts[2], status))
     return tuple(members) if members else None
 
 

@@ -1,13 +1,14 @@
 """``POST /v1/verify/trip``: a vehicle and everyone in it, decided from memory and recorded in
 the lanes' group commit.
 
-The single verify's machinery, not a copy of it: the worker's keys, revocations, status lists
-and watchlist decide (``domain.trip_checks``, built from ``lane_checks``); the decision goes to
-PostgreSQL as one :class:`VerificationRecord` (its ``members`` holding each person's part)
-through the same :class:`GroupCommitter`, where ``gl_record_trips()`` records a crossing for
-every member and the vehicle, or none, before a green answer is sent; a replayed event id gets
-the stored answer; and when PostgreSQL does not commit in time the record goes to the same
-spool in degraded mode.
+The single verify's machinery, not a copy of it: the worker's keys, revocations, status lists,
+peer agencies and watchlist decide (``domain.trip_checks``, built from ``lane_checks``); the
+decision goes to PostgreSQL as one :class:`VerificationRecord` (its ``members`` holding each
+person's part) through the same :class:`GroupCommitter`, where ``gl_record_trips()`` records a
+crossing for every member and the vehicle, or none, before a green answer is sent; a replayed
+event id gets the stored answer; and when PostgreSQL does not commit in time the record goes to
+the same spool in degraded mode. A peer agency's trip owes it a receipt for each member who
+crossed, as a peer's clearance does (``db/verifications.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from greenlane.domain.verification import MemberRecord, VerificationRecord
 from greenlane.errors import FieldProblem, ValidationFailed
 from greenlane.services.clearances import RevocationList
 from greenlane.services.client_registry import ClientIdentity
+from greenlane.services.federation import Peers
 from greenlane.services.group_commit import CommitFailed
 from greenlane.services.keyring import KeyRing
 from greenlane.services.status_lists import PublishedLists
@@ -72,12 +74,14 @@ class TripVerifier:
         keyring: KeyRing,
         revocations: RevocationList,
         status_lists: PublishedLists,
+        peers: Peers,
         issuer: str,
     ) -> None:
         self._lanes = lanes
         self._keyring = keyring
         self._revocations = revocations
         self._status_lists = status_lists
+        self._peers = peers
         self._issuer = issuer
         self._degraded_replies: Lru[Event, tuple[str, TripVerifyAnswer]] = Lru()
 
@@ -106,6 +110,7 @@ class TripVerifier:
                 now=int(now.timestamp()),
                 today=now.date(),
                 watchlisted=self._lanes.watchlisted,
+                peers=self._peers.trust,
             )
         except DocumentScannedTwice as twice:
             raise ValidationFailed.one(
@@ -217,6 +222,7 @@ def _record(
         occurred_at=occurred,
         checked_at=now,
         crossing_id=uuid.uuid4() if green else None,
+        issuer=result.issuer,
         trip_id=uuid.UUID(claims.trip_id) if claims is not None else None,
         members=tuple(
             MemberRecord(

@@ -218,6 +218,8 @@ async def _issue(
             TripMember(
                 role=member.role,
                 entries=clearance["entries"],
+                # The traveller's, as their clearance token carries it and the trip rules saw.
+                category=traveller["category"],
                 clearance_id=str(clearance["id"]),
                 document_binding=member_binding(jti, traveller["document_issuing_state"], number),
                 status=status_lists.Entry(
