@@ -165,7 +165,7 @@ def _non_negative_int(raw: str) -> int:
     return value
 
 
-# A trip token grows by about 72 characters a person (with their status list entry); past 20 it
+# A trip token grows by about 76 characters a person (with their status list entry); past 20 it
 # stops fitting a QR code a lane camera reads reliably (see docs/trips.md).
 _MAX_CREW = 20
 

@@ -19,7 +19,7 @@ from greenlane.wire.reasons import Reason
 from greenlane.wire.verify import Holder, VehicleSeen, VerifyReason, reasons
 
 # The most people a trip can name whatever GREENLANE_TRIP_MAX_PEOPLE says: each costs the token
-# about 72 characters, and 20 need a QR code of version 38 at level M
+# about 76 characters, and 20 need a QR code of version 39 at level M
 # (docs/figures/trip_tokens.md).
 MAX_CREW = 20
 TripStatus = Literal["approved", "referred", "rejected", "cancelled"]
