@@ -63,11 +63,12 @@ class Deployment:
 
     @property
     def issuer(self) -> str:
-        return self.base_url
+        """Its ``GREENLANE_ISSUER``: its own URL, unless peers reach it through another."""
+        return self.env[PREFIX + "ISSUER"]
 
     @property
     def trust_list_url(self) -> str:
-        return self.base_url + TRUST_LIST_PATH
+        return self.issuer + TRUST_LIST_PATH
 
     def command(self, *args: str) -> Any:
         """``greenlane ARGS`` against this deployment's database; its JSON output."""
