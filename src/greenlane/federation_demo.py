@@ -63,11 +63,12 @@ class Deployment:
 
     @property
     def issuer(self) -> str:
-        return self.base_url
+        """Its ``GREENLANE_ISSUER``: its own URL, unless peers reach it through another."""
+        return self.env[PREFIX + "ISSUER"]
 
     @property
     def trust_list_url(self) -> str:
-        return self.base_url + TRUST_LIST_PATH
+        return self.issuer + TRUST_LIST_PATH
 
     def command(self, *args: str) -> Any:
         """``greenlane ARGS`` against this deployment's database; its JSON output."""
@@ -420,10 +421,10 @@ def walk(out: Callable[[str], None] = print, keep: Path | None = None) -> int:
             )
             crossing = foreign_crossings(federated, issued.clearance_id)[0]
             out(
-                f"A lists the crossing at {crossing['port_code']} ({crossing['agency']}) "
-                f"{seconds:.1f} s later, from B's signed receipt"
+                f"A lists crossing {crossing['id']} at {crossing['port_code']} "
+                f"({crossing['agency']}) {seconds:.1f} s later, from B's signed receipt"
             )
-            return 0 if answer["decision"] == "green" else 1
+            return 0 if answer["decision"] == "green" and crossing["id"] == crossing_id else 1
     finally:
         if keep is None:
             shutil.rmtree(scratch, ignore_errors=True)

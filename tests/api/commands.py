@@ -7,7 +7,9 @@ import subprocess
 import sys
 
 
-def greenlane(environment: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def greenlane(
+    environment: dict[str, str], *args: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GREENLANE_")}
     env.update(environment)
     return subprocess.run(
@@ -15,6 +17,6 @@ def greenlane(environment: dict[str, str], *args: str) -> subprocess.CompletedPr
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         check=False,
     )

@@ -2,7 +2,8 @@
 
 A real greenlane never serves a bad list, so the faults a peer's list can have (another anchor,
 expired, another type, oversized, a redirect to another host, down) come from here, signed with
-keys made in the test, and are fetched by a real deployment over real HTTP.
+keys made in the test, and are fetched by a real deployment over real HTTP. So do status lists
+that expire within seconds (a real one lives 25 hours).
 """
 
 from __future__ import annotations
@@ -27,7 +28,13 @@ from greenlane.domain.clearance_token import (
     new_token_id,
 )
 from greenlane.domain.documents import canonical_plate
-from greenlane.domain.federation import TRUST_LIST_TYPE, ListedKey, TrustList, sign
+from greenlane.domain.federation import (
+    TRUST_LIST_TYPE,
+    ListedKey,
+    TrustList,
+    anchor_thumbprint,
+    sign,
+)
 from greenlane.domain.signing_keys import new_signing_key, public_jwk, thumbprint_kid
 from greenlane.domain.status_list import (
     StatusList,
@@ -43,6 +50,7 @@ from greenlane.domain.trip_token import (
     member_binding,
     trip_vehicle_binding,
 )
+from greenlane.federation_demo import Deployment, Issued, agree, peer_status, wait_for
 
 Answer = tuple[int, dict[str, str], bytes]
 STATUS_LIST_SIZE = 1024
@@ -58,7 +66,9 @@ class FakePeer:
     country: str = "VNM"
     anchor: ec.EllipticCurvePrivateKey = field(default_factory=new_signing_key)
     key: ec.EllipticCurvePrivateKey = field(default_factory=new_signing_key)
-    answer: Answer = (503, {}, b"")  # for its trust list; its status list is always served
+    answer: Answer = (503, {}, b"")  # for its trust list
+    status_list_lifetime: int = 3600  # seconds from each signing of its status list to its exp
+    status_list_down: bool = False  # its status list is served (signed afresh) unless this
 
     @property
     def issuer(self) -> str:
@@ -78,7 +88,7 @@ class FakePeer:
             StatusList(STATUS_LIST_SIZE, 2),
             uri=self.status_list_uri,
             issued_at=now,
-            expires_at=now + 3600,
+            expires_at=now + self.status_list_lifetime,
             ttl=60,
             private_key=self.key,
             kid=thumbprint_kid(self.key.public_key()),
@@ -112,12 +122,18 @@ class FakePeer:
         self, port: str, *, category: str = "business_visitor"
     ) -> tuple[str, dict[str, str]]:
         """A token of this peer for ``port``, and the document to present with it."""
+        issued = self.issue(port, category=category)
+        return issued.token, issued.document
+
+    def issue(self, port: str, *, category: str = "business_visitor") -> Issued:
+        """A clearance of this peer for ``port``, as ``federation_demo.issue`` gives A's."""
         jti = new_token_id()
+        clearance_id = str(uuid.uuid4())
         number = f"VN{uuid.uuid4().int % 10**7:07d}"
         today = datetime.combine(date.today(), datetime.min.time(), UTC)
         claims = ClearanceClaims(
             issuer=self.issuer,
-            clearance_id=str(uuid.uuid4()),
+            clearance_id=clearance_id,
             audience=LANE_AUDIENCE,
             issued_at=int(today.timestamp()),
             not_before=int(today.timestamp()),
@@ -131,7 +147,9 @@ class FakePeer:
             status=self._entry(),
         )
         token = issue_token(claims, self.key, thumbprint_kid(self.key.public_key()))
-        return token, {"number": number, "issuing_state": self.country}
+        document = {"number": number, "issuing_state": self.country}
+        # The traveller is the peer's own, whom no deployment here knows.
+        return Issued(clearance_id, token, document, traveller_id=str(uuid.uuid4()))
 
     def trip(self, port: str) -> tuple[str, str, list[dict[str, str]]]:
         """A trip token of this peer for ``port``: a car with a driver and a passenger, valid
@@ -179,6 +197,26 @@ class FakePeer:
         )
 
 
+def trusted_by(at: Deployment, peer: FakePeer, port: str) -> str:
+    """``at`` registers ``peer`` and agrees to its business visitors at ``port``; the agency's
+    id, once ``at`` holds the peer's list."""
+    made = at.call(
+        "POST",
+        "/v1/admin/agencies",
+        json={
+            "country": peer.country,
+            "issuer": peer.issuer,
+            "trust_list_url": peer.trust_list_url,
+            "anchor_thumbprint": anchor_thumbprint(peer.anchor.public_key()),
+        },
+    )
+    agree(at, made["id"], [port], ["business_visitor"])
+    peer.serve_list(peer.trust_list())
+    wait_for(f"{at.name} to take the peer's list", lambda: peer_status(at, peer.country) == "ok")
+    agency_id: str = made["id"]
+    return agency_id
+
+
 @contextmanager
 def fake_peer(host: str = "127.0.0.1") -> Iterator[FakePeer]:
     peer = FakePeer(host, 0)
@@ -187,8 +225,11 @@ def fake_peer(host: str = "127.0.0.1") -> Iterator[FakePeer]:
         def do_GET(self) -> None:
             status, headers, body = peer.answer
             if peer.issuer + self.path == peer.status_list_uri:
-                status, headers = 200, {"Content-Type": "application/statuslist+jwt"}
-                body = peer.status_list().encode()
+                if peer.status_list_down:
+                    status, headers, body = 503, {}, b""
+                else:
+                    status, headers = 200, {"Content-Type": "application/statuslist+jwt"}
+                    body = peer.status_list().encode()
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)

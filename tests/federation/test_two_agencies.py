@@ -9,7 +9,6 @@ back.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 from dataclasses import dataclass, replace
@@ -17,12 +16,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 
 from greenlane.client.offline import OfflineVerifier
 from greenlane.client.sync import LaneClient
-from greenlane.domain.federation import anchor_thumbprint
 from greenlane.domain.signing_keys import new_signing_key
 from greenlane.federation_demo import (
     OTHER_PORT_B,
@@ -30,7 +27,6 @@ from greenlane.federation_demo import (
     Deployment,
     Federated,
     Issued,
-    agree,
     foreign_crossings,
     issue,
     peer_status,
@@ -42,26 +38,8 @@ from greenlane.federation_demo import (
 from greenlane.wire.trips import ScannedDocument
 from greenlane.wire.verify import PresentedDocument
 
-from .conftest import A_STATUS_LIST_TTL, A_TRUST_LIST_TTL
-from .fake_peer import fake_peer
-
-Outcome = tuple[str, list[str]]
-
-
-def outcome(answer: dict[str, Any]) -> Outcome:
-    return answer["decision"], [reason["code"] for reason in answer["reasons"]]
-
-
-def count(deployment: Deployment, sql: str, *args: object) -> int:
-    async def fetch() -> int:
-        conn = await asyncpg.connect(deployment.env["GREENLANE_DATABASE_URL"])
-        try:
-            value: int = await conn.fetchval(sql, *args)
-            return value
-        finally:
-            await conn.close()
-
-    return asyncio.run(fetch())
+from .conftest import A_STATUS_LIST_TTL, A_TRUST_LIST_TTL, Outcome, count, outcome
+from .fake_peer import fake_peer, trusted_by
 
 
 def agency_at(at: Deployment, agency_id: str) -> dict[str, Any]:
@@ -387,19 +365,7 @@ def _rotate_anchor(agency: Deployment, *, seen_by: Deployment, as_agency: str) -
 def test_b_keeps_its_last_good_list_and_says_why_it_refused_a_new_one(agencies: Federated) -> None:
     b = agencies.b
     with fake_peer() as peer:
-        made = b.call(
-            "POST",
-            "/v1/admin/agencies",
-            json={
-                "country": peer.country,
-                "issuer": peer.issuer,
-                "trust_list_url": peer.trust_list_url,
-                "anchor_thumbprint": anchor_thumbprint(peer.anchor.public_key()),
-            },
-        )
-        agree(b, made["id"], [PORT_B], ["business_visitor"])
-        peer.serve_list(peer.trust_list())
-        wait_for("B to take the peer's list", lambda: peer_status(b, peer.country) == "ok")
+        agency_id = trusted_by(b, peer, PORT_B)
         token, document = peer.clearance(PORT_B)
         trip = peer.trip(PORT_B)
 
@@ -430,7 +396,7 @@ def test_b_keeps_its_last_good_list_and_says_why_it_refused_a_new_one(agencies: 
         }
         for reason, served in faults.items():
             peer.serve_list(served)
-            _await_refusal(b, made["id"], reason)
+            _await_refusal(b, agency_id, reason)
             assert peer_status(b, peer.country) == "refused"
             assert verify() == ("green", []), reason  # the last good list is still in use
         # A redirect to another host (the same server, named otherwise) is not followed.
@@ -439,7 +405,7 @@ def test_b_keeps_its_last_good_list_and_says_why_it_refused_a_new_one(agencies: 
             {"Location": peer.trust_list_url.replace("127.0.0.1", "localhost")},
             b"",
         )
-        _await_refusal(b, made["id"], "redirected_elsewhere")
+        _await_refusal(b, agency_id, "redirected_elsewhere")
 
         metrics = b.http.get("/metrics").text
         assert (
@@ -452,14 +418,14 @@ def test_b_keeps_its_last_good_list_and_says_why_it_refused_a_new_one(agencies: 
 
         # A list that expires while the peer is down: its clearances are referred after.
         peer.serve_list(peer.trust_list(lifetime=3))
-        wait_for("a fresh list", lambda: agency_at(b, made["id"])["trust_list"]["status"] == "ok")
+        wait_for("a fresh list", lambda: agency_at(b, agency_id)["trust_list"]["status"] == "ok")
         peer.answer = (503, {}, b"")
         wait_for("the list to go stale", lambda: peer_status(b, peer.country) == "stale", within=15)
         assert verify() == ("refer", ["issuer_data_stale"])
         assert verify_trip() == ("refer", ["issuer_data_stale"])
         metrics = b.http.get("/metrics").text
         assert _gauge(metrics, "greenlane_peer_trust_list_status", peer="VNM", status="stale") == 1
-        b.call("DELETE", f"/v1/admin/agencies/{made['id']}")
+        b.call("DELETE", f"/v1/admin/agencies/{agency_id}")
 
 
 def _await_refusal(b: Deployment, agency_id: str, reason: str) -> None:
