@@ -72,11 +72,11 @@ LAYERS: tuple[tuple[str, str], ...] = (
 # function in it (None: any). The handlers' frames are not on the group commit's stack, which
 # runs as a task of its own.
 STAGES: tuple[tuple[str, str | None, str], ...] = (
-    ("/greenlane/api/verify.py", None, "the verify handlers, all they call but the commit"),
+    ("/greenlane/api/lane_direct.py", None, "the lanes' routes, all they call but the commit"),
     ("/greenlane/domain/lane_checks.py", "check", "the checks of one token (signature included)"),
     ("/greenlane/domain/trip_checks.py", "check_trip", "the checks of one trip token"),
     ("/greenlane/services/group_commit.py", None, "the group commit (statement and commit)"),
-    ("/greenlane/api/security.py", None, "authentication and roles (middleware)"),
+    ("/greenlane/api/security.py", None, "sign-in and roles (api/security.py)"),
     ("/greenlane/tally.py", None, "metrics tallied"),
     ("/logging/", None, "logging, anywhere"),
 )

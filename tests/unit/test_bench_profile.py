@@ -14,7 +14,7 @@ def frame(function: str, path: str, line: int = 1) -> str:
     return f"{function} ({path}:{line})"
 
 
-HANDLER = frame("verify", f"{SITE}/greenlane/api/verify.py")
+HANDLER = frame("__call__", f"{SITE}/greenlane/api/lane_direct.py")
 CHECK = frame("check", f"{SITE}/greenlane/domain/lane_checks.py")
 OTHER_CHECK = frame("parse", f"{SITE}/greenlane/domain/lane_checks.py")
 SIGNATURE = frame("verify", f"{SITE}/cryptography/hazmat/primitives/asymmetric/ec.py")
@@ -25,7 +25,7 @@ SEND = frame("send", f"{SITE}/uvicorn/protocols/http/httptools_impl.py")
 
 
 def test_a_frame_names_its_file_and_a_native_frame_none() -> None:
-    assert frame_file(HANDLER) == f"{SITE}/greenlane/api/verify.py"
+    assert frame_file(HANDLER) == f"{SITE}/greenlane/api/lane_direct.py"
     assert frame_file("PyObject_Call") == ""
 
 
@@ -53,10 +53,10 @@ def test_a_sample_goes_to_its_innermost_layer_and_to_every_stage_on_its_stack() 
         "signature (cryptography)": 7,
         "Python: uuid": 2,
         "event loop and sockets (asyncio)": 3,
-        "greenlane.api.verify": 1,
+        "greenlane.api.lane_direct": 1,
         "greenlane.domain.lane_checks": 5,
     }
-    assert by_stage["the verify handlers, all they call but the commit"] == 15
+    assert by_stage["the lanes' routes, all they call but the commit"] == 15
     assert by_stage["the checks of one token (signature included)"] == 7
     assert by_stage["the checks of one trip token"] == 0
     assert by_stage["logging, anywhere"] == 0
