@@ -29,7 +29,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -207,7 +207,18 @@ def deployment(
         stop(agency.process)
 
 
-def trust(at: Deployment, peer: Deployment, anchor: str) -> str:
+class Agency(Protocol):
+    """What another agency tells one that registers it: who it is and where its list is."""
+
+    @property
+    def country(self) -> str: ...
+    @property
+    def issuer(self) -> str: ...
+    @property
+    def trust_list_url(self) -> str: ...
+
+
+def trust(at: Deployment, peer: Agency, anchor: str) -> str:
     """``at`` registers ``peer`` with the anchor thumbprint ``peer`` gave out of band."""
     made = at.call(
         "POST",

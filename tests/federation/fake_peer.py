@@ -9,13 +9,12 @@ that expire within seconds (a real one lives 25 hours).
 from __future__ import annotations
 
 import secrets
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -50,7 +49,9 @@ from greenlane.domain.trip_token import (
     member_binding,
     trip_vehicle_binding,
 )
-from greenlane.federation_demo import Deployment, Issued, agree, peer_status, wait_for
+from greenlane.federation_demo import Deployment, Issued, agree, peer_status, trust, wait_for
+
+from .serving import serving
 
 Answer = tuple[int, dict[str, str], bytes]
 STATUS_LIST_SIZE = 1024
@@ -200,20 +201,10 @@ class FakePeer:
 def trusted_by(at: Deployment, peer: FakePeer, port: str) -> str:
     """``at`` registers ``peer`` and agrees to its business visitors at ``port``; the agency's
     id, once ``at`` holds the peer's list."""
-    made = at.call(
-        "POST",
-        "/v1/admin/agencies",
-        json={
-            "country": peer.country,
-            "issuer": peer.issuer,
-            "trust_list_url": peer.trust_list_url,
-            "anchor_thumbprint": anchor_thumbprint(peer.anchor.public_key()),
-        },
-    )
-    agree(at, made["id"], [port], ["business_visitor"])
+    agency_id = trust(at, peer, anchor_thumbprint(peer.anchor.public_key()))
+    agree(at, agency_id, [port], ["business_visitor"])
     peer.serve_list(peer.trust_list())
     wait_for(f"{at.name} to take the peer's list", lambda: peer_status(at, peer.country) == "ok")
-    agency_id: str = made["id"]
     return agency_id
 
 
@@ -240,12 +231,6 @@ def fake_peer(host: str = "127.0.0.1") -> Iterator[FakePeer]:
         def log_message(self, format: str, *args: object) -> None:
             """Quiet: the test output is for the test."""
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    peer.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as port:
+        peer.port = port
         yield peer
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -8,17 +8,18 @@ test to read what B was told.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
 import msgspec
 
 from greenlane.domain.federation import claimed_subject
 from greenlane.federation_demo import free_port
+
+from .serving import serving
 
 RECEIPTS_PATH = "/v1/federation/crossings"
 # What a request or an answer keeps on its way through; the rest is the relay's own business.
@@ -93,12 +94,6 @@ def relay() -> Iterator[Relay]:
         def log_message(self, format: str, *args: object) -> None:
             """Quiet: the test output is for the test."""
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    running.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as port:
+        running.port = port
         yield running
-    finally:
-        server.shutdown()
-        server.server_close()
