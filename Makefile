@@ -58,7 +58,7 @@ screenshots: $(STAMP) chromium
 	GREENLANE_SCREENSHOTS=docs/console $(BIN)/pytest -q -p no:randomly \
 		tests/console/test_browser.py::test_every_page_in_the_browser
 
-# Contract fuzzing at length: 500 schemathesis examples per operation (`make test` runs 50 with a
+# Contract fuzzing at length: 500 schemathesis examples per operation (`make test` runs 25 with a
 # fixed seed). Each run draws a new seed and prints it; set GREENLANE_FUZZ_SEED to replay one.
 fuzz: $(STAMP)
 	@seed=$${GREENLANE_FUZZ_SEED:-$$(date +%s)}; echo "GREENLANE_FUZZ_SEED=$$seed"; \
