@@ -19,7 +19,10 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from greenlane.api.body_deadline import BodyDeadline
+from greenlane.api.lane_direct import LaneDirect
 from greenlane.app import create_app
+from greenlane.observability import RequestObserver
 from greenlane.settings import Settings
 
 from .actors import Actor, Admin
@@ -65,6 +68,14 @@ def both(
     return send(lane.http, path, body, sent), send(framework, path, _another_event(body), sent)
 
 
+def same_event(
+    lane: Actor, framework: TestClient[Litestar], body: dict[str, Any]
+) -> tuple[httpx.Response, httpx.Response]:
+    """The direct answer and the framework's to the very same question, event id included."""
+    direct = lane.post("/v1/verify", json=body)
+    return direct, framework.post("/v1/verify", json=body, headers=lane.headers)
+
+
 def _another_event(body: Any) -> Any:
     if isinstance(body, dict) and "event_id" in body:
         return {**body, "event_id": str(uuid.uuid4())}
@@ -93,9 +104,14 @@ def _settled(value: Any) -> Any:
 
 
 def test_the_direct_path_serves_lanes_by_default(
-    lane_and_issued: tuple[Actor, Issued], framework: TestClient[Litestar]
+    app: Litestar, lane_and_issued: tuple[Actor, Issued], framework: TestClient[Litestar]
 ) -> None:
-    """Not a tautology: the default application must not be the framework one."""
+    """The comparisons below mean something only if the default application is not the
+    framework one: its lanes' routes go through LaneDirect, inside the observer and deadline."""
+    observer = app.asgi_handler
+    assert isinstance(observer, RequestObserver)
+    assert isinstance(observer.app, BodyDeadline)
+    assert isinstance(observer.app.app, LaneDirect)
     lane, issued = lane_and_issued
     direct, through = both(lane, framework, "/v1/verify", question(issued))
     assert direct.json()["decision"] == through.json()["decision"] == "green"
@@ -108,8 +124,7 @@ def test_a_replay_is_the_same_bytes_both_ways(
     lane, issued = lane_and_issued
     asked = question(issued)
     first = lane.post("/v1/verify", json=asked)
-    direct = lane.post("/v1/verify", json=asked)
-    through = framework.post("/v1/verify", json=asked, headers=lane.headers)
+    direct, through = same_event(lane, framework, asked)
     assert direct.headers["Idempotent-Replayed"] == through.headers["Idempotent-Replayed"]
     assert direct.content == through.content == first.content
     assert_alike(direct, through)
@@ -180,9 +195,7 @@ def test_an_event_id_reused_for_another_question_is_refused_alike(
     lane, issued = lane_and_issued
     asked = question(issued)
     assert lane.post("/v1/verify", json=asked).status_code == 200
-    reused = {**asked, "direction": "exit"}
-    direct = lane.post("/v1/verify", json=reused)
-    through = framework.post("/v1/verify", json=reused, headers=lane.headers)
+    direct, through = same_event(lane, framework, {**asked, "direction": "exit"})
     assert direct.status_code == 422
     assert_alike(direct, through)
 
